@@ -1,0 +1,1 @@
+"""Datasets of svg-sigma (selected by name from the config)."""

@@ -1,10 +1,12 @@
 """DCGAN frame encoder/decoder with skip connections (SVG's ``dcgan_64`` and ``dcgan_128``)."""
 from __future__ import annotations
 
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 from torch import nn
+
+from .skip import conv_cat
 
 # Channels of the strided blocks in units of ``width`` (64 in the paper); the 128-pixel variant
 # adds one block.
@@ -63,8 +65,11 @@ class DCGANDecoder(nn.Module):
         self.blocks = nn.ModuleList(_up(2 * rev[i], rev[i + 1]) for i in range(len(rev) - 1))
         self.out = nn.ConvTranspose2d(2 * rev[-1], out_channels, 4, 2, 1)
 
-    def forward(self, h: torch.Tensor, skips: Sequence[torch.Tensor]) -> torch.Tensor:
+    def forward(self, h: torch.Tensor, skips: Sequence[torch.Tensor],
+                rows: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """h (N, g_dim); skips: the encoder's maps, finest first, each (M, c, h, w); rows: optional
+        (N,) long choosing each frame's skip maps (None: M = N, aligned). → (N, out_channels, S, S)."""
         x = self.head(h.view(-1, self.g_dim, 1, 1))
         for block, skip in zip(self.blocks, reversed(skips[1:])):
-            x = block(torch.cat([x, skip], 1))
-        return self.out(torch.cat([x, skips[0]], 1))
+            x = block[1:](conv_cat(block[0], x, skip, rows))
+        return conv_cat(self.out, x, skips[0], rows)

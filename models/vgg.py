@@ -1,11 +1,13 @@
 """VGG frame encoder/decoder with skip connections (SVG's ``vgg_64`` and ``vgg_128``)."""
 from __future__ import annotations
 
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+from .skip import conv_cat
 
 # Output widths of the 3×3 layers in each encoder block, finest resolution first, in units of
 # ``width`` (64 in the paper); max-pooling between blocks. The 128-pixel variant adds one block.
@@ -58,8 +60,8 @@ class VGGDecoder(nn.Module):
     """Mirror of :class:`VGGEncoder` with nearest-neighbour upsampling and skip concatenation.
 
     Each block mirrors an encoder block in reverse: its first layer takes the upsampled input
-    concatenated with the skip, and its last layer narrows to the next (finer) block's width. The
-    finest block ends in a 3×3 transposed convolution to ``out_channels`` (pre-activation).
+    concatenated with the skip, and (but for the finest) its last layer narrows to the next finer
+    block's width. A 3×3 transposed convolution maps to ``out_channels`` (pre-activation).
     """
 
     def __init__(self, g_dim: int, out_channels: int, image_size: int = 64, width: int = 64):
@@ -71,18 +73,20 @@ class VGGDecoder(nn.Module):
                                   nn.LeakyReLU(0.2))
         self.blocks = nn.ModuleList()
         c_in = top
-        for level in range(len(blocks) - 1, 0, -1):
+        for level in range(len(blocks) - 1, -1, -1):
             enc = blocks[level]                      # widths of the mirrored encoder block
-            widths = tuple(reversed(enc[:-1])) + (blocks[level - 1][-1],)
+            widths = tuple(reversed(enc[:-1])) + ((blocks[level - 1][-1],) if level else ())
             self.blocks.append(_stack(c_in + enc[-1], widths))
             c_in = widths[-1]
-        finest = blocks[0]
-        self.out = nn.Sequential(_stack(c_in + finest[-1], finest[:-1]),
-                                 nn.ConvTranspose2d(finest[-2], out_channels, 3, 1, 1))
+        self.out = nn.ConvTranspose2d(c_in, out_channels, 3, 1, 1)
 
-    def forward(self, h: torch.Tensor, skips: Sequence[torch.Tensor]) -> torch.Tensor:
+    def forward(self, h: torch.Tensor, skips: Sequence[torch.Tensor],
+                rows: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """h (N, g_dim); skips: the encoder's maps, finest first, each (M, c, h, w); rows: optional
+        (N,) long choosing each frame's skip maps (None: M = N, aligned). → (N, out_channels, S, S)."""
         x = self.head(h.view(-1, self.g_dim, 1, 1))
-        for block, skip in zip(self.blocks, reversed(skips[1:])):
-            x = block(torch.cat([F.interpolate(x, scale_factor=2.0, mode="nearest"), skip], 1))
-        x = F.interpolate(x, scale_factor=2.0, mode="nearest")
-        return self.out(torch.cat([x, skips[0]], 1))
+        for block, skip in zip(self.blocks, reversed(skips)):
+            x = F.interpolate(x, scale_factor=2.0, mode="nearest")
+            first = block[0]
+            x = block[1:](first[1:](conv_cat(first[0], x, skip, rows)))
+        return self.out(x)

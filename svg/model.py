@@ -127,22 +127,25 @@ class SVG(nn.Module):
         h, skips = self.encoder(x.flatten(0, 1))
         return h.view(b, t, -1), [s.view(b, t, *s.shape[1:]) for s in skips]
 
-    def decode(self, g: torch.Tensor, skips: List[torch.Tensor]
+    def decode(self, g: torch.Tensor, skips: List[torch.Tensor], rows: Optional[torch.Tensor] = None
                ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
-        """Decode in one call: g (B, T, g_dim), skips [(B, T, c, h, w)] → mean (B, T, C, H, W) in
-        [0, 1] and, for a per-pixel likelihood, log σ of the same shape (else None)."""
-        b, t = g.shape[:2]
-        out = self.decoder(g.flatten(0, 1), [s.flatten(0, 1) for s in skips])
-        out = out.view(b, t, *out.shape[1:])
-        c = self.cfg.channels
-        mean = torch.sigmoid(out[:, :, :c])
-        return mean, (out[:, :, c:] if self.likelihood.predicts_log_sigma else None)
+        """Decode N frames in one call.
 
-    def skip_index(self, seq_len: int, device=None) -> torch.Tensor:
+        g : (N, g_dim); skips : encoder maps [(M, c, h, w)]; rows : optional (N,) long, the skip
+        maps of each frame (None: M = N). Returns the mean (N, C, H, W) in [0, 1] and, for a
+        per-pixel likelihood, log σ of the same shape (else None).
+        """
+        out = self.decoder(g, skips, rows)
+        c = self.cfg.channels
+        mean = torch.sigmoid(out[:, :c])
+        return mean, (out[:, c:] if self.likelihood.predicts_log_sigma else None)
+
+    def skip_index(self, seq_len: int) -> List[int]:
         """Frame whose skip maps decode step t = 1..T−1 (0-based): t−1, frozen at n_past−1 unless
         ``skip='previous'``. The original SVG code froze them at n_past−2; we follow the paper."""
-        idx = torch.arange(seq_len - 1, device=device)
-        return idx if self.cfg.skip == "previous" else idx.clamp(max=self.cfg.n_past - 1)
+        if self.cfg.skip == "previous":
+            return list(range(seq_len - 1))
+        return [min(t - 1, self.cfg.n_past - 1) for t in range(1, seq_len)]
 
     def _teacher_forced(self, x: torch.Tensor, eps: Optional[torch.Tensor],
                         generator: Optional[torch.Generator]):
@@ -158,9 +161,17 @@ class SVG(nn.Module):
         if self.prior is not None:
             mu_p, logvar_p, _ = self.prior(h[:, :-1])
         g, _ = self.predictor(torch.cat([h[:, :-1], z], -1))
-        idx = self.skip_index(x.shape[1], x.device)
-        mean, log_sigma = self.decode(g, [s[:, idx] for s in skips])
-        return mean, log_sigma, (mu_q, logvar_q, mu_p, logvar_p)
+        b, t_len = x.shape[:2]
+        idx = self.skip_index(t_len)
+        used = idx[-1] + 1   # skip maps of frames 0..used-1 are needed
+        skips = [s[:, :used].flatten(0, 1) for s in skips]
+        rows = None
+        if used != t_len - 1:   # frames share skip maps: row of (b, t) is b·used + idx[t]
+            rows = (torch.arange(b, device=x.device).unsqueeze(1) * used
+                    + torch.tensor(idx, device=x.device)).flatten()
+        mean, log_sigma = self.decode(g.flatten(0, 1), skips, rows)
+        unflat = (lambda t: None if t is None else t.view(b, t_len - 1, *t.shape[1:]))
+        return unflat(mean), unflat(log_sigma), (mu_q, logvar_q, mu_p, logvar_p)
 
     # ------------------------------------------------------------------------------ public API
     def loss(self, x: torch.Tensor, eps: Optional[torch.Tensor] = None,
@@ -234,7 +245,10 @@ class SVG(nn.Module):
                     prior_state = self.prior(h[:, :-1])[2]
                 pred_state = self.predictor(torch.cat([h[:, :-1], z], -1))[1]
             h_prev = h[:, -1]
-            skip = [per_sample(s[:, -1]) for s in skips]
+            # Every sample of a sequence starts from its last context frame's skip maps, kept
+            # once per sequence: row n·B + b of the rollout reads map b.
+            skip = [s[:, -1] for s in skips]
+            rows = torch.arange(b, device=context.device).repeat(n_samples)
             frames = []
             for t in range(n_future):
                 if self.prior is not None:
@@ -244,12 +258,12 @@ class SVG(nn.Module):
                     z = torch.randn((h_prev.shape[0], self.cfg.z_dim), generator=generator,
                                     device=h_prev.device, dtype=h_prev.dtype)
                 g, pred_state = self.predictor.step(torch.cat([h_prev, z], -1), pred_state)
-                x_t = self.decode(g.unsqueeze(1), [s.unsqueeze(1) for s in skip])[0][:, 0]
+                x_t = self.decode(g, skip, rows)[0]
                 frames.append(x_t)
                 if t + 1 < n_future:
                     h_prev, new_skips = self.encoder(x_t)
                     if self.cfg.skip == "previous":
-                        skip = new_skips
+                        skip, rows = new_skips, None
         future = torch.stack(frames, 1).to(context.dtype)
         out = torch.cat([per_sample(context), future], 1)
         return out.view(n_samples, b, *out.shape[1:])

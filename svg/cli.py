@@ -19,20 +19,20 @@ SUBCOMMANDS = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="svg", description=__doc__.splitlines()[0])
+    """The top-level parser: lists the subcommands (their own arguments load with them)."""
+    parser = argparse.ArgumentParser(
+        prog="svg", description="svg-sigma: train, sample and benchmark stochastic video predictors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name, (module_name, help_text) in SUBCOMMANDS.items():
-        p = sub.add_parser(name, help=help_text, description=help_text)
-        p.set_defaults(_module=module_name)
-        # Arguments are added lazily in main(), after the subcommand is known.
+    for name, (_, help_text) in SUBCOMMANDS.items():
+        sub.add_parser(name, help=help_text, add_help=False)
     return parser
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run ``svg COMMAND [options]``; returns the process exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
     if not argv or argv[0] not in SUBCOMMANDS:
-        parser.parse_args(argv)  # prints help or the error for an unknown subcommand
+        build_parser().parse_args(argv)  # prints help, or the error naming the valid commands
         return 2
     name = argv[0]
     module = importlib.import_module(SUBCOMMANDS[name][0])

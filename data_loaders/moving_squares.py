@@ -40,3 +40,25 @@ def moving_squares(batch: int, seq_len: int, size: int = 64, channels: int = 1,
     cols = (grid.view(1, 1, size) >= folded[..., 1:]) & (grid.view(1, 1, size) < folded[..., 1:] + square)
     mask = rows.unsqueeze(-1) & cols.unsqueeze(-2)                     # (B, T, H, W)
     return mask.unsqueeze(2).float() * colour.view(batch, 1, channels, 1, 1)
+
+
+class MovingSquares(torch.utils.data.Dataset):
+    """Bouncing-squares videos as a dataset: item i is a fixed function of (seed, i).
+
+    Returns (seq_len, channels, size, size) float32 in [0, 1]. ``length`` sets len() (the
+    sequences are drawn on demand, so it only bounds the index range).
+    """
+
+    def __init__(self, seq_len: int, size: int = 64, channels: int = 1, length: int = 100_000,
+                 seed: int = 0):
+        self.seq_len, self.size, self.channels = seq_len, size, channels
+        self.length, self.seed = length, seed
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        if not 0 <= i < self.length:
+            raise IndexError(f"index {i} out of range for {self.length} sequences")
+        g = torch.Generator().manual_seed(self.seed * 1_000_003 + int(i))
+        return moving_squares(1, self.seq_len, self.size, self.channels, generator=g)[0]

@@ -83,7 +83,8 @@ class TrainConfig:
     epochs × steps_per_epoch : training length (300 × 600 in the paper).
     batch_size : sequences per step (per process under torchrun).
     lr, beta1 : Adam settings. grad_clip : max gradient norm (None: no clipping).
-    amp : mixed precision (bf16 autocast on CPU; fp16 with a grad scaler on CUDA).
+    amp : none | bf16 | fp16 — autocast precision (bf16 on CPU or CUDA; fp16 on CUDA only, with a
+        gradient scaler).
     compile : wrap the model with torch.compile.
     device : auto | cpu | cuda | cuda:N. seed : seeds every random draw.
     log_every, gif_every, ckpt_every : steps between scalar logs, rollout GIFs and checkpoints.
@@ -97,7 +98,7 @@ class TrainConfig:
     lr: float = 2e-3
     beta1: float = 0.9
     grad_clip: Optional[float] = None
-    amp: bool = False
+    amp: str = "none"
     compile: bool = False
     device: str = "auto"
     seed: int = 0

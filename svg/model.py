@@ -194,6 +194,11 @@ class SVG(nn.Module):
                          effective_beta=dec.effective_beta().detach(),
                          n_dims=x[0, 1:].numel(), x_hat=mean)
 
+    def forward(self, x: torch.Tensor, eps: Optional[torch.Tensor] = None,
+                generator: Optional[torch.Generator] = None) -> SVGOutput:
+        """Same as :meth:`loss` (so that DistributedDataParallel wraps the training pass)."""
+        return self.loss(x, eps, generator)
+
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor, generator: Optional[torch.Generator] = None) -> torch.Tensor:
         """Posterior rollout (BatchNorm in eval mode): the context frames of x, then the frames

@@ -1,12 +1,12 @@
-"""A short CPU training run on bouncing squares lowers the loss, and the demo writes its GIF."""
+"""A short CPU training run on bouncing squares lowers the loss; the CLI writes its run folder."""
 import imageio.v2 as imageio
 import numpy as np
+import pytest
 import torch
 
-from data_loaders.moving_squares import moving_squares
+from data_loaders.moving_squares import MovingSquares, moving_squares
 from svg import SVG, LikelihoodConfig, ModelConfig
 from svg.cli import main
-from svg.train import train_steps
 
 
 def test_short_training_lowers_loss():
@@ -15,24 +15,41 @@ def test_short_training_lowers_loss():
                             likelihood=LikelihoodConfig(name="optimal")))
     gen = torch.Generator().manual_seed(0)
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)
-    hist = train_steps(model, opt, lambda: moving_squares(8, 4, generator=gen), steps=60, progress=False)
-    first = np.mean([h["total"] for h in hist[:5]])
-    last = np.mean([h["total"] for h in hist[-5:]])
+    totals, sigmas = [], []
+    for _ in range(60):
+        out = model.loss(moving_squares(8, 4, generator=gen))
+        opt.zero_grad()
+        out.objective().backward()
+        opt.step()
+        totals.append(out.total.mean().item())
+        sigmas.append(out.sigma.mean().item())
+    first, last = np.mean(totals[:5]), np.mean(totals[-5:])
     assert last < first - 0.2 * abs(first), (first, last)
-    assert hist[-1]["sigma"] < hist[0]["sigma"]
+    assert sigmas[-1] < sigmas[0]
 
 
-def test_moving_squares_stay_on_canvas():
+def test_moving_squares_stay_on_canvas_and_dataset_is_fixed():
     x = moving_squares(5, 40, size=32, square=6, generator=torch.Generator().manual_seed(0))
     assert x.shape == (5, 40, 1, 32, 32)
     assert torch.all(x.flatten(2).sum(-1) == 36)    # the whole square is visible in every frame
+    ds = MovingSquares(6, length=10, seed=3)
+    assert torch.equal(ds[4], MovingSquares(6, length=10, seed=3)[4])
+    assert not torch.equal(ds[4], ds[5])
+    with pytest.raises(IndexError, match="index 10 out of range"):
+        ds[10]
 
 
-def test_train_command_writes_rollout_gif(tmp_path):
+def test_train_command_writes_run_folder(tmp_path, capsys):
     out = tmp_path / "run"
-    rc = main(["train", "--steps", "2", "--batch-size", "2", "--n-past", "2", "--n-future", "2",
-               "--width", "8", "--g-dim", "16", "--z-dim", "2", "--rnn-size", "16", "--out", str(out)])
+    rc = main(["train", "--no-progress", "data.name=moving_squares", "data.num_workers=0",
+               "data.n_future=2", "model.n_past=2", "model.width=8", "model.g_dim=16", "model.z_dim=2",
+               "model.rnn_size=16", "train.epochs=1", "train.steps_per_epoch=2", "train.batch_size=2",
+               "train.val_batches=1", f"run_dir={out}"])
     assert rc == 0
+    assert "best-of-10 on 16 test sequences: PSNR" in capsys.readouterr().out
     frames = imageio.mimread(out / "rollouts.gif")
     assert len(frames) == 4                                  # n_past + n_future
-    assert frames[0].shape[:2] == (4 * 68, 4 * 68)           # 4 sequences × (truth + 3 samples)
+    # the first validation batch (2 sequences) × (truth | posterior | 3 samples), 68-pixel cells
+    assert frames[0].shape[:2] == (2 * 68, 5 * 68)
+    with pytest.raises(SystemExit, match="no checkpoint"):
+        main(["train", "--resume", f"run_dir={tmp_path / 'empty'}"])

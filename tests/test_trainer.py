@@ -1,0 +1,163 @@
+"""The training loop: outputs, TensorBoard, exact resume (also after kill -9), faults, torchrun."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from svg.checkpoint import latest_checkpoint, list_checkpoints
+from svg.config import load_config
+from svg.trainer import train
+
+TINY = ["data.name=moving_squares", "data.num_workers=0", "data.n_future=2", "model.n_past=2",
+        "model.width=8", "model.g_dim=16", "model.z_dim=4", "model.rnn_size=16",
+        "train.batch_size=4", "train.log_every=1", "train.gif_every=3", "train.ckpt_every=2",
+        "train.val_batches=1", "train.epochs=1"]
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def tiny(run_dir, steps=6, *extra):
+    return load_config(None, TINY + [f"train.steps_per_epoch={steps}", f"run_dir={run_dir}", *extra])
+
+
+def final_weights(run_dir):
+    return torch.load(latest_checkpoint(str(run_dir)), weights_only=False)["model"]
+
+
+def assert_bitwise_equal(a, b):
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+
+
+def test_run_writes_checkpoints_gifs_tensorboard_and_summary(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    run = tmp_path / "run"
+    summary = train(tiny(run), progress=False)
+    assert summary["step"] == 6 and summary["stopped_by"] is None
+    assert set(summary["metrics"]) == {"psnr", "ssim"}
+    assert summary["protocol"]["samples_per_sequence"] == 10
+    assert json.loads((run / "summary.json").read_text()) == summary
+    assert load_config(str(run / "config.yaml")) == tiny(run)
+    assert [os.path.basename(p) for p in list_checkpoints(str(run))] == [
+        "ckpt_000000002.pt", "ckpt_000000004.pt", "ckpt_000000006.pt"]
+    assert (run / "best.pt").exists()
+    assert sorted(os.listdir(run / "gifs")) == ["step_000000003.gif", "step_000000006.gif"]
+    import imageio.v2 as imageio
+    assert len(imageio.mimread(run / "rollouts.gif")) == 4            # n_past + n_future frames
+    events = EventAccumulator(str(run / "tensorboard"))
+    events.Reload()
+    tags = set(events.Tags()["scalars"])
+    for tag in ("loss", "nll_per_dim", "kl", "sigma", "effective_beta", "lr", "grad_norm",
+                "sequences_per_s"):
+        assert f"train/{tag}" in tags
+    assert {"val/loss", "val/nll_per_dim", "val/kl"} <= tags
+    assert [e.step for e in events.Scalars("train/loss")] == [1, 2, 3, 4, 5, 6]
+    assert events.Tags()["images"] == ["rollouts"]
+
+
+def test_resume_is_bitwise_identical(tmp_path):
+    train(tiny(tmp_path / "a", 6), progress=False)
+    train(tiny(tmp_path / "b", 6, "train.epochs=1", "train.steps_per_epoch=4"), progress=False)
+    # The same run folder with a longer schedule continues from step 4.
+    cfg = tiny(tmp_path / "b", 6)
+    summary = train(cfg, progress=False)
+    assert summary["step"] == 6
+    assert_bitwise_equal(final_weights(tmp_path / "a"), final_weights(tmp_path / "b"))
+
+
+def test_resume_after_kill_9_is_bitwise_identical(tmp_path):
+    train(tiny(tmp_path / "ref", 8), progress=False)
+    run = tmp_path / "killed"
+    args = [sys.executable, os.path.join(REPO, "train_svg.py"), "--no-progress", *TINY,
+            "train.steps_per_epoch=8", f"run_dir={run}"]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not (run / "ckpt_000000004.pt").exists():
+        assert proc.poll() is None and time.time() < deadline, "training did not reach step 4"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = [os.path.basename(p) for p in list_checkpoints(str(run))]
+    assert "ckpt_000000008.pt" not in done                              # it really was cut short
+    subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert_bitwise_equal(final_weights(tmp_path / "ref"), final_weights(run))
+
+
+def test_sigint_saves_a_checkpoint_and_exits_cleanly(tmp_path):
+    run = tmp_path / "run"
+    args = [sys.executable, os.path.join(REPO, "train_svg.py"), "--no-progress", *TINY,
+            "train.steps_per_epoch=100000", "train.ckpt_every=100000", f"run_dir={run}"]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not (run / "tensorboard").exists() or not os.listdir(run / "tensorboard"):
+        assert proc.poll() is None and time.time() < deadline
+        time.sleep(0.05)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert "stopped by SIGINT" in err
+    ckpt = latest_checkpoint(str(run))
+    step = torch.load(ckpt, weights_only=False)["step"]
+    assert 0 < step < 100000
+    assert json.loads((run / "summary.json").read_text())["stopped_by"] == "SIGINT"
+
+
+def test_non_finite_losses_skip_then_stop(tmp_path, monkeypatch, caplog):
+    from svg import model as model_module
+    real_loss = model_module.SVG.loss
+    calls = {"n": 0}
+
+    def flaky(self, x, eps=None, generator=None):
+        out = real_loss(self, x, eps, generator)
+        calls["n"] += 1
+        if self.training and calls["n"] in (2,) or calls["n"] >= 5:
+            out.total = out.total * float("nan")
+        return out
+
+    monkeypatch.setattr(model_module.SVG, "loss", flaky)
+    with pytest.raises(RuntimeError, match="3 consecutive non-finite losses at step"):
+        train(tiny(tmp_path / "run", 20, "train.max_nonfinite=3", "train.ckpt_every=100"), progress=False)
+    assert "non-finite loss (1 in a row); step skipped" in caplog.text
+    assert latest_checkpoint(str(tmp_path / "run")) is not None
+
+
+def test_resume_with_another_model_config_names_the_keys(tmp_path):
+    train(tiny(tmp_path / "run", 2), progress=False)
+    with pytest.raises(ValueError, match=r"model.g_dim: checkpoint 16 vs config 32"):
+        train(tiny(tmp_path / "run", 4, "model.g_dim=32"), progress=False)
+
+
+def test_bad_training_config(tmp_path):
+    with pytest.raises(ValueError, match="train.amp='fp32'"):
+        train(tiny(tmp_path / "r", 2, "train.amp=fp32"), progress=False)
+    with pytest.raises(ValueError, match="fp16 needs CUDA"):
+        train(tiny(tmp_path / "r", 2, "train.amp=fp16", "train.device=cpu"), progress=False)
+
+
+def test_bf16_autocast_on_cpu_trains(tmp_path):
+    summary = train(tiny(tmp_path / "r", 2, "train.amp=bf16"), progress=False)
+    assert summary["step"] == 2
+    assert all(torch.isfinite(v).all() for v in final_weights(tmp_path / "r").values()
+               if v.is_floating_point())
+
+
+def test_torchrun_two_processes_stay_in_sync(tmp_path):
+    run = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29533",
+           os.path.join(REPO, "train_svg.py"), "--no-progress", *TINY, "train.steps_per_epoch=4",
+           "train.device=cpu", f"run_dir={run}"]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["ranks_in_sync"] is True and len(summary["rank_checksums"]) == 2
+    assert summary["step"] == 4
+    # Only rank 0 writes: one TensorBoard file.
+    assert len(os.listdir(run / "tensorboard")) == 1

@@ -13,6 +13,8 @@ from typing import Optional, Sequence
 # name -> (module, help). A module provides ``add_arguments(parser)`` and ``run(args) -> int``.
 SUBCOMMANDS = {
     "train": ("svg.train", "train SVG-LP (same as train_svg.py)"),
+    "evaluate": ("svg.evaluate", "best-of-N PSNR/SSIM/LPIPS of a trained run, with the protocol"),
+    "generate": ("svg.rollout_videos", "labelled rollout GIFs and PNG strips of test sequences"),
     "convert-bair": ("data_loaders.bair_convert",
                      "convert BAIR softmotion30_44k TFRecords into the fast on-disk format"),
 }

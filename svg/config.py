@@ -165,3 +165,14 @@ def config_to_yaml(cfg: Config) -> str:
     from omegaconf import OmegaConf
 
     return OmegaConf.to_yaml(OmegaConf.structured(cfg))
+
+
+def config_from_dict(d: Dict[str, Any], where: str = "a checkpoint") -> Config:
+    """Rebuild a :class:`Config` from ``dataclasses.asdict`` output, with the same type checks."""
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(Config), d))
+    except OmegaConfBaseException as e:
+        raise ValueError(f"config stored in {where} does not fit this version: {e}") from None

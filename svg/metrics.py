@@ -17,6 +17,7 @@ import importlib.util
 import math
 import os
 import pickle
+import warnings
 from typing import Optional
 
 import torch
@@ -144,7 +145,10 @@ def build_lpips(net: str = "alex", backbone_path: Optional[str] = None,
     if net not in LPIPS_BACKBONE_FILES:
         raise ValueError(f"unknown LPIPS network {net!r}; choose one of {sorted(LPIPS_BACKBONE_FILES)}")
     convs = _load_backbone(net, backbone_path)
-    model = lpips.LPIPS(net=net, version="0.1", pnet_rand=True, verbose=False)
+    with warnings.catch_warnings():
+        # lpips still calls torchvision with the deprecated `pretrained=False`; harmless here.
+        warnings.filterwarnings("ignore", message=".*(pretrained|weights).*", category=UserWarning)
+        model = lpips.LPIPS(net=net, version="0.1", pnet_rand=True, verbose=False)
     layers = [m for m in model.net.modules() if isinstance(m, torch.nn.Conv2d)]
     if len(layers) != len(convs):
         raise ValueError(f"LPIPS {net} backbone has {len(layers)} convolutions but the weights file "

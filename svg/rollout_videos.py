@@ -1,0 +1,69 @@
+"""``svg generate``: per test sequence, a labelled GIF and PNG strip of rollouts.
+
+Columns: ground truth | posterior reconstruction | best sample (highest PSNR over the predicted
+frames among N) | a few random samples. Context frames are framed green, predicted frames red.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+
+import torch
+
+from .evaluate import load_model, test_sequences
+from .metrics import psnr
+from .trainer import Dist, pick_device
+from .visualize import labelled_rollout, write_gif, write_png
+
+
+@torch.no_grad()
+def write_rollouts(run: str, out: str, n_samples: int = 20, show: int = 3, max_videos: int = 8,
+                   n_past=None, n_future=None, scale: int = 2, seed: int = 0, split: str = "test",
+                   device: str = "auto") -> list:
+    """Write ``video_<i>.gif`` and ``video_<i>.png`` for the first test sequences; returns paths."""
+    if n_samples < 1 or show < 0 or show > n_samples:
+        raise ValueError(f"need n_samples >= 1 and 0 <= show <= n_samples, got {n_samples}, {show}")
+    dev = pick_device(device, Dist())
+    model, cfg, _, _ = load_model(run, dev)
+    n_past = cfg.model.n_past if n_past is None else n_past
+    n_future = cfg.data.eval_n_future if n_future is None else n_future
+    seq_len = n_past + n_future
+    dataset, n_videos = test_sequences(cfg, split, seq_len, max_videos)
+    os.makedirs(out, exist_ok=True)
+    gen = torch.Generator(device=dev).manual_seed(seed)
+    written = []
+    for i in range(n_videos):
+        x = dataset[i][:seq_len].unsqueeze(0).to(dev)                      # (1, T, C, H, W)
+        samples = model.generate(x[:, :n_past], n_future, n_samples, generator=gen)[:, 0]
+        rec = model.reconstruct(x, generator=gen)[0] if seq_len > cfg.model.n_past else x[0]
+        score = psnr(samples[:, n_past:], x[0, n_past:].expand_as(samples[:, n_past:])).mean(1)
+        best = int(score.argmax())
+        videos = torch.stack([x[0], rec, samples[best], *samples[:show]]).cpu()
+        labels = ["truth", "posterior", f"best of {n_samples}"] + [f"sample {k + 1}" for k in range(show)]
+        gif, strip = labelled_rollout(videos, labels, n_past, scale)
+        base = os.path.join(out, f"video_{i:04d}")
+        write_gif(base + ".gif", gif)
+        write_png(base + ".png", strip)
+        written += [base + ".gif", base + ".png"]
+    return written
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--run", required=True, help="run folder or checkpoint")
+    p.add_argument("--out", required=True, help="folder for the GIFs and PNG strips")
+    p.add_argument("--n-samples", type=int, default=20, help="samples drawn to pick the best from")
+    p.add_argument("--show", type=int, default=3, help="random samples shown")
+    p.add_argument("--max-videos", type=int, default=8)
+    p.add_argument("--n-past", type=int, default=None)
+    p.add_argument("--n-future", type=int, default=None)
+    p.add_argument("--scale", type=int, default=2, help="nearest-neighbour upscaling factor")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--split", default="test")
+    p.add_argument("--device", default="auto")
+
+
+def run(args: argparse.Namespace) -> int:
+    paths = write_rollouts(args.run, args.out, args.n_samples, args.show, args.max_videos, args.n_past,
+                           args.n_future, args.scale, args.seed, args.split, args.device)
+    print(f"wrote {len(paths) // 2} GIFs and PNG strips to {args.out}")
+    return 0

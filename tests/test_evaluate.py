@@ -1,0 +1,85 @@
+"""svg evaluate / svg generate on a tiny trained run: report fields, files, errors."""
+import csv
+import json
+
+import imageio.v2 as imageio
+import pytest
+import torch
+
+from svg import evaluate as evaluate_module
+from svg.checkpoint import latest_checkpoint
+from svg.cli import main
+from svg.config import load_config
+from svg.evaluate import evaluate
+from svg.rollout_videos import write_rollouts
+from svg.trainer import train
+
+TINY = ["data.name=moving_squares", "data.num_workers=0", "data.n_future=2", "data.eval_n_future=3",
+        "model.n_past=2", "model.width=8", "model.g_dim=16", "model.z_dim=4", "model.rnn_size=16",
+        "train.batch_size=4", "train.val_batches=1", "train.epochs=1", "train.steps_per_epoch=2",
+        "train.gif_every=100"]
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    run = tmp_path_factory.mktemp("runs") / "tiny"
+    train(load_config(None, TINY + [f"run_dir={run}"]), progress=False)
+    return run
+
+
+def test_evaluate_writes_report_with_protocol(run_dir, tmp_path):
+    rep = evaluate(str(run_dir), n_samples=4, max_videos=5, batch_size=2, out_dir=str(tmp_path),
+                   progress=False)
+    saved = json.loads((tmp_path / "metrics.json").read_text())
+    assert saved["metrics"] == rep["metrics"]
+    assert set(saved["metrics"]) == {"psnr", "ssim", "lpips"}
+    p = saved["protocol"]
+    for key, value in {"dataset": "moving_squares", "split": "test", "videos": 5, "seed": 0, "n_past": 2,
+                       "n_future": 3, "n_samples": 4, "checkpoint_step": 2}.items():
+        assert p[key] == value, key
+    assert "7x7 uniform" in p["ssim"] and "alex" in p["lpips"] and "data range 1" in p["psnr"]
+    assert abs(saved["test_nll_per_dim"]) < 10 and saved["kl_per_frame"] >= 0
+    assert "test-time" in p["likelihood"]
+    rows = list(csv.reader(open(tmp_path / "per_step.csv")))
+    assert rows[0] == ["frame", "psnr", "ssim", "lpips"] and [r[0] for r in rows[1:]] == ["3", "4", "5"]
+    assert (tmp_path / "metrics.png").stat().st_size > 1000
+    for k in ("psnr", "ssim", "lpips"):
+        assert len(saved["per_step"][k]) == 3
+
+
+def test_evaluate_cli_prints_protocol(run_dir, tmp_path, capsys):
+    assert main(["evaluate", "--run", str(run_dir), "--n-samples", "2", "--max-videos", "2",
+                 "--lpips", "none", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "2 videos, 2 → 3 frames, best of 2 samples (seed 0)" in out and "PSNR" in out
+
+
+def test_evaluate_errors(run_dir, tmp_path, monkeypatch):
+    with pytest.raises(FileNotFoundError, match="holds no checkpoint"):
+        evaluate(str(tmp_path), progress=False)
+    with pytest.raises(ValueError, match="n-samples must be >= 1"):
+        evaluate(str(run_dir), n_samples=0, progress=False)
+    state = torch.load(latest_checkpoint(str(run_dir)), weights_only=False)
+    state["config"]["model"]["g_dim"] = 32
+    bad = tmp_path / "bad.pt"
+    torch.save(state, bad)
+    with pytest.raises(ValueError, match="does not fit the model"):
+        evaluate(str(bad), progress=False)
+    monkeypatch.setattr(evaluate_module, "make_dataset",
+                        lambda cfg, split, seq_len: [torch.zeros(4, 1, 64, 64)] * 3)
+    with pytest.raises(ValueError, match="videos have 4 frames; n_past \\+ n_future = 5"):
+        evaluate(str(run_dir), n_samples=1, progress=False)
+
+
+def test_generate_writes_labelled_gifs_and_strips(run_dir, tmp_path):
+    paths = write_rollouts(str(run_dir), str(tmp_path), n_samples=4, show=2, max_videos=2, scale=2)
+    assert sorted(p.split("/")[-1] for p in paths) == ["video_0000.gif", "video_0000.png",
+                                                       "video_0001.gif", "video_0001.png"]
+    frames = imageio.mimread(tmp_path / "video_0000.gif")
+    assert len(frames) == 5                                          # 2 context + 3 predicted
+    # 5 columns (truth, posterior, best, 2 samples) of (64 + 4)·2 pixels, under a 14-pixel label row
+    assert frames[0].shape[:2] == (14 + 136, 5 * 136)
+    strip = imageio.imread(tmp_path / "video_0000.png")
+    assert strip.shape[:2] == (5 * (14 + 136), 5 * 136)
+    # context frames framed green, predicted ones red (border pixels of the truth row)
+    assert tuple(strip[14, 0, :3]) == (0, 204, 0) and tuple(strip[14, 3 * 136, :3]) == (230, 0, 0)

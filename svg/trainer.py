@@ -251,28 +251,28 @@ def train(cfg: Config, resume: bool = True, progress: bool = True) -> Dict[str, 
             with autocast_context(device, t.amp):
                 out = net(x, generator=noise)
             loss = out.objective()
+            done = step + 1
+            opt.zero_grad(set_to_none=True)
             if _any_rank(not torch.isfinite(loss).item(), d, device):
                 nonfinite += 1
-                opt.zero_grad(set_to_none=True)
-                log.warning("step %d: non-finite loss (%d in a row); step skipped", step + 1, nonfinite)
+                log.warning("step %d: non-finite loss (%d in a row); step skipped", done, nonfinite)
                 if nonfinite >= t.max_nonfinite:
                     if d.main:
                         save_checkpoint(run_dir, _state(model, opt, scaler, cfg), step, t.keep_last)
-                    raise RuntimeError(f"{nonfinite} consecutive non-finite losses at step {step + 1}; "
+                    raise RuntimeError(f"{nonfinite} consecutive non-finite losses at step {done}; "
                                        f"stopped with a checkpoint at step {step} in {run_dir}. Lower "
                                        f"train.lr, set train.grad_clip, or check the data.")
-                continue
-            nonfinite = 0
-            opt.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.unscale_(opt)
-            grad_norm = nn.utils.clip_grad_norm_(model.parameters(), t.grad_clip or math.inf)
-            scaler.step(opt)
-            scaler.update()
+            else:
+                nonfinite = 0
+                scaler.scale(loss).backward()
+                scaler.unscale_(opt)
+                grad_norm = nn.utils.clip_grad_norm_(model.parameters(), t.grad_clip or math.inf)
+                scaler.step(opt)
+                scaler.update()
             steps_timed += 1
-            done = step + 1
             if d.main:
                 bar.update(1)
+            if d.main and nonfinite == 0:
                 bar.set_postfix(loss=f"{out.total.mean().item():.1f}",
                                 nll=f"{out.nll.mean().item() / out.n_dims:.3f}",
                                 kl=f"{out.kl.mean().item():.2f}", sigma=f"{out.sigma.mean().item():.3f}")
@@ -280,6 +280,9 @@ def train(cfg: Config, resume: bool = True, progress: bool = True) -> Dict[str, 
                     rate = steps_timed / (time.perf_counter() - t0)
                     if done == start + 1:
                         log.info("first step took %.2f s", 1 / rate)
+                    elif done == start + t.log_every:
+                        log.info("measured %.3f steps/s (%.1f sequences/s) over %d steps", rate,
+                                 rate * t.batch_size * d.world, steps_timed)
                     scalars = {"loss": out.total.mean(), "nll_per_dim": out.nll.mean() / out.n_dims,
                                "kl": out.kl.mean(), "sigma": out.sigma.mean(),
                                "effective_beta": out.effective_beta.mean(),
@@ -287,9 +290,9 @@ def train(cfg: Config, resume: bool = True, progress: bool = True) -> Dict[str, 
                                "steps_per_s": rate, "sequences_per_s": rate * t.batch_size * d.world}
                     for k, v in scalars.items():
                         writer.add_scalar(f"train/{k}", float(v.detach() if torch.is_tensor(v) else v), done)
-                if done % t.gif_every == 0:
-                    _write_rollouts(model, val_batches[0], cfg, os.path.join(run_dir, "gifs", f"step_{done:09d}.gif"),
-                                    writer, done, device)
+            if d.main and done % t.gif_every == 0:
+                _write_rollouts(model, val_batches[0], cfg,
+                                os.path.join(run_dir, "gifs", f"step_{done:09d}.gif"), writer, done, device)
             last = done == total
             interrupted = _any_rank(stop.signal is not None, d, device)
             if done % t.ckpt_every == 0 or last or interrupted:

@@ -1,1 +1,61 @@
-"""Datasets of svg-sigma (selected by name from the config)."""
+"""Datasets of svg-sigma, selected by name: items are (T, C, H, W) float32 in [0, 1]."""
+from __future__ import annotations
+
+import inspect
+from typing import Callable, Dict, Optional
+
+from torch.utils.data import Dataset
+
+from .moving_mnist import MovingMNIST
+from .moving_squares import MovingSquares
+from .smmnist import StochasticMovingMNIST
+
+
+def _smmnist(split: str, root: Optional[str], seq_len: int, num_digits: int = 2, image_size: int = 64,
+             deterministic: bool = False, seed: int = 0, length: Optional[int] = None,
+             download: bool = False) -> Dataset:
+    from .digits import load_digits
+
+    digits, _ = load_digits(root, split, download)
+    return StochasticMovingMNIST(digits, seq_len, image_size, num_digits, deterministic, split,
+                                 seed if split == "test" else seed + 1, length)
+
+
+def _mmnist(split: str, root: Optional[str], seq_len: int, split_at: int = 9000) -> Dataset:
+    if root is None:
+        raise ValueError("mmnist needs data.root: the folder of mnist_test_seq.npy (or the file)")
+    return MovingMNIST(root, seq_len, split, split_at)
+
+
+def _moving_squares(split: str, root: Optional[str], seq_len: int, size: int = 64, channels: int = 1,
+                    length: Optional[int] = None) -> Dataset:
+    return MovingSquares(seq_len, size, channels, length or (100_000 if split == "train" else 256),
+                         seed=0 if split == "train" else 1)
+
+
+DATASETS: Dict[str, Callable[..., Dataset]] = {
+    "smmnist": _smmnist,
+    "mmnist": _mmnist,
+    "moving_squares": _moving_squares,
+}
+
+
+def build_dataset(name: str, split: str, root: Optional[str], seq_len: int, **options) -> Dataset:
+    """The ``split`` ('train' or 'test') of dataset ``name`` with ``seq_len`` frames per item.
+
+    ``options`` are the dataset's own keyword options (``data.options`` in the config); unknown
+    names or options raise ``ValueError`` listing the valid ones.
+    """
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; choose one of {sorted(DATASETS)}")
+    if split not in ("train", "test"):
+        raise ValueError(f"unknown split {split!r}; choose train or test")
+    builder = DATASETS[name]
+    valid = [p for p in inspect.signature(builder).parameters if p not in ("split", "root", "seq_len")]
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        raise ValueError(f"dataset {name!r}: unknown options {unknown}; valid: {valid}")
+    return builder(split, root, seq_len, **options)
+
+
+__all__ = ["DATASETS", "build_dataset", "MovingMNIST", "MovingSquares", "StochasticMovingMNIST"]

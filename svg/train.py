@@ -15,7 +15,7 @@ from .checkpoint import latest_checkpoint
 from .config import load_config
 
 DEMO_CONFIG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs",
-                           "demo.yaml")
+                           "smmnist_demo.yaml")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -128,6 +128,18 @@ def test_non_finite_losses_skip_then_stop(tmp_path, monkeypatch, caplog):
     assert latest_checkpoint(str(tmp_path / "run")) is not None
 
 
+@pytest.mark.parametrize("data", ["smmnist", "mmnist"])
+def test_a_few_steps_on_each_dataset_type(tmp_path, data):
+    import numpy as np
+    extra = ["data.name=" + data]
+    if data == "mmnist":
+        frames = np.random.default_rng(0).integers(0, 256, (20, 30, 64, 64), dtype=np.uint8)
+        np.save(tmp_path / "mnist_test_seq.npy", frames)
+        extra += [f"data.root={tmp_path}", "data.options={split_at: 20}"]
+    summary = train(tiny(tmp_path / "run", 2, *extra), progress=False)
+    assert summary["step"] == 2 and summary["protocol"]["dataset"] == data
+
+
 def test_resume_with_another_model_config_names_the_keys(tmp_path):
     train(tiny(tmp_path / "run", 2), progress=False)
     with pytest.raises(ValueError, match=r"model.g_dim: checkpoint 16 vs config 32"):

@@ -1,0 +1,44 @@
+"""Standard Moving MNIST: the fixed ``mnist_test_seq.npy`` (20, 10000, 64, 64) uint8, time first."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+MMNIST_FILE = "mnist_test_seq.npy"
+
+
+class MovingMNIST(Dataset):
+    """Videos of the standard Moving MNIST file; items (seq_len, 1, 64, 64) float32 in [0, 1].
+
+    The file is memory-mapped. ``split``: ``train`` = videos 0..split_at−1, ``test`` = the rest
+    (default: 9000 / 1000).
+    """
+
+    def __init__(self, path: str, seq_len: int, split: str = "test", split_at: int = 9000):
+        if os.path.isdir(path):
+            path = os.path.join(path, MMNIST_FILE)
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"Moving MNIST file {path} not found (expected {MMNIST_FILE}, "
+                                    f"shape (20, 10000, 64, 64) uint8)")
+        data = np.load(path, mmap_mode="r")
+        if data.dtype != np.uint8 or data.ndim != 4 or data.shape[2:] != (64, 64):
+            raise ValueError(f"{path}: expected uint8 (T, N, 64, 64) stored time first, got "
+                             f"{data.dtype} {data.shape}")
+        if seq_len > data.shape[0]:
+            raise ValueError(f"{path}: seq_len {seq_len} is longer than its {data.shape[0]}-frame videos")
+        if split not in ("train", "test"):
+            raise ValueError(f"unknown split {split!r}; choose train or test")
+        lo, hi = (0, split_at) if split == "train" else (split_at, data.shape[1])
+        self.data, self.seq_len, self.lo, self.n = data, seq_len, lo, hi - lo
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        if not 0 <= i < self.n:
+            raise IndexError(f"index {i} out of range for {self.n} videos")
+        frames = np.ascontiguousarray(self.data[:self.seq_len, self.lo + i])    # (T, 64, 64) uint8
+        return torch.from_numpy(frames).unsqueeze(1).float().div_(255.0)

@@ -33,7 +33,18 @@ def _moving_squares(split: str, root: Optional[str], seq_len: int, size: int = 6
                          seed=0 if split == "train" else 1)
 
 
+def _bair(split: str, root: Optional[str], seq_len: int, format: str = "auto",
+          camera: str = "image_aux1", with_actions: bool = False) -> Dataset:
+    from .bair import bair_dataset
+
+    if root is None:
+        raise ValueError("bair needs data.root: softmotion30_44k (TFRecords), a `svg convert-bair` "
+                         "output folder, or SVG's processed_data (PNG folders)")
+    return bair_dataset(root, split, seq_len, format, camera, with_actions)
+
+
 DATASETS: Dict[str, Callable[..., Dataset]] = {
+    "bair": _bair,
     "smmnist": _smmnist,
     "mmnist": _mmnist,
     "moving_squares": _moving_squares,

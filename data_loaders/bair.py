@@ -1,0 +1,201 @@
+"""BAIR robot pushing (softmotion30_44k): 30-frame 64×64×3 videos in three on-disk formats.
+
+- ``tfrecords``: the original ``{train,test}/*.tfrecords`` (read without TensorFlow);
+- ``converted``: the output of ``svg convert-bair`` — per split, ``videos.npy`` (N, 30, 64, 64, 3)
+  uint8, ``actions.npy`` (N, 30, 4), ``endeffector.npy`` (N, 30, 3), memory-mapped, and
+  ``manifest.json`` written last (a split without it is an unfinished conversion);
+- ``png``: the original SVG conversion, ``processed_data/{train,test}/<record>/<k>/<t>.png``.
+
+Items are (seq_len, 3, 64, 64) float32 in [0, 1] (or a dict with ``actions`` (seq_len, 4) and
+``endeffector`` (seq_len, 3) when asked). Training clips start at a random frame (torch's global
+generator); test clips start at frame 0.
+"""
+from __future__ import annotations
+
+import glob
+import json
+import os
+from typing import Dict, List, Tuple, Union
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from .tfrecords import read_example, scan_records
+
+FRAMES, SIZE = 30, 64
+CAMERAS = ("image_aux1", "image_main")
+MANIFEST = "manifest.json"
+
+
+def list_records(folder: str) -> List[str]:
+    """Sorted ``*.tfrecords`` in ``folder``; a missing or empty folder is an error."""
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"BAIR folder {folder} does not exist")
+    paths = sorted(glob.glob(os.path.join(folder, "*.tfrecords")))
+    if not paths:
+        raise FileNotFoundError(f"no *.tfrecords in {folder}")
+    return paths
+
+
+def decode_example(example, where: str, camera: str = "image_aux1"
+                   ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(frames (30, 64, 64, 3) uint8, actions (30, 4), endeffector (30, 3)) of one Example."""
+    feats = example.features.feature
+    frames = np.empty((FRAMES, SIZE, SIZE, 3), np.uint8)
+    actions = np.empty((FRAMES, 4), np.float32)
+    endeff = np.empty((FRAMES, 3), np.float32)
+    for t in range(FRAMES):
+        key = f"{t}/{camera}/encoded"
+        if key not in feats:
+            raise ValueError(f"{where}: no feature {key!r}")
+        raw = feats[key].bytes_list.value
+        if len(raw) != 1 or len(raw[0]) != SIZE * SIZE * 3:
+            got = [len(r) for r in raw]
+            raise ValueError(f"{where}: {key!r} holds {got} bytes; expected one raw 64×64×3 uint8 "
+                             f"frame ({SIZE * SIZE * 3} bytes)")
+        frames[t] = np.frombuffer(raw[0], np.uint8).reshape(SIZE, SIZE, 3)
+        for name, out, n in ((f"{t}/action", actions, 4), (f"{t}/endeffector_pos", endeff, 3)):
+            vals = feats[name].float_list.value if name in feats else []
+            if len(vals) != n:
+                raise ValueError(f"{where}: {name!r} holds {len(vals)} floats; expected {n}")
+            out[t] = vals
+    return frames, actions, endeff
+
+
+class _BAIRBase(Dataset):
+    def __init__(self, seq_len: int, split: str, with_actions: bool):
+        if not 1 <= seq_len <= FRAMES:
+            raise ValueError(f"seq_len {seq_len} does not fit BAIR's {FRAMES}-frame videos")
+        if split not in ("train", "test"):
+            raise ValueError(f"unknown split {split!r}; choose train or test")
+        self.seq_len, self.split, self.with_actions = seq_len, split, with_actions
+
+    def _start(self) -> int:
+        if self.split == "test":
+            return 0
+        return int(torch.randint(FRAMES - self.seq_len + 1, ()))
+
+    def _item(self, frames: np.ndarray, actions=None, endeff=None
+              ) -> Union[torch.Tensor, Dict[str, torch.Tensor]]:
+        s = self._start()
+        clip = torch.from_numpy(np.array(frames[s:s + self.seq_len]))   # uint8 (T, H, W, 3), a copy
+        x = clip.permute(0, 3, 1, 2).float().div_(255.0)
+        if not self.with_actions:
+            return x
+        return {"frames": x, "actions": torch.from_numpy(np.array(actions[s:s + self.seq_len])),
+                "endeffector": torch.from_numpy(np.array(endeff[s:s + self.seq_len]))}
+
+    def _check(self, i: int) -> None:
+        if not 0 <= i < len(self):
+            raise IndexError(f"index {i} out of range for {len(self)} videos")
+
+
+class BAIRTFRecords(_BAIRBase):
+    """Reads the original TFRecords: an index of record offsets is built once, then random access."""
+
+    def __init__(self, folder: str, seq_len: int, split: str = "train", camera: str = "image_aux1",
+                 with_actions: bool = False):
+        super().__init__(seq_len, split, with_actions)
+        if camera not in CAMERAS:
+            raise ValueError(f"unknown camera {camera!r}; choose one of {CAMERAS}")
+        self.camera = camera
+        self.index = [(path, off, n) for path in list_records(folder) for off, n in scan_records(path)]
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, i: int):
+        self._check(i)
+        path, off, n = self.index[i]
+        return self._item(*decode_example(read_example(path, off, n), f"{path} (byte {off - 12})",
+                                          self.camera))
+
+
+class BAIRConverted(_BAIRBase):
+    """Reads ``svg convert-bair`` output: memory-mapped uint8 arrays."""
+
+    def __init__(self, folder: str, seq_len: int, split: str = "train", with_actions: bool = False):
+        super().__init__(seq_len, split, with_actions)
+        manifest = os.path.join(folder, MANIFEST)
+        if not os.path.exists(manifest):
+            raise FileNotFoundError(f"{folder}: no {MANIFEST}, so this is not a finished conversion; "
+                                    f"re-run `svg convert-bair` to complete it")
+        with open(manifest) as f:
+            self.manifest = json.load(f)
+        self.videos = np.load(os.path.join(folder, "videos.npy"), mmap_mode="r")
+        expected = (self.manifest["videos"], FRAMES, SIZE, SIZE, 3)
+        if self.videos.shape != expected or self.videos.dtype != np.uint8:
+            raise ValueError(f"{folder}/videos.npy: expected uint8 {expected}, got {self.videos.dtype} "
+                             f"{self.videos.shape}")
+        self.actions = np.load(os.path.join(folder, "actions.npy"), mmap_mode="r")
+        self.endeff = np.load(os.path.join(folder, "endeffector.npy"), mmap_mode="r")
+
+    def __len__(self) -> int:
+        return self.videos.shape[0]
+
+    def __getitem__(self, i: int):
+        self._check(i)
+        return self._item(self.videos[i], self.actions[i], self.endeff[i])
+
+
+class BAIRPngFolders(_BAIRBase):
+    """Reads the original SVG conversion: ``<split folder>/<record>/<k>/<t>.png`` (no actions)."""
+
+    def __init__(self, folder: str, seq_len: int, split: str = "train"):
+        super().__init__(seq_len, split, False)
+        if not os.path.isdir(folder):
+            raise FileNotFoundError(f"BAIR PNG folder {folder} does not exist")
+        self.dirs = sorted(glob.glob(os.path.join(folder, "*", "*")),
+                           key=lambda p: (os.path.dirname(p), int(os.path.basename(p))
+                                          if os.path.basename(p).isdigit() else -1))
+        self.dirs = [d for d in self.dirs if os.path.isdir(d)]
+        if not self.dirs:
+            raise FileNotFoundError(f"no <record>/<k>/ video folders in {folder}")
+
+    def __len__(self) -> int:
+        return len(self.dirs)
+
+    def __getitem__(self, i: int):
+        import imageio.v2 as imageio
+
+        self._check(i)
+        frames = np.empty((FRAMES, SIZE, SIZE, 3), np.uint8)
+        for t in range(FRAMES):
+            path = os.path.join(self.dirs[i], f"{t}.png")
+            if not os.path.exists(path):
+                raise FileNotFoundError(f"{path} is missing (BAIR videos have {FRAMES} frames)")
+            img = imageio.imread(path)
+            if img.shape[:2] != (SIZE, SIZE) or img.dtype != np.uint8:
+                raise ValueError(f"{path}: expected a {SIZE}×{SIZE} uint8 image, got {img.dtype} {img.shape}")
+            frames[t] = img[..., :3] if img.ndim == 3 else img[..., None]
+        return self._item(frames)
+
+
+def detect_format(root: str, split: str) -> str:
+    """converted | tfrecords | png, from what ``root/split`` holds."""
+    folder = os.path.join(root, split)
+    if os.path.exists(os.path.join(folder, MANIFEST)) or os.path.exists(os.path.join(folder, "videos.npy")):
+        return "converted"
+    if glob.glob(os.path.join(folder, "*.tfrecords")):
+        return "tfrecords"
+    if glob.glob(os.path.join(folder, "*", "*", "0.png")):
+        return "png"
+    raise FileNotFoundError(f"no BAIR data in {folder}: looked for {MANIFEST} (converted), *.tfrecords, "
+                            f"and <record>/<k>/0.png (PNG folders)")
+
+
+def bair_dataset(root: str, split: str, seq_len: int, format: str = "auto", camera: str = "image_aux1",
+                 with_actions: bool = False) -> Dataset:
+    """The BAIR ``split`` under ``root`` in the given (or detected) format."""
+    fmt = detect_format(root, split) if format == "auto" else format
+    folder = os.path.join(root, split)
+    if fmt == "tfrecords":
+        return BAIRTFRecords(folder, seq_len, split, camera, with_actions)
+    if fmt == "converted":
+        return BAIRConverted(folder, seq_len, split, with_actions)
+    if fmt == "png":
+        if with_actions:
+            raise ValueError("PNG folders hold no actions; use the TFRecords or the converted format")
+        return BAIRPngFolders(folder, seq_len, split)
+    raise ValueError(f"unknown BAIR format {format!r}; choose auto, tfrecords, converted or png")

@@ -1,0 +1,91 @@
+"""``svg convert-bair SRC DST``: BAIR TFRecords → memory-mappable uint8 arrays, once.
+
+Per split, the arrays are filled under temporary names, flushed, fsynced and renamed, and
+``manifest.json`` is written last; a split whose manifest exists and names the same source
+records is skipped, anything else is converted again. An interrupted conversion therefore never
+looks finished, and re-running completes it.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from typing import Dict, List
+
+import numpy as np
+from tqdm import tqdm
+
+from .bair import CAMERAS, FRAMES, MANIFEST, SIZE, decode_example, list_records
+from .tfrecords import read_example, scan_records
+
+
+def _fsync(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def convert_split(src: str, dst: str, camera: str = "image_aux1", progress: bool = True) -> Dict:
+    """Convert one split folder of TFRecords; returns its manifest."""
+    records = list_records(src)
+    sources = [{"file": os.path.basename(p), "bytes": os.path.getsize(p)} for p in records]
+    manifest_path = os.path.join(dst, MANIFEST)
+    if os.path.exists(manifest_path):
+        with open(manifest_path) as f:
+            done = json.load(f)
+        if done.get("sources") == sources and done.get("camera") == camera:
+            return done
+        os.remove(manifest_path)   # stale: the source changed; convert again
+    index = [(p, off, n) for p in records for off, n in scan_records(p)]
+    os.makedirs(dst, exist_ok=True)
+    shapes = {"videos": ((len(index), FRAMES, SIZE, SIZE, 3), np.uint8),
+              "actions": ((len(index), FRAMES, 4), np.float32),
+              "endeffector": ((len(index), FRAMES, 3), np.float32)}
+    tmp = {k: os.path.join(dst, f".{k}.npy.partial") for k in shapes}
+    arrays = {k: np.lib.format.open_memmap(tmp[k], mode="w+", dtype=dt, shape=shape)
+              for k, (shape, dt) in shapes.items()}
+    bar = tqdm(index, desc=f"convert {os.path.basename(os.path.normpath(src))}", unit="video",
+               disable=not progress, dynamic_ncols=True)
+    for i, (path, off, n) in enumerate(bar):
+        frames, actions, endeff = decode_example(read_example(path, off, n), f"{path} (byte {off - 12})",
+                                                 camera)
+        arrays["videos"][i], arrays["actions"][i], arrays["endeffector"][i] = frames, actions, endeff
+    for k, arr in arrays.items():
+        arr.flush()
+        _fsync(tmp[k])
+        os.replace(tmp[k], os.path.join(dst, f"{k}.npy"))
+    manifest = {"videos": len(index), "frames": FRAMES, "size": SIZE, "camera": camera,
+                "sources": sources, "layout": "videos (N, 30, 64, 64, 3) uint8; actions (N, 30, 4); "
+                                              "endeffector (N, 30, 3) float32"}
+    part = manifest_path + ".partial"
+    with open(part, "w") as f:
+        json.dump(manifest, f, indent=1)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(part, manifest_path)
+    _fsync(dst)
+    return manifest
+
+
+def convert(src: str, dst: str, splits: List[str] = ("train", "test"), camera: str = "image_aux1",
+            progress: bool = True) -> Dict[str, Dict]:
+    """Convert ``src/<split>/*.tfrecords`` into ``dst/<split>/`` for each split."""
+    if camera not in CAMERAS:
+        raise ValueError(f"unknown camera {camera!r}; choose one of {CAMERAS}")
+    return {s: convert_split(os.path.join(src, s), os.path.join(dst, s), camera, progress) for s in splits}
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("src", help="softmotion30_44k folder (holding train/ and test/ TFRecords)")
+    p.add_argument("dst", help="output folder (then use it as data.root)")
+    p.add_argument("--splits", nargs="+", default=["train", "test"])
+    p.add_argument("--camera", default="image_aux1", choices=CAMERAS)
+
+
+def run(args: argparse.Namespace) -> int:
+    for split, m in convert(args.src, args.dst, args.splits, args.camera).items():
+        print(f"{split}: {m['videos']} videos from {len(m['sources'])} records → "
+              f"{os.path.join(args.dst, split)}")
+    return 0

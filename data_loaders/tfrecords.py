@@ -1,0 +1,65 @@
+"""TFRecord files without TensorFlow: framing with CRC checks, and Example parsing.
+
+The ``tfrecord`` package supplies the protobuf classes and the masked CRC-32C; its own reader
+does not verify checksums and does not name the file on a truncation, so the framing is read here:
+each record is ``length (uint64 LE) | masked crc32c(length) | data | masked crc32c(data)``.
+"""
+from __future__ import annotations
+
+import os
+import struct
+from typing import Iterator, List, Tuple
+
+from tfrecord import example_pb2
+from tfrecord.writer import TFRecordWriter
+
+
+def _crc(data: bytes) -> bytes:
+    return TFRecordWriter.masked_crc(data)
+
+
+def scan_records(path: str) -> List[Tuple[int, int]]:
+    """(offset of the data, length) of every record in ``path``, checking the length CRCs and
+    that the file holds every byte it announces (data CRCs are checked when a record is read)."""
+    size = os.path.getsize(path)
+    out = []
+    with open(path, "rb") as f:
+        offset = 0
+        while offset < size:
+            header = f.read(12)
+            if len(header) != 12:
+                raise ValueError(f"{path}: truncated record header at byte {offset}")
+            length_bytes, length_crc = header[:8], header[8:]
+            if _crc(length_bytes) != length_crc:
+                raise ValueError(f"{path}: corrupt record at byte {offset} (length CRC mismatch)")
+            (length,) = struct.unpack("<Q", length_bytes)
+            if offset + 12 + length + 4 > size:
+                raise ValueError(f"{path}: truncated record at byte {offset} (announces {length} bytes, "
+                                 f"file ends at {size})")
+            out.append((offset + 12, length))
+            offset += 12 + length + 4
+            f.seek(offset)
+    return out
+
+
+def read_record(path: str, data_offset: int, length: int) -> bytes:
+    """The data of one record, its CRC verified."""
+    with open(path, "rb") as f:
+        f.seek(data_offset)
+        data = f.read(length)
+        crc = f.read(4)
+    if len(data) != length or len(crc) != 4:
+        raise ValueError(f"{path}: truncated record at byte {data_offset - 12}")
+    if _crc(data) != crc:
+        raise ValueError(f"{path}: corrupt record at byte {data_offset - 12} (data CRC mismatch)")
+    return data
+
+
+def iter_examples(path: str) -> Iterator[example_pb2.Example]:
+    """Every ``tf.train.Example`` of a file, in order, checksums verified."""
+    for offset, length in scan_records(path):
+        yield example_pb2.Example.FromString(read_record(path, offset, length))
+
+
+def read_example(path: str, data_offset: int, length: int) -> example_pb2.Example:
+    return example_pb2.Example.FromString(read_record(path, data_offset, length))

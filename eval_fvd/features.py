@@ -1,0 +1,31 @@
+"""I3D features of videos in batches, and their statistics."""
+from __future__ import annotations
+
+from typing import Iterable
+
+import numpy as np
+import torch
+
+from .frechet import FeatureStats
+from .i3d import I3D
+from .preprocess import preprocess
+
+
+@torch.no_grad()
+def i3d_features(model: I3D, videos: torch.Tensor, batch_size: int = 8) -> np.ndarray:
+    """Logits (N, 400) of videos (N, T, C, H, W) in [0, 1], ``batch_size`` videos at a time."""
+    device = next(model.parameters()).device
+    out = [model(preprocess(videos[i:i + batch_size].to(device).float())).double().cpu().numpy()
+           for i in range(0, videos.shape[0], batch_size)]
+    return np.concatenate(out)
+
+
+def video_stats(model: I3D, batches: Iterable[torch.Tensor], batch_size: int = 8) -> FeatureStats:
+    """Streaming statistics over an iterable of video batches (N_i, T, C, H, W) in [0, 1]."""
+    stats = None
+    for videos in batches:
+        s = FeatureStats.of(i3d_features(model, videos, batch_size))
+        stats = s if stats is None else stats.merge(s)
+    if stats is None:
+        raise ValueError("no videos")
+    return stats

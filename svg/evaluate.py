@@ -78,8 +78,13 @@ def test_sequences(cfg: Config, split: str, seq_len: int, max_videos: Optional[i
 def evaluate(run: str, n_samples: int = 100, n_past: Optional[int] = None,
              n_future: Optional[int] = None, split: str = "test", max_videos: Optional[int] = None,
              batch_size: int = 4, seed: int = 0, lpips_net: str = "alex", ssim_gaussian: bool = False,
-             out_dir: Optional[str] = None, device: str = "auto", progress: bool = True) -> Dict[str, Any]:
-    """Evaluate a run; writes metrics.json, per_step.csv and metrics.png to ``out_dir``."""
+             out_dir: Optional[str] = None, device: str = "auto", progress: bool = True,
+             fvd: bool = False) -> Dict[str, Any]:
+    """Evaluate a run; writes metrics.json, per_step.csv and metrics.png to ``out_dir``.
+
+    With ``fvd``, also the Fréchet Video Distance between the test videos and one random sample
+    per video (its context frames prepended), with the Kinetics-400 I3D.
+    """
     from tqdm import tqdm
 
     if n_samples < 1:
@@ -95,6 +100,14 @@ def evaluate(run: str, n_samples: int = 100, n_past: Optional[int] = None,
     seq_len = n_past + n_future
     dataset, n_videos = test_sequences(cfg, split, seq_len, max_videos)
     lp = build_lpips(lpips_net, device=dev) if lpips_net != "none" else None
+    i3d, fvd_stats = None, {"real": None, "fake": None}
+    if fvd:
+        from eval_fvd import FeatureStats, i3d_features, load_i3d
+        from eval_fvd.i3d import MIN_FRAMES
+
+        if seq_len < MIN_FRAMES:
+            raise ValueError(f"FVD needs videos of at least {MIN_FRAMES} frames; n_past + n_future = {seq_len}")
+        i3d = load_i3d(device=dev)
 
     scores: Dict[str, List[torch.Tensor]] = {k: [] for k in HIGHER_IS_BETTER if k != "lpips" or lp}
     nll, kl = [], []
@@ -109,6 +122,10 @@ def evaluate(run: str, n_samples: int = 100, n_past: Optional[int] = None,
         scores["ssim"].append(ssim(pred, target, gaussian=ssim_gaussian).cpu())
         if lp is not None:
             scores["lpips"].append(lpips_distance(lp, pred, target).cpu())
+        if i3d is not None:   # samples are i.i.d., so sample 0 is a random one
+            for side, videos in (("real", x), ("fake", samples[0])):
+                stats = FeatureStats.of(i3d_features(i3d, videos))
+                fvd_stats[side] = stats if fvd_stats[side] is None else fvd_stats[side].merge(stats)
         if seq_len >= cfg.model.n_past + 1:
             with eval_mode(model):
                 out = model.loss(x, generator=gen)
@@ -137,6 +154,14 @@ def evaluate(run: str, n_samples: int = 100, n_past: Optional[int] = None,
                       if lp is not None else "not computed"),
         },
     }
+    if i3d is not None:
+        from eval_fvd import fvd_from_stats
+
+        report["fvd"] = fvd_from_stats(fvd_stats["real"], fvd_stats["fake"])
+        report["protocol"]["fvd"] = (
+            f"I3D Kinetics-400 logits averaged over time; {n_videos} test videos vs one random sample "
+            f"each, all {seq_len} frames (the {n_past} context frames prepended); frames resized to "
+            f"224x224 (TF1 bilinear), values in [-1, 1]")
     if nll:
         report["test_nll_per_dim"] = float(torch.cat(nll).mean())
         report["kl_per_frame"] = float(torch.cat(kl).mean())
@@ -197,18 +222,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--lpips", default="alex", choices=["alex", "vgg", "none"])
     p.add_argument("--ssim-gaussian", action="store_true", help="11×11 Gaussian-window SSIM")
+    p.add_argument("--fvd", action="store_true", help="also FVD (one random sample per test video)")
     p.add_argument("--out", default=None, help="output folder (default: inside the run folder)")
     p.add_argument("--device", default="auto")
 
 
 def run(args: argparse.Namespace) -> int:
     rep = evaluate(args.run, args.n_samples, args.n_past, args.n_future, args.split, args.max_videos,
-                   args.batch_size, args.seed, args.lpips, args.ssim_gaussian, args.out, args.device)
+                   args.batch_size, args.seed, args.lpips, args.ssim_gaussian, args.out, args.device,
+                   fvd=args.fvd)
     p = rep["protocol"]
     print(f"{p['dataset']} {p['split']}: {p['videos']} videos, {p['n_past']} → {p['n_future']} frames, "
           f"best of {p['n_samples']} samples (seed {p['seed']}), checkpoint step {p['checkpoint_step']}")
     for k, m in rep["metrics"].items():
         print(f"  {k.upper():6s} {m['mean']:.4f} ± {m['ci95']:.4f} (95% CI)")
+    if "fvd" in rep:
+        print(f"  FVD    {rep['fvd']:.2f} ({p['videos']} videos, one sample each, context included)")
     if "test_nll_per_dim" in rep:
         print(f"  test NLL per dimension {rep['test_nll_per_dim']:.4f}, KL per frame {rep['kl_per_frame']:.4f}")
     print(f"wrote {rep['out_dir']}/metrics.json, per_step.csv, metrics.png")

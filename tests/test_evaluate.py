@@ -83,3 +83,12 @@ def test_generate_writes_labelled_gifs_and_strips(run_dir, tmp_path):
     assert strip.shape[:2] == (5 * (14 + 136), 5 * 136)
     # context frames framed green, predicted ones red (border pixels of the truth row)
     assert tuple(strip[14, 0, :3]) == (0, 204, 0) and tuple(strip[14, 3 * 136, :3]) == (230, 0, 0)
+
+
+def test_evaluate_with_fvd(run_dir, tmp_path):
+    rep = evaluate(str(run_dir), n_samples=2, n_future=7, max_videos=3, batch_size=3, lpips_net="none",
+                   out_dir=str(tmp_path), progress=False, fvd=True)
+    assert rep["fvd"] > 0 and "one random sample each, all 9 frames" in rep["protocol"]["fvd"]
+    with pytest.raises(ValueError, match="FVD needs videos of at least 9 frames"):
+        evaluate(str(run_dir), n_samples=1, max_videos=2, lpips_net="none", out_dir=str(tmp_path),
+                 progress=False, fvd=True)

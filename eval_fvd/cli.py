@@ -1,7 +1,8 @@
 """``python -m eval_fvd REAL FAKE`` (also ``svg fvd``): FVD between two sets of videos.
 
 Each side is a ``.npy``/``.npz`` array of videos — (N, T, H, W, C) uint8 in [0, 255] or
-(N, T, C, H, W) float in [0, 1] — a folder of GIF videos, or a statistics file written by
+(N, T, C, H, W) float in [0, 1] — a folder of GIF videos or of PNG-sequence folders (one folder
+of numbered frames per video), or a statistics file written by
 ``--save-stats`` (reused without recomputing features).
 """
 from __future__ import annotations
@@ -24,10 +25,24 @@ def load_videos(path: str) -> torch.Tensor:
     if os.path.isdir(path):
         import imageio.v2 as imageio
 
-        files = sorted(glob.glob(os.path.join(path, "*.gif")))
-        if not files:
-            raise FileNotFoundError(f"no *.gif videos in {path}")
-        arr = np.stack([np.stack([f[..., :3] for f in imageio.mimread(p)]) for p in files])
+        gifs = sorted(glob.glob(os.path.join(path, "*.gif")))
+        seqs = sorted(d for d in glob.glob(os.path.join(path, "*")) if glob.glob(os.path.join(d, "*.png")))
+        if gifs:
+            frames = [[f for f in imageio.mimread(p)] for p in gifs]
+        elif seqs:   # one folder of numbered PNG frames per video
+            def frame_no(p):
+                stem = os.path.splitext(os.path.basename(p))[0]
+                return int(stem) if stem.isdigit() else stem
+            frames = [[imageio.imread(f) for f in sorted(glob.glob(os.path.join(d, "*.png")), key=frame_no)]
+                      for d in seqs]
+        else:
+            raise FileNotFoundError(f"no videos in {path}: expected *.gif files or folders of PNG frames")
+        frames = [[f[..., None] if f.ndim == 2 else f[..., :3] for f in video] for video in frames]
+        shapes = {np.shape(f) for video in frames for f in video} | {len(v) for v in frames}
+        try:
+            arr = np.stack([np.stack(video) for video in frames])
+        except ValueError:
+            raise ValueError(f"{path}: videos differ in frame count or size ({sorted(map(str, shapes))})") from None
     else:
         if not os.path.exists(path):
             raise FileNotFoundError(f"{path} does not exist")

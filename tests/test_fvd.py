@@ -1,4 +1,5 @@
 """FVD: Fréchet distance against closed forms, statistics, pre-processing, the I3D network."""
+import os
 import pickle
 
 import numpy as np
@@ -121,3 +122,23 @@ def test_cli_on_arrays_and_saved_statistics(tmp_path):
     again = subprocess.run([sys.executable, "-m", "eval_fvd", str(tmp_path / "r.npz"), str(tmp_path / "f.npz")],
                            capture_output=True, text=True)
     assert again.returncode == 0 and f"FVD {first['fvd']:.2f}" in again.stdout
+
+
+def test_video_folders_gif_and_png_sequences(tmp_path):
+    import imageio.v2 as imageio
+    from eval_fvd.cli import load_videos
+    rng = np.random.default_rng(0)
+    videos = rng.integers(0, 256, (2, 9, 16, 16, 3), dtype=np.uint8)
+    for i, v in enumerate(videos):
+        os.makedirs(tmp_path / "png" / f"v{i}")
+        for t, frame in enumerate(v):
+            imageio.imwrite(tmp_path / "png" / f"v{i}" / f"{t}.png", frame)
+    got = load_videos(str(tmp_path / "png"))
+    assert got.shape == (2, 9, 3, 16, 16)
+    assert torch.equal((got * 255).round().to(torch.uint8).permute(0, 1, 3, 4, 2), torch.from_numpy(videos))
+    os.makedirs(tmp_path / "gif")
+    imageio.mimsave(tmp_path / "gif" / "a.gif", list(videos[0]))
+    assert load_videos(str(tmp_path / "gif")).shape == (1, 9, 3, 16, 16)
+    os.makedirs(tmp_path / "none")
+    with pytest.raises(FileNotFoundError, match="no videos in"):
+        load_videos(str(tmp_path / "none"))

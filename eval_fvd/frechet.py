@@ -1,6 +1,7 @@
 """Fréchet distance between Gaussians fitted to features, with reusable streaming statistics."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Optional
 
@@ -45,7 +46,13 @@ class FeatureStats:
         return (self.outer - self.count * np.outer(mu, mu)) / (self.count - 1)
 
     def save(self, path: str) -> None:
-        np.savez(path, count=self.count, total=self.total, outer=self.outer)
+        """Write an ``.npz`` atomically (temporary file, fsync, rename)."""
+        tmp = f"{path}.tmp{os.getpid()}"
+        with open(tmp, "wb") as f:
+            np.savez(f, count=self.count, total=self.total, outer=self.outer)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
 
     @classmethod
     def load(cls, path: str) -> "FeatureStats":

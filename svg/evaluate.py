@@ -79,11 +79,13 @@ def evaluate(run: str, n_samples: int = 100, n_past: Optional[int] = None,
              n_future: Optional[int] = None, split: str = "test", max_videos: Optional[int] = None,
              batch_size: int = 4, seed: int = 0, lpips_net: str = "alex", ssim_gaussian: bool = False,
              out_dir: Optional[str] = None, device: str = "auto", progress: bool = True,
-             fvd: bool = False) -> Dict[str, Any]:
+             fvd: bool = False, fvd_real_stats: Optional[str] = None) -> Dict[str, Any]:
     """Evaluate a run; writes metrics.json, per_step.csv and metrics.png to ``out_dir``.
 
     With ``fvd``, also the Fréchet Video Distance between the test videos and one random sample
-    per video (its context frames prepended), with the Kinetics-400 I3D.
+    per video (its context frames prepended), with the Kinetics-400 I3D. ``fvd_real_stats`` is an
+    ``.npz`` of the test videos' I3D statistics: read when it exists, else computed and written
+    there, so that several runs on the same test set compute the real side once.
     """
     from tqdm import tqdm
 
@@ -108,9 +110,15 @@ def evaluate(run: str, n_samples: int = 100, n_past: Optional[int] = None,
         if seq_len < MIN_FRAMES:
             raise ValueError(f"FVD needs videos of at least {MIN_FRAMES} frames; n_past + n_future = {seq_len}")
         i3d = load_i3d(device=dev)
+        if fvd_real_stats and os.path.exists(fvd_real_stats):
+            fvd_stats["real"] = FeatureStats.load(fvd_real_stats)
+            if fvd_stats["real"].count != n_videos:
+                raise ValueError(f"{fvd_real_stats}: statistics of {fvd_stats['real'].count} real videos, "
+                                 f"but this evaluation uses {n_videos}")
+    real_cached = fvd_stats["real"] is not None
 
     scores: Dict[str, List[torch.Tensor]] = {k: [] for k in HIGHER_IS_BETTER if k != "lpips" or lp}
-    nll, kl = [], []
+    nll, kl, sigma = [], [], []
     gen = torch.Generator(device=dev).manual_seed(seed)
     starts = range(0, n_videos, batch_size)
     for start in tqdm(starts, disable=not progress, desc="evaluate", dynamic_ncols=True):
@@ -123,13 +131,14 @@ def evaluate(run: str, n_samples: int = 100, n_past: Optional[int] = None,
         if lp is not None:
             scores["lpips"].append(lpips_distance(lp, pred, target).cpu())
         if i3d is not None:   # samples are i.i.d., so sample 0 is a random one
-            for side, videos in (("real", x), ("fake", samples[0])):
+            for side, videos in (("real", x), ("fake", samples[0]))[int(real_cached):]:
                 stats = FeatureStats.of(i3d_features(i3d, videos))
                 fvd_stats[side] = stats if fvd_stats[side] is None else fvd_stats[side].merge(stats)
         if seq_len >= cfg.model.n_past + 1:
             with eval_mode(model):
                 out = model.loss(x, generator=gen)
             nll.append((out.nll / out.n_dims).cpu())
+            sigma.append(out.sigma.cpu())
             kl.append((out.kl / (seq_len - 1)).cpu())
 
     results = {k: best_of_n(torch.cat(v, 1), HIGHER_IS_BETTER[k]) for k, v in scores.items()}
@@ -157,18 +166,23 @@ def evaluate(run: str, n_samples: int = 100, n_past: Optional[int] = None,
     if i3d is not None:
         from eval_fvd import fvd_from_stats
 
+        if fvd_real_stats and not real_cached:
+            fvd_stats["real"].save(fvd_real_stats)
         report["fvd"] = fvd_from_stats(fvd_stats["real"], fvd_stats["fake"])
         report["protocol"]["fvd"] = (
             f"I3D Kinetics-400 logits averaged over time; {n_videos} test videos vs one random sample "
             f"each, all {seq_len} frames (the {n_past} context frames prepended); frames resized to "
-            f"224x224 (TF1 bilinear), values in [-1, 1]")
+            f"224x224 (TF1 bilinear), values in [-1, 1]"
+            + (f"; real-video statistics read from {os.path.abspath(fvd_real_stats)}" if real_cached else ""))
     if nll:
         report["test_nll_per_dim"] = float(torch.cat(nll).mean())
         report["kl_per_frame"] = float(torch.cat(kl).mean())
+        report["test_sigma"] = float(torch.cat(sigma).mean())
         report["protocol"]["likelihood"] = (
             f"{cfg.model.likelihood.name} with its test-time σ (optimal σ: running average from "
             f"training); NLL summed over frames 2..{seq_len} and divided by their values; "
-            f"posterior z, teacher forcing")
+            f"posterior z, teacher forcing; test_sigma is the decoder σ per sequence (root mean "
+            f"σ² for per-pixel σ; the equivalent σ for mse), averaged over sequences")
     out_dir = out_dir or os.path.join(os.path.dirname(os.path.abspath(ckpt)),
                                       f"eval_{split}_{n_past}to{n_future}_N{n_samples}")
     os.makedirs(out_dir, exist_ok=True)
@@ -223,6 +237,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lpips", default="alex", choices=["alex", "vgg", "none"])
     p.add_argument("--ssim-gaussian", action="store_true", help="11×11 Gaussian-window SSIM")
     p.add_argument("--fvd", action="store_true", help="also FVD (one random sample per test video)")
+    p.add_argument("--fvd-real-stats", default=None, metavar="NPZ",
+                   help="test-video I3D statistics: read if the file exists, else computed and saved")
     p.add_argument("--out", default=None, help="output folder (default: inside the run folder)")
     p.add_argument("--device", default="auto")
 
@@ -230,7 +246,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     rep = evaluate(args.run, args.n_samples, args.n_past, args.n_future, args.split, args.max_videos,
                    args.batch_size, args.seed, args.lpips, args.ssim_gaussian, args.out, args.device,
-                   fvd=args.fvd)
+                   fvd=args.fvd, fvd_real_stats=args.fvd_real_stats)
     p = rep["protocol"]
     print(f"{p['dataset']} {p['split']}: {p['videos']} videos, {p['n_past']} → {p['n_future']} frames, "
           f"best of {p['n_samples']} samples (seed {p['seed']}), checkpoint step {p['checkpoint_step']}")
@@ -239,6 +255,7 @@ def run(args: argparse.Namespace) -> int:
     if "fvd" in rep:
         print(f"  FVD    {rep['fvd']:.2f} ({p['videos']} videos, one sample each, context included)")
     if "test_nll_per_dim" in rep:
-        print(f"  test NLL per dimension {rep['test_nll_per_dim']:.4f}, KL per frame {rep['kl_per_frame']:.4f}")
+        print(f"  test NLL per dimension {rep['test_nll_per_dim']:.4f}, KL per frame {rep['kl_per_frame']:.4f}, "
+              f"test σ {rep['test_sigma']:.4f}")
     print(f"wrote {rep['out_dir']}/metrics.json, per_step.csv, metrics.png")
     return 0

@@ -6,6 +6,7 @@ import imageio.v2 as imageio
 import pytest
 import torch
 
+from eval_fvd import FeatureStats
 from svg import evaluate as evaluate_module
 from svg.checkpoint import latest_checkpoint
 from svg.cli import main
@@ -89,6 +90,17 @@ def test_evaluate_with_fvd(run_dir, tmp_path):
     rep = evaluate(str(run_dir), n_samples=2, n_future=7, max_videos=3, batch_size=3, lpips_net="none",
                    out_dir=str(tmp_path), progress=False, fvd=True)
     assert rep["fvd"] > 0 and "one random sample each, all 9 frames" in rep["protocol"]["fvd"]
+    # the real side cached in a statistics file: written on first use, then read, same FVD
+    stats = tmp_path / "real_stats.npz"
+    kw = dict(n_samples=2, n_future=7, batch_size=3, lpips_net="none", progress=False, fvd=True,
+              fvd_real_stats=str(stats))
+    first = evaluate(str(run_dir), max_videos=3, out_dir=str(tmp_path / "a"), **kw)
+    assert FeatureStats.load(str(stats)).count == 3 and "read from" not in first["protocol"]["fvd"]
+    again = evaluate(str(run_dir), max_videos=3, out_dir=str(tmp_path / "b"), **kw)
+    assert again["fvd"] == pytest.approx(rep["fvd"], rel=1e-9) == first["fvd"]
+    assert "real-video statistics read from" in again["protocol"]["fvd"]
+    with pytest.raises(ValueError, match="statistics of 3 real videos, but this evaluation uses 2"):
+        evaluate(str(run_dir), max_videos=2, out_dir=str(tmp_path / "c"), **kw)
     with pytest.raises(ValueError, match="FVD needs videos of at least 9 frames"):
         evaluate(str(run_dir), n_samples=1, max_videos=2, lpips_net="none", out_dir=str(tmp_path),
                  progress=False, fvd=True)

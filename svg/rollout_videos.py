@@ -17,6 +17,26 @@ from .visualize import labelled_rollout, write_gif, write_png
 
 
 @torch.no_grad()
+def rollout_columns(model, x: torch.Tensor, n_past: int, n_future: int, n_samples: int, show: int,
+                    generator: torch.Generator):
+    """The columns of one sequence's rollout figure.
+
+    x : (1, T, C, H, W) in [0, 1] with T >= n_past + n_future. Returns videos (3 + show, T, C, H, W)
+    on the CPU — truth, posterior reconstruction, best of ``n_samples`` by PSNR over the predicted
+    frames, ``show`` random samples — and their labels.
+    """
+    seq_len = n_past + n_future
+    x = x[:, :seq_len]
+    samples = model.generate(x[:, :n_past], n_future, n_samples, generator=generator)[:, 0]
+    rec = model.reconstruct(x, generator=generator)[0] if seq_len > model.cfg.n_past else x[0]
+    score = psnr(samples[:, n_past:], x[0, n_past:].expand_as(samples[:, n_past:])).mean(1)
+    best = int(score.argmax())
+    videos = torch.stack([x[0], rec, samples[best], *samples[:show]]).cpu()
+    labels = ["truth", "posterior", f"best of {n_samples}"] + [f"sample {k + 1}" for k in range(show)]
+    return videos, labels
+
+
+@torch.no_grad()
 def write_rollouts(run: str, out: str, n_samples: int = 20, show: int = 3, max_videos: int = 8,
                    n_past=None, n_future=None, scale: int = 2, seed: int = 0, split: str = "test",
                    device: str = "auto") -> list:
@@ -27,19 +47,13 @@ def write_rollouts(run: str, out: str, n_samples: int = 20, show: int = 3, max_v
     model, cfg, _, _ = load_model(run, dev)
     n_past = cfg.model.n_past if n_past is None else n_past
     n_future = cfg.data.eval_n_future if n_future is None else n_future
-    seq_len = n_past + n_future
-    dataset, n_videos = test_sequences(cfg, split, seq_len, max_videos)
+    dataset, n_videos = test_sequences(cfg, split, n_past + n_future, max_videos)
     os.makedirs(out, exist_ok=True)
     gen = torch.Generator(device=dev).manual_seed(seed)
     written = []
     for i in range(n_videos):
-        x = dataset[i][:seq_len].unsqueeze(0).to(dev)                      # (1, T, C, H, W)
-        samples = model.generate(x[:, :n_past], n_future, n_samples, generator=gen)[:, 0]
-        rec = model.reconstruct(x, generator=gen)[0] if seq_len > cfg.model.n_past else x[0]
-        score = psnr(samples[:, n_past:], x[0, n_past:].expand_as(samples[:, n_past:])).mean(1)
-        best = int(score.argmax())
-        videos = torch.stack([x[0], rec, samples[best], *samples[:show]]).cpu()
-        labels = ["truth", "posterior", f"best of {n_samples}"] + [f"sample {k + 1}" for k in range(show)]
+        videos, labels = rollout_columns(model, dataset[i].unsqueeze(0).to(dev), n_past, n_future,
+                                         n_samples, show, gen)
         gif, strip = labelled_rollout(videos, labels, n_past, scale)
         base = os.path.join(out, f"video_{i:04d}")
         write_gif(base + ".gif", gif)

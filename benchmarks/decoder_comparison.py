@@ -222,7 +222,7 @@ def side_by_side(args: argparse.Namespace, results: List[Dict[str, Any]]) -> Lis
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default="runs/decoder_comparison")
-    p.add_argument("--steps", type=int, default=400, help="training steps per variant")
+    p.add_argument("--steps", type=int, default=500, help="training steps per variant")
     p.add_argument("--variants", default=",".join(VARIANTS),
                    help=f"comma-separated subset of: {', '.join(VARIANTS)}")
     p.add_argument("--device", default="auto")

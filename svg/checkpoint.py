@@ -54,6 +54,31 @@ def atomic_save(obj: Any, path: str) -> None:
         os.close(dir_fd)
 
 
+TMP_PATTERN = re.compile(r"^\.(ckpt_\d{9}|best)\.pt\.tmp-(\d+)$")
+
+
+def remove_stale_temporaries(run_dir: str) -> List[str]:
+    """Delete temporary checkpoint files left by writers that died mid-write; returns them.
+
+    A file whose writing process is still alive is kept (it may be finishing its rename).
+    """
+    removed = []
+    for path in glob.glob(os.path.join(run_dir, ".*.pt.tmp-*")):
+        m = TMP_PATTERN.match(os.path.basename(path))
+        if m is None:
+            continue
+        try:
+            os.kill(int(m.group(2)), 0)
+            continue                      # the writer still runs
+        except ProcessLookupError:
+            pass
+        except PermissionError:           # alive, owned by someone else
+            continue
+        os.remove(path)
+        removed.append(path)
+    return removed
+
+
 def list_checkpoints(run_dir: str) -> List[str]:
     """Step checkpoints in ``run_dir``, oldest first (temporary files are never listed)."""
     paths = [p for p in glob.glob(os.path.join(run_dir, "ckpt_*.pt"))

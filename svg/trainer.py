@@ -24,7 +24,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, Sampler
 from tqdm import tqdm
 
-from .checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from .checkpoint import latest_checkpoint, load_checkpoint, remove_stale_temporaries, save_checkpoint
 from .config import Config, config_to_yaml
 from .data import make_dataset
 from .metrics import psnr, ssim
@@ -201,6 +201,9 @@ def train(cfg: Config, resume: bool = True, progress: bool = True) -> Dict[str, 
     opt = torch.optim.Adam(model.parameters(), lr=t.lr, betas=(t.beta1, 0.999))
     scaler = torch.amp.GradScaler(device.type, enabled=t.amp == "fp16")
     start = 0
+    if d.main:
+        for path in remove_stale_temporaries(run_dir):
+            log.warning("removed %s, left by a checkpoint write that was interrupted", path)
     ckpt = latest_checkpoint(run_dir) if resume else None
     if ckpt is not None:
         state = load_checkpoint(ckpt, cfg.model)

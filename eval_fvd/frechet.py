@@ -1,9 +1,10 @@
 """Fréchet distance between Gaussians fitted to features, with reusable streaming statistics."""
 from __future__ import annotations
 
+import json
 import os
-from dataclasses import dataclass
-from typing import Optional
+from dataclasses import dataclass, field
+from typing import Any, Dict, Optional
 
 import numpy as np
 import scipy.linalg
@@ -11,10 +12,15 @@ import scipy.linalg
 
 @dataclass
 class FeatureStats:
-    """Sums of features in float64, so that batches merge exactly: count, Σx (D,), Σxxᵀ (D, D)."""
+    """Sums of features in float64, so that batches merge exactly: count, Σx (D,), Σxxᵀ (D, D).
+
+    ``source`` optionally records what the features were computed from (dataset, split, frames...),
+    saved with the statistics so that a reused file can be checked against the data it stands for.
+    """
     count: int
     total: np.ndarray
     outer: np.ndarray
+    source: Dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def empty(cls, dim: int) -> "FeatureStats":
@@ -31,7 +37,8 @@ class FeatureStats:
     def merge(self, other: "FeatureStats") -> "FeatureStats":
         if self.total.shape != other.total.shape:
             raise ValueError(f"cannot merge statistics of {self.total.shape[0]} and {other.total.shape[0]} features")
-        return FeatureStats(self.count + other.count, self.total + other.total, self.outer + other.outer)
+        return FeatureStats(self.count + other.count, self.total + other.total, self.outer + other.outer,
+                            self.source or other.source)
 
     @property
     def mean(self) -> np.ndarray:
@@ -49,7 +56,8 @@ class FeatureStats:
         """Write an ``.npz`` atomically (temporary file, fsync, rename)."""
         tmp = f"{path}.tmp{os.getpid()}"
         with open(tmp, "wb") as f:
-            np.savez(f, count=self.count, total=self.total, outer=self.outer)
+            np.savez(f, count=self.count, total=self.total, outer=self.outer,
+                     source=np.array(json.dumps(self.source, sort_keys=True, default=str)))
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -60,7 +68,8 @@ class FeatureStats:
             missing = {"count", "total", "outer"} - set(z.files)
             if missing:
                 raise KeyError(f"{path}: not a statistics file (missing {sorted(missing)})")
-            return cls(int(z["count"]), z["total"], z["outer"])
+            source = json.loads(str(z["source"])) if "source" in z.files else {}
+            return cls(int(z["count"]), z["total"], z["outer"], source)
 
 
 def frechet_distance(mu1: np.ndarray, cov1: np.ndarray, mu2: np.ndarray, cov2: np.ndarray,

@@ -12,6 +12,7 @@ import argparse
 import csv
 import io
 import json
+import logging
 import os
 from typing import Any, Dict, List, Optional
 
@@ -24,6 +25,8 @@ from .metrics import build_lpips, lpips_distance, psnr, ssim
 from .model import SVG, eval_mode
 from .scoring import best_of_n
 from .trainer import pick_device, Dist
+
+log = logging.getLogger(__name__)
 
 HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "lpips": False}
 
@@ -74,6 +77,27 @@ def test_sequences(cfg: Config, split: str, seq_len: int, max_videos: Optional[i
     return dataset, n
 
 
+def cached_real_stats(path: str, expected: Dict[str, Any]):
+    """I3D statistics of the test videos saved by an earlier evaluation, checked against ``expected``
+    (dataset, root, options, split, number of videos and frames)."""
+    from eval_fvd import FeatureStats
+
+    stats = FeatureStats.load(path)
+    if stats.count != expected["videos"]:
+        raise ValueError(f"{path}: statistics of {stats.count} real videos, but this evaluation uses "
+                         f"{expected['videos']}")
+    if not stats.source:
+        log.warning("%s does not record which videos it was computed from; trusting it", path)
+        return stats
+    keys = sorted(set(stats.source) | set(expected))
+    diff = [f"{k}: file {stats.source.get(k)!r}, evaluation {expected.get(k)!r}"
+            for k in keys if stats.source.get(k) != expected.get(k)]
+    if diff:
+        raise ValueError(f"{path} holds statistics of other videos than this evaluation's ("
+                         + "; ".join(diff) + "); delete it or give another --fvd-real-stats path")
+    return stats
+
+
 @torch.no_grad()
 def evaluate(run: str, n_samples: int = 100, n_past: Optional[int] = None,
              n_future: Optional[int] = None, split: str = "test", max_videos: Optional[int] = None,
@@ -110,11 +134,11 @@ def evaluate(run: str, n_samples: int = 100, n_past: Optional[int] = None,
         if seq_len < MIN_FRAMES:
             raise ValueError(f"FVD needs videos of at least {MIN_FRAMES} frames; n_past + n_future = {seq_len}")
         i3d = load_i3d(device=dev)
+        real_source = {"dataset": cfg.data.name, "root": cfg.data.root, "options": dict(cfg.data.options),
+                       "split": split, "videos": n_videos, "frames": seq_len}
+        real_source = json.loads(json.dumps(real_source, sort_keys=True, default=str))
         if fvd_real_stats and os.path.exists(fvd_real_stats):
-            fvd_stats["real"] = FeatureStats.load(fvd_real_stats)
-            if fvd_stats["real"].count != n_videos:
-                raise ValueError(f"{fvd_real_stats}: statistics of {fvd_stats['real'].count} real videos, "
-                                 f"but this evaluation uses {n_videos}")
+            fvd_stats["real"] = cached_real_stats(fvd_real_stats, real_source)
     real_cached = fvd_stats["real"] is not None
 
     scores: Dict[str, List[torch.Tensor]] = {k: [] for k in HIGHER_IS_BETTER if k != "lpips" or lp}
@@ -133,6 +157,7 @@ def evaluate(run: str, n_samples: int = 100, n_past: Optional[int] = None,
         if i3d is not None:   # samples are i.i.d., so sample 0 is a random one
             for side, videos in (("real", x), ("fake", samples[0]))[int(real_cached):]:
                 stats = FeatureStats.of(i3d_features(i3d, videos))
+                stats.source = real_source if side == "real" else {}
                 fvd_stats[side] = stats if fvd_stats[side] is None else fvd_stats[side].merge(stats)
         if seq_len >= cfg.model.n_past + 1:
             with eval_mode(model):

@@ -101,6 +101,13 @@ def test_evaluate_with_fvd(run_dir, tmp_path):
     assert "real-video statistics read from" in again["protocol"]["fvd"]
     with pytest.raises(ValueError, match="statistics of 3 real videos, but this evaluation uses 2"):
         evaluate(str(run_dir), max_videos=2, out_dir=str(tmp_path / "c"), **kw)
+    # statistics of other videos (here: recorded as 20 frames long) are refused, naming the key
+    other = FeatureStats.load(str(stats))
+    assert other.source["frames"] == 9 and other.source["split"] == "test"
+    other.source["frames"] = 20
+    other.save(str(stats))
+    with pytest.raises(ValueError, match=r"other videos .*frames: file 20, evaluation 9"):
+        evaluate(str(run_dir), max_videos=3, out_dir=str(tmp_path / "d"), **kw)
     with pytest.raises(ValueError, match="FVD needs videos of at least 9 frames"):
         evaluate(str(run_dir), n_samples=1, max_videos=2, lpips_net="none", out_dir=str(tmp_path),
                  progress=False, fvd=True)

@@ -43,6 +43,10 @@ def test_stats_merge_equals_one_pass_and_round_trips(tmp_path):
     merged.save(str(tmp_path / "s.npz"))
     loaded = FeatureStats.load(str(tmp_path / "s.npz"))
     np.testing.assert_array_equal(loaded.outer, merged.outer)
+    assert loaded.count == 37 and loaded.source == {}
+    merged.source = {"dataset": "smmnist", "frames": 15}
+    merged.save(str(tmp_path / "s.npz"))
+    assert FeatureStats.load(str(tmp_path / "s.npz")).source == merged.source
     with pytest.raises(ValueError, match="at least 2 videos"):
         FeatureStats.of(f[:1]).cov
     np.savez(tmp_path / "bad.npz", x=np.zeros(3))
@@ -119,6 +123,8 @@ def test_cli_on_arrays_and_saved_statistics(tmp_path):
     assert proc.returncode == 0, proc.stderr
     first = json.loads(out.read_text())
     assert first["real_videos"] == 3 and first["fvd"] > 0
+    assert FeatureStats.load(str(tmp_path / "r.npz")).source == {"videos": str(tmp_path / "real.npy"),
+                                                                  "frames": 9}
     again = subprocess.run([sys.executable, "-m", "eval_fvd", str(tmp_path / "r.npz"), str(tmp_path / "f.npz")],
                            capture_output=True, text=True)
     assert again.returncode == 0 and f"FVD {first['fvd']:.2f}" in again.stdout

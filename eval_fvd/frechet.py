@@ -15,7 +15,8 @@ class FeatureStats:
     """Sums of features in float64, so that batches merge exactly: count, Σx (D,), Σxxᵀ (D, D).
 
     ``source`` optionally records what the features were computed from (dataset, split, frames...),
-    saved with the statistics so that a reused file can be checked against the data it stands for.
+    saved with the statistics so that a reused file can be checked against the data it stands for;
+    the caller sets it on the finished statistics (a merge does not carry it).
     """
     count: int
     total: np.ndarray
@@ -37,8 +38,7 @@ class FeatureStats:
     def merge(self, other: "FeatureStats") -> "FeatureStats":
         if self.total.shape != other.total.shape:
             raise ValueError(f"cannot merge statistics of {self.total.shape[0]} and {other.total.shape[0]} features")
-        return FeatureStats(self.count + other.count, self.total + other.total, self.outer + other.outer,
-                            self.source or other.source)
+        return FeatureStats(self.count + other.count, self.total + other.total, self.outer + other.outer)
 
     @property
     def mean(self) -> np.ndarray:

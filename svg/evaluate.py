@@ -136,6 +136,7 @@ def evaluate(run: str, n_samples: int = 100, n_past: Optional[int] = None,
         i3d = load_i3d(device=dev)
         real_source = {"dataset": cfg.data.name, "root": cfg.data.root, "options": dict(cfg.data.options),
                        "split": split, "videos": n_videos, "frames": seq_len}
+        # as a saved file will hold it (JSON), so that the two compare equal
         real_source = json.loads(json.dumps(real_source, sort_keys=True, default=str))
         if fvd_real_stats and os.path.exists(fvd_real_stats):
             fvd_stats["real"] = cached_real_stats(fvd_real_stats, real_source)
@@ -157,7 +158,6 @@ def evaluate(run: str, n_samples: int = 100, n_past: Optional[int] = None,
         if i3d is not None:   # samples are i.i.d., so sample 0 is a random one
             for side, videos in (("real", x), ("fake", samples[0]))[int(real_cached):]:
                 stats = FeatureStats.of(i3d_features(i3d, videos))
-                stats.source = real_source if side == "real" else {}
                 fvd_stats[side] = stats if fvd_stats[side] is None else fvd_stats[side].merge(stats)
         if seq_len >= cfg.model.n_past + 1:
             with eval_mode(model):
@@ -192,6 +192,7 @@ def evaluate(run: str, n_samples: int = 100, n_past: Optional[int] = None,
         from eval_fvd import fvd_from_stats
 
         if fvd_real_stats and not real_cached:
+            fvd_stats["real"].source = real_source
             fvd_stats["real"].save(fvd_real_stats)
         report["fvd"] = fvd_from_stats(fvd_stats["real"], fvd_stats["fake"])
         report["protocol"]["fvd"] = (

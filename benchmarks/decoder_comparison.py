@@ -31,9 +31,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from svg.config import config_to_yaml, load_config  # noqa: E402
-from svg.evaluate import evaluate, load_model, test_sequences  # noqa: E402
-from svg.rollout_videos import rollout_columns, write_rollouts  # noqa: E402
-from svg.trainer import Dist, pick_device, train  # noqa: E402
+from data_loaders.atomic import atomic_path, write_text  # noqa: E402
+from svg.cli_evaluate import evaluate_run  # noqa: E402
+from svg.cli_generate import rollout_columns, write_rollouts  # noqa: E402
+from svg.config import EvalConfig  # noqa: E402
+from svg.data import make_dataset  # noqa: E402
+from svg.devices import pick_device  # noqa: E402
+from svg.runs import load_model  # noqa: E402
+from svg.training import train  # noqa: E402
 from svg.visualize import labelled_rollout, write_gif, write_png  # noqa: E402
 
 LIK = "model.likelihood."
@@ -76,15 +81,6 @@ def variant_config(args: argparse.Namespace, name: str):
     return load_config(os.path.join(ROOT, "configs", "smmnist_demo.yaml"), overrides), overrides
 
 
-def atomic_write(path: str, text: str) -> None:
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
 def run_variant(args: argparse.Namespace, name: str) -> Dict[str, Any]:
     """Train (or resume), evaluate and draw one variant; returns its result record."""
     cfg, overrides = variant_config(args, name)
@@ -100,13 +96,14 @@ def run_variant(args: argparse.Namespace, name: str) -> Dict[str, Any]:
     t0 = time.perf_counter()
     train(cfg, progress=args.progress)
     t_train = time.perf_counter() - t0
-    rep = evaluate(cfg.run_dir, n_samples=args.n_samples, max_videos=args.videos, batch_size=2,
-                   seed=args.seed, out_dir=os.path.join(cfg.run_dir, "eval"), device=args.device,
-                   progress=args.progress, fvd=True,
-                   fvd_real_stats=os.path.join(args.out, f"real_i3d_stats_{args.videos}.npz"))
+    ecfg = EvalConfig(n_samples=args.n_samples, max_videos=args.videos, batch_size=2, seed=args.seed,
+                      device=args.device, fvd=True,
+                      fvd_real_stats=os.path.join(args.out, f"real_i3d_stats_{args.videos}.npz"))
+    rep = evaluate_run(cfg.run_dir, ecfg, out_dir=os.path.join(cfg.run_dir, "eval"), progress=args.progress)
     write_rollouts(cfg.run_dir, os.path.join(cfg.run_dir, "rollouts"), n_samples=args.n_samples,
                    show=2, max_videos=SIDE_BY_SIDE, seed=args.seed, device=args.device)
-    np.save(os.path.join(cfg.run_dir, "best_samples.npy"), best_samples(cfg.run_dir, args))
+    with atomic_path(os.path.join(cfg.run_dir, "best_samples.npy")) as tmp:
+        np.save(tmp, best_samples(cfg.run_dir, args))
     result = {
         "variant": name, "overrides": overrides, "settings": settings(args),
         "likelihood": dict(cfg.model.likelihood.__dict__), "train_seconds": round(t_train, 1),
@@ -115,17 +112,18 @@ def run_variant(args: argparse.Namespace, name: str) -> Dict[str, Any]:
         "kl_per_frame": rep["kl_per_frame"], "test_sigma": rep["test_sigma"], "protocol": rep["protocol"],
         "config": config_to_yaml(cfg),
     }
-    atomic_write(done, json.dumps(result, indent=2))
+    write_text(done, json.dumps(result, indent=2))
     return result
 
 
 @torch.no_grad()
 def best_samples(run_dir: str, args: argparse.Namespace) -> np.ndarray:
     """(S, 2, T, C, H, W) uint8: per shown test sequence, the truth and this variant's best of N."""
-    dev = pick_device(args.device, Dist())
+    dev = pick_device(args.device)
     model, cfg, _, _ = load_model(run_dir, dev)
     n_past, n_future = cfg.model.n_past, cfg.data.eval_n_future
-    dataset, n = test_sequences(cfg, "test", n_past + n_future, SIDE_BY_SIDE)
+    dataset = make_dataset(cfg.data, "test", n_past + n_future)
+    n = min(SIDE_BY_SIDE, len(dataset))
     gen = torch.Generator(device=dev).manual_seed(args.seed)
     out = []
     for i in range(n):
@@ -198,10 +196,9 @@ def plot(results: List[Dict[str, Any]], path: str, subtitle: str) -> None:
         ax.set_ylim(max(0.0, lo - 0.1 * (hi - lo)), hi + 0.05 * (hi - lo))
     fig.suptitle("SVG-LP on SM-MNIST by decoder (blue: calibrated σ-VAE decoders). " + subtitle, fontsize=9)
     fig.tight_layout()
-    tmp = path + ".tmp.png"
-    fig.savefig(tmp, dpi=100)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100)
     plt.close(fig)
-    os.replace(tmp, path)
 
 
 def side_by_side(args: argparse.Namespace, results: List[Dict[str, Any]]) -> List[str]:
@@ -259,12 +256,12 @@ def main(argv=None) -> int:
     md = table(results)
     command = "python benchmarks/decoder_comparison.py " + " ".join(argv if argv is not None else sys.argv[1:])
     total = sum(r["train_seconds"] + r["eval_seconds"] for r in results)
-    atomic_write(os.path.join(args.out, "results.md"),
+    write_text(os.path.join(args.out, "results.md"),
                  f"# Decoder comparison\n\n`{command.strip()}`\n\n{md}\n\n{proto}\n\n"
                  f"Train + evaluate time summed over variants: {total / 60:.1f} min "
-                 f"(this invocation: {wall / 60:.1f} min; device {pick_device(args.device, Dist())}, "
+                 f"(this invocation: {wall / 60:.1f} min; device {pick_device(args.device)}, "
                  f"{torch.get_num_threads()} threads).\n")
-    atomic_write(os.path.join(args.out, "results.json"),
+    write_text(os.path.join(args.out, "results.json"),
                  json.dumps({"command": command.strip(), "protocol": proto, "results": results}, indent=2))
     plot(results, os.path.join(args.out, "comparison.png"),
          f"{args.steps} steps, best of {args.n_samples}, {results[0]['protocol']['videos']} test sequences")

@@ -1,82 +1,28 @@
-"""Checkpoints: state dicts written atomically, the last K kept plus the best, exact RNG state."""
+"""Checkpoints: state dicts written atomically, the last K kept plus the best."""
 from __future__ import annotations
 
 import dataclasses
 import glob
+import logging
 import os
-import random
 import re
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
-import numpy as np
 import torch
 
+from data_loaders.atomic import atomic_write, remove_stale_temporaries  # noqa: F401 (re-exported)
+
+from .config import config_from_dict
+
+log = logging.getLogger(__name__)
 CKPT_PATTERN = re.compile(r"^ckpt_(\d{9})\.pt$")
 
 
-def rng_state() -> Dict[str, Any]:
-    """Every random generator a training step may draw from."""
-    state = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def set_rng_state(state: Dict[str, Any]) -> None:
-    torch.set_rng_state(state["torch"])
-    np.random.set_state(state["numpy"])
-    random.setstate(state["python"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
 def atomic_save(obj: Any, path: str) -> None:
-    """torch.save to a temporary file in the same folder, fsync, then rename over ``path``.
-
-    A crash at any point leaves either the old file or the complete new one, never a truncated
-    file under the final name.
-    """
-    folder = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    dir_fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)   # make the rename itself durable
-    finally:
-        os.close(dir_fd)
-
-
-TMP_PATTERN = re.compile(r"^\.(ckpt_\d{9}|best)\.pt\.tmp-(\d+)$")
-
-
-def remove_stale_temporaries(run_dir: str) -> List[str]:
-    """Delete temporary checkpoint files left by writers that died mid-write; returns them.
-
-    A file whose writing process is still alive is kept (it may be finishing its rename).
-    """
-    removed = []
-    for path in glob.glob(os.path.join(run_dir, ".*.pt.tmp-*")):
-        m = TMP_PATTERN.match(os.path.basename(path))
-        if m is None:
-            continue
-        try:
-            os.kill(int(m.group(2)), 0)
-            continue                      # the writer still runs
-        except ProcessLookupError:
-            pass
-        except PermissionError:           # alive, owned by someone else
-            continue
-        os.remove(path)
-        removed.append(path)
-    return removed
+    """``torch.save`` through :func:`data_loaders.atomic.atomic_write`: a crash at any point leaves
+    either the old file or the complete new one, never a truncated file under the final name."""
+    with atomic_write(path, "wb") as f:
+        torch.save(obj, f)
 
 
 def list_checkpoints(run_dir: str) -> List[str]:
@@ -101,7 +47,11 @@ def save_checkpoint(run_dir: str, state: Dict[str, Any], step: int, keep_last: i
     if val_loss is not None:
         best = None
         if os.path.exists(best_path):
-            best = torch.load(best_path, map_location="cpu", weights_only=False).get("val_loss")
+            try:
+                best = load_checkpoint(best_path).get("val_loss")
+            except CorruptCheckpoint as e:
+                os.replace(best_path, best_path + ".corrupt")
+                log.warning("%s; moved aside to best.pt.corrupt and replaced", e)
         if best is None or val_loss < best:
             atomic_save(state, best_path)
     for old in list_checkpoints(run_dir)[:-keep_last] if keep_last > 0 else []:
@@ -109,28 +59,87 @@ def save_checkpoint(run_dir: str, state: Dict[str, Any], step: int, keep_last: i
     return path
 
 
-def config_mismatch(saved: Dict[str, Any], current: Dict[str, Any], prefix: str = "") -> List[str]:
-    """Dotted keys whose values differ between two nested config dicts."""
+def config_diff(saved: Dict[str, Any], current: Dict[str, Any], prefix: str = ""
+                ) -> List[Tuple[str, Any, Any]]:
+    """(dotted key, saved value, current value) for every key that differs between two nested
+    config dicts."""
     keys = []
     for k in sorted(set(saved) | set(current)):
         a, b = saved.get(k, "<missing>"), current.get(k, "<missing>")
         if isinstance(a, dict) and isinstance(b, dict):
-            keys += config_mismatch(a, b, f"{prefix}{k}.")
+            keys += config_diff(a, b, f"{prefix}{k}.")
         elif a != b:
-            keys.append(f"{prefix}{k}: checkpoint {a!r} vs config {b!r}")
+            keys.append((f"{prefix}{k}", a, b))
     return keys
 
 
+class CorruptCheckpoint(ValueError):
+    """A checkpoint file that cannot be read (truncated, not a torch file, missing entries)."""
+
+
 def load_checkpoint(path: str, model_cfg: Any = None) -> Dict[str, Any]:
-    """Load a checkpoint on the CPU; with ``model_cfg``, refuse one built for another model."""
+    """Load a checkpoint on the CPU; with ``model_cfg``, refuse one built for another model.
+
+    Raises :class:`CorruptCheckpoint` (naming the file) when it cannot be read, and ``ValueError``
+    naming the differing keys when it was built for another model.
+    """
     if not os.path.exists(path):
         raise FileNotFoundError(f"checkpoint {path} does not exist")
-    state = torch.load(path, map_location="cpu", weights_only=False)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as e:   # torch's own message names neither the file nor the cause plainly
+        raise CorruptCheckpoint(f"checkpoint {path} cannot be read ({type(e).__name__}: "
+                                f"{str(e).splitlines()[0] if str(e) else 'no detail'}); it is "
+                                f"truncated or not a checkpoint") from None
+    if not isinstance(state, dict):
+        raise CorruptCheckpoint(f"{path} is not an svg-sigma checkpoint (holds a {type(state).__name__})")
     for key in ("model", "config", "step"):
         if key not in state:
-            raise ValueError(f"{path} is not an svg-sigma checkpoint: no {key!r} entry")
+            raise CorruptCheckpoint(f"{path} is not an svg-sigma checkpoint: no {key!r} entry")
+    # written by any earlier version: rebuilt with today's keys and defaults
+    state["config"] = dataclasses.asdict(config_from_dict(state["config"], path))
     if model_cfg is not None:
-        diff = config_mismatch(state["config"]["model"], dataclasses.asdict(model_cfg), "model.")
+        diff = config_diff(state["config"]["model"], dataclasses.asdict(model_cfg), "model.")
         if diff:
-            raise ValueError(f"checkpoint {path} does not match the model config: " + "; ".join(diff))
+            raise ValueError(f"checkpoint {path} does not match the model config: " + "; ".join(
+                f"{k}: checkpoint {a!r} vs config {b!r}" for k, a, b in diff))
     return state
+
+
+def load_latest_intact(run_dir: str, model_cfg: Any) -> Optional[Tuple[str, Dict[str, Any]]]:
+    """(path, state) of the newest step checkpoint that loads, or None when there is none.
+
+    A checkpoint that cannot be read is named in a warning and moved aside as ``<name>.corrupt``
+    (never deleted), and the next older one is tried; if every one fails, the ``ValueError``
+    names each file tried. A checkpoint of another model config is an error, not a fallback.
+    """
+    tried = []
+    for path in reversed(list_checkpoints(run_dir)):
+        try:
+            return path, load_checkpoint(path, model_cfg)
+        except CorruptCheckpoint as e:
+            aside = path + ".corrupt"
+            os.replace(path, aside)
+            log.warning("%s; moved aside to %s, trying the next older checkpoint", e, aside)
+            tried.append(f"{path} (now {os.path.basename(aside)})")
+    if tried:
+        raise ValueError(f"no intact checkpoint in {run_dir}; tried, newest first: " + ", ".join(tried)
+                         + ". Start afresh in another run_dir, or give --resume-from CKPT")
+    return None
+
+
+def set_aside_later(run_dir: str, step: int) -> List[str]:
+    """Rename step checkpoints after ``step`` to ``<name>.superseded`` (a run restarted from an
+    earlier checkpoint must not resume from them later); returns the new names."""
+    moved = []
+    for path in list_checkpoints(run_dir):
+        if int(CKPT_PATTERN.match(os.path.basename(path)).group(1)) > step:
+            os.replace(path, path + ".superseded")
+            moved.append(path + ".superseded")
+    return moved
+
+
+def is_finite_state(state_dict: Dict[str, torch.Tensor]) -> bool:
+    """True when every floating-point tensor of a state dict is finite."""
+    return all(bool(torch.isfinite(v).all()) for v in state_dict.values()
+               if torch.is_tensor(v) and v.is_floating_point())

@@ -12,9 +12,9 @@ from typing import Optional, Sequence
 
 # name -> (module, help). A module provides ``add_arguments(parser)`` and ``run(args) -> int``.
 SUBCOMMANDS = {
-    "train": ("svg.train", "train SVG-LP (same as train_svg.py)"),
-    "evaluate": ("svg.evaluate", "best-of-N PSNR/SSIM/LPIPS of a trained run, with the protocol"),
-    "generate": ("svg.rollout_videos", "labelled rollout GIFs and PNG strips of test sequences"),
+    "train": ("svg.cli_train", "train SVG-LP (same as train_svg.py)"),
+    "evaluate": ("svg.cli_evaluate", "best-of-N PSNR/SSIM/LPIPS of a trained run, with the protocol"),
+    "generate": ("svg.cli_generate", "labelled rollout GIFs and PNG strips of test sequences"),
     "fvd": ("eval_fvd.cli", "Fréchet Video Distance between two sets of videos (I3D, offline)"),
     "convert-bair": ("data_loaders.bair_convert",
                      "convert BAIR softmotion30_44k TFRecords into the fast on-disk format"),

@@ -1,19 +1,25 @@
 """Structured configuration: plain dataclasses, merged from YAML and the command line by OmegaConf."""
 from __future__ import annotations
 
+import copy
 import dataclasses
+import logging
 import os
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
 class LikelihoodConfig:
     """Decoder distribution; see :mod:`svg.likelihoods` for the meaning of each field.
 
-    name : gaussian | mse | learned | optimal | per_pixel | bernoulli
+    name : a likelihood of ``svg.likelihoods.LIKELIHOODS`` (gaussian, mse, learned, optimal,
+        per_pixel, bernoulli).
     sigma : fixed σ of ``gaussian``.
-    beta : KL weight of the original SVG objective, used by ``mse`` only.
+    mse_beta : KL weight of the original SVG objective, used by ``mse`` only (it sets that
+        decoder's fixed σ; ``model.beta`` stays 1, the two are not meant to be combined).
     axes : what one ``optimal`` σ is shared over: sequence | batch | frame.
     log_sigma_min : soft lower bound on log σ (learned, optimal, per_pixel).
     momentum : update rate of the running σ² that ``optimal`` uses at test time (0 < m ≤ 1);
@@ -21,7 +27,7 @@ class LikelihoodConfig:
     """
     name: str = "optimal"
     sigma: float = 1.0
-    beta: float = 1e-4
+    mse_beta: float = 1e-4
     axes: str = "sequence"
     log_sigma_min: float = -6.0
     momentum: float = 0.01
@@ -91,6 +97,8 @@ class TrainConfig:
     keep_last : checkpoints kept besides the best. val_batches : batches per validation.
     max_nonfinite : consecutive non-finite losses before training stops.
     sync_batchnorm : convert BatchNorm to SyncBatchNorm under torchrun.
+    resume_from : a checkpoint to restart from (with these settings) instead of the run folder's
+        latest, e.g. the last good one before a divergence.
     """
     epochs: int = 300
     steps_per_epoch: int = 600
@@ -109,6 +117,41 @@ class TrainConfig:
     val_batches: int = 4
     max_nonfinite: int = 20
     sync_batchnorm: bool = False
+    resume_from: Optional[str] = None
+
+
+@dataclass
+class EvalConfig:
+    """How ``svg evaluate`` (and the trainer's end-of-run report) score sampled futures.
+
+    n_samples : N futures per sequence; the best of N is kept per metric.
+    n_past, n_future : context and predicted frames (None: the model's n_past, the dataset's
+        eval_n_future).
+    max_videos : score only the first videos of the split (None: all).
+    batch_size : sequences per batch (each sampled N times in one batch of batch_size·N).
+    seed : seeds the sampling noise.
+    metrics : per-frame metrics, names from ``svg.metric_registry.METRICS``.
+    ssim_window : gaussian (11×11, σ = 1.5, the standard of SRVP and later tables) | uniform
+        (scikit-image's 7×7 default).
+    lpips_net : alex (LPIPS v0.1 AlexNet, the standard) | vgg.
+    likelihood : also report the test NLL per dimension, KL per frame and σ (teacher forcing).
+    fvd : also the Fréchet Video Distance (one random sample per video, context prepended).
+    fvd_real_stats : ``.npz`` of the real videos' I3D statistics, read if present else written.
+    device : auto | cpu | cuda | cuda:N.
+    """
+    n_samples: int = 100
+    n_past: Optional[int] = None
+    n_future: Optional[int] = None
+    max_videos: Optional[int] = None
+    batch_size: int = 4
+    seed: int = 0
+    metrics: List[str] = field(default_factory=lambda: ["psnr", "ssim", "lpips"])
+    ssim_window: str = "gaussian"
+    lpips_net: str = "alex"
+    likelihood: bool = True
+    fvd: bool = False
+    fvd_real_stats: Optional[str] = None
+    device: str = "auto"
 
 
 @dataclass
@@ -135,29 +178,57 @@ def load_config(path: Optional[str] = None, overrides: Sequence[str] = ()) -> Co
     ``ValueError`` naming the key, where it came from, and the valid keys.
     """
     from omegaconf import OmegaConf
-    from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
     cfg = OmegaConf.structured(Config)
-    sources = []
     if path is not None:
         if not os.path.exists(path):
             raise FileNotFoundError(f"config file {path} does not exist")
-        sources.append((path, OmegaConf.load(path)))
+        cfg = _merge(cfg, _translate_old_keys(OmegaConf.to_container(OmegaConf.load(path)), path), path)
+    return apply_overrides(OmegaConf.to_object(cfg), overrides)
+
+
+def apply_overrides(cfg: Config, overrides: Sequence[str], allowed: Sequence[str] = ()) -> Config:
+    """A copy of ``cfg`` with ``key=value`` overrides; ``allowed`` (e.g. ``["data."]``) limits
+    which keys may change, with a ``ValueError`` naming any other."""
+    from omegaconf import OmegaConf
+
     for item in overrides:
         if "=" not in item:
             raise ValueError(f"command-line override {item!r} must look like key=value")
-    sources.append(("the command line", OmegaConf.from_dotlist(list(overrides))))
-    for where, src in sources:
-        try:
-            cfg = OmegaConf.merge(cfg, src)
-        except ConfigKeyError as e:
-            valid = ", ".join(_valid_keys(Config(), e.full_key))
-            raise ValueError(f"unknown config key {e.full_key!r} in {where}; valid keys here: "
-                             f"{valid}") from None
-        except OmegaConfBaseException as e:
-            raise ValueError(f"bad value for config key {e.full_key!r} in {where}: "
-                             f"{str(e).splitlines()[0]}") from None
-    return OmegaConf.to_object(cfg)
+        if allowed and not item.startswith(tuple(allowed)):
+            raise ValueError(f"override {item!r} is not allowed here; only keys under "
+                             f"{', '.join(allowed)} may change")
+    src = _translate_old_keys(OmegaConf.to_container(OmegaConf.from_dotlist(list(overrides))),
+                              "the command line")
+    return OmegaConf.to_object(_merge(OmegaConf.structured(cfg), src, "the command line"))
+
+
+def _merge(cfg, src, where: str):
+    from omegaconf import OmegaConf
+    from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
+
+    try:
+        return OmegaConf.merge(cfg, src)
+    except ConfigKeyError as e:
+        valid = ", ".join(_valid_keys(Config(), e.full_key))
+        raise ValueError(f"unknown config key {e.full_key!r} in {where}; valid keys here: "
+                         f"{valid}") from None
+    except OmegaConfBaseException as e:
+        raise ValueError(f"bad value for config key {e.full_key!r} in {where}: "
+                         f"{str(e).splitlines()[0]}") from None
+
+
+def _translate_old_keys(d: Any, where: str) -> Any:
+    """Rename keys of earlier versions, with a warning (``model.likelihood.beta`` → ``mse_beta``)."""
+    lik = d.get("model", {}).get("likelihood") if isinstance(d, dict) else None
+    if isinstance(lik, dict) and "beta" in lik:
+        if "mse_beta" in lik:
+            raise ValueError(f"{where} sets both model.likelihood.beta (the old name) and "
+                             f"model.likelihood.mse_beta; keep mse_beta only")
+        log.warning("%s: model.likelihood.beta is now model.likelihood.mse_beta (the mse "
+                    "likelihood's KL weight, separate from model.beta); read as mse_beta", where)
+        lik["mse_beta"] = lik.pop("beta")
+    return d
 
 
 def config_to_yaml(cfg: Config) -> str:
@@ -173,6 +244,7 @@ def config_from_dict(d: Dict[str, Any], where: str = "a checkpoint") -> Config:
     from omegaconf.errors import OmegaConfBaseException
 
     try:
-        return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(Config), d))
+        return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(Config),
+                                                   _translate_old_keys(copy.deepcopy(d), where)))
     except OmegaConfBaseException as e:
         raise ValueError(f"config stored in {where} does not fit this version: {e}") from None

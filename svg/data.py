@@ -1,7 +1,17 @@
-"""Datasets by config name (the loaders themselves live in ``data_loaders``)."""
+"""Datasets by config name, and replayable training batches.
+
+The loaders themselves live in ``data_loaders``. Exact resume rests on :class:`StepSeeded`: every
+random draw of training step s (which sequences, their on-the-fly randomness) is seeded from
+(seed, rank, s), so a run restarted from a checkpoint at step k replays steps k+1.. exactly.
+"""
 from __future__ import annotations
 
-from torch.utils.data import Dataset
+import random
+from typing import Iterator, List
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 from data_loaders import build_dataset
 
@@ -9,5 +19,78 @@ from .config import DataConfig
 
 
 def make_dataset(cfg: DataConfig, split: str, seq_len: int) -> Dataset:
-    """The ``split`` of dataset ``cfg.name``; items are (seq_len, C, H, W) float32 in [0, 1]."""
+    """The ``split`` (train, val or test) of dataset ``cfg.name``; items are (seq_len, C, H, W)
+    float32 in [0, 1].
+
+    Training and evaluation use frames only, so ``with_actions`` (BAIR items as dicts with actions
+    and end-effector positions, for user code) is refused here with a plain message.
+    """
+    if cfg.options.get("with_actions"):
+        raise ValueError("data.options.with_actions=true gives dict items (frames, actions, "
+                         "endeffector) for your own code; svg train / evaluate / generate use frames "
+                         "only, so remove that option")
     return build_dataset(cfg.name, split, cfg.root, seq_len, **cfg.options)
+
+
+def step_seed(seed: int, rank: int, step: int, salt: int = 0) -> int:
+    """A 63-bit seed that depends only on its arguments."""
+    return int(np.random.SeedSequence([seed, rank, step, salt]).generate_state(2, np.uint32)
+               .astype(np.uint64).view(np.uint64)[0] >> np.uint64(1))
+
+
+class StepBatches(Sampler):
+    """Batch sampler whose batch for step s is the keys (s, 0..B−1): steps are replayable."""
+
+    def __init__(self, start: int, stop: int, batch_size: int):
+        self.start, self.stop, self.batch_size = start, stop, batch_size
+
+    def __iter__(self) -> Iterator[List[tuple]]:
+        for s in range(self.start, self.stop):
+            yield [(s, j) for j in range(self.batch_size)]
+
+    def __len__(self) -> int:
+        return self.stop - self.start
+
+
+class StepSeeded(Dataset):
+    """Item (s, j) = a random sequence of ``dataset``, with every RNG seeded from (seed, rank, s, j).
+
+    Whatever randomness the dataset uses (torch, numpy or Python's global generators) becomes a
+    function of the step, in any worker; the caller's generator states are restored afterwards.
+    """
+
+    def __init__(self, dataset: Dataset, seed: int, rank: int):
+        self.dataset, self.seed, self.rank = dataset, seed, rank
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, key) -> torch.Tensor:
+        s, j = key
+        seed = step_seed(self.seed, self.rank, s, 1 + j)
+        np_state, py_state = np.random.get_state(), random.getstate()
+        try:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                np.random.seed(seed % 2 ** 32)
+                random.seed(seed)
+                index = int(torch.randint(len(self.dataset), ()))
+                return self.dataset[index]
+        finally:
+            np.random.set_state(np_state)
+            random.setstate(py_state)
+
+
+def training_loader(dataset: Dataset, seed: int, rank: int, start: int, stop: int, batch_size: int,
+                    num_workers: int, pin_memory: bool) -> DataLoader:
+    """Batches of steps ``start``..``stop − 1``, each (B, T, C, H, W), replayable from any step."""
+    return DataLoader(StepSeeded(dataset, seed, rank), batch_sampler=StepBatches(start, stop, batch_size),
+                      num_workers=num_workers, pin_memory=pin_memory,
+                      generator=torch.Generator().manual_seed(seed))
+
+
+def fixed_batches(dataset: Dataset, n: int, batch_size: int) -> List[torch.Tensor]:
+    """The first ``n`` items of a (validation) dataset as stacked batches of ``batch_size``."""
+    n = min(n, len(dataset))
+    return [torch.stack([dataset[i] for i in range(k, min(k + batch_size, n))])
+            for k in range(0, n, batch_size)]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Dict, Optional, Tuple, Type
+from typing import Dict, Optional, Type
 
 import torch
 from torch import nn
@@ -77,11 +77,26 @@ def at_least_float32(t: torch.Tensor) -> torch.Tensor:
 
 
 class Likelihood(nn.Module):
-    """Base class: input checks shared by every decoder distribution."""
+    """Base class of every decoder distribution: the contract a new likelihood fulfils.
+
+    A subclass sets :attr:`name` (its config name), builds itself from a
+    :class:`~svg.config.LikelihoodConfig` in :meth:`from_config` (reading the fields that apply
+    to it; add a field there if it needs a new option), and implements :meth:`_nll`, which gets
+    x, x_hat (and log σ when :attr:`predicts_log_sigma`) already checked and in at least float32,
+    and returns a :class:`DecoderNLL` summed over every dimension of each sample. Decorating it
+    with :func:`register` makes it a config choice; the tests are parametrised over the registry.
+    Learned state goes in parameters or buffers (so checkpoints carry it); training-only updates
+    happen when ``self.training``.
+    """
 
     name = "base"
     #: True when the decoder must also output a log σ map (one extra channel per image channel).
     predicts_log_sigma = False
+
+    @classmethod
+    def from_config(cls, cfg: LikelihoodConfig) -> "Likelihood":
+        """Build from the config fields that apply to this likelihood (default: none)."""
+        return cls()
 
     def nll(self, x: torch.Tensor, x_hat: torch.Tensor,
             log_sigma: Optional[torch.Tensor] = None) -> DecoderNLL:
@@ -116,6 +131,18 @@ class Likelihood(nn.Module):
         return f"name={self.name}"
 
 
+LIKELIHOODS: Dict[str, Type[Likelihood]] = {}
+
+
+def register(cls: Type[Likelihood]) -> Type[Likelihood]:
+    """Class decorator: make ``cls`` selectable as ``model.likelihood.name = cls.name``."""
+    if cls.name in LIKELIHOODS:
+        raise ValueError(f"likelihood {cls.name!r} is registered twice")
+    LIKELIHOODS[cls.name] = cls
+    return cls
+
+
+@register
 class FixedGaussian(Likelihood):
     """Gaussian with a fixed σ (σ = 1: the plain "Gaussian VAE")."""
 
@@ -127,11 +154,16 @@ class FixedGaussian(Likelihood):
             raise ValueError(f"gaussian likelihood: sigma must be > 0, got {sigma}")
         self.sigma = float(sigma)
 
+    @classmethod
+    def from_config(cls, cfg: LikelihoodConfig) -> "FixedGaussian":
+        return cls(cfg.sigma)
+
     def _nll(self, x, x_hat, log_sigma):
         ls = torch.tensor(math.log(self.sigma), dtype=x.dtype, device=x.device)
         return DecoderNLL(gaussian_nll(x, x_hat, ls), ls.exp())
 
 
+@register
 class MSE(Likelihood):
     """The original SVG objective, per-frame mean squared error + β·KL, as a likelihood.
 
@@ -147,8 +179,12 @@ class MSE(Likelihood):
     def __init__(self, beta: float = 1e-4, frame_ndim: int = 3):
         super().__init__()
         if not beta > 0:
-            raise ValueError(f"mse likelihood: beta must be > 0, got {beta}")
+            raise ValueError(f"mse likelihood: mse_beta must be > 0, got {beta}")
         self.beta, self.frame_ndim = float(beta), int(frame_ndim)
+
+    @classmethod
+    def from_config(cls, cfg: LikelihoodConfig) -> "MSE":
+        return cls(cfg.mse_beta)
 
     def _nll(self, x, x_hat, log_sigma):
         if x.dim() < self.frame_ndim + 1:
@@ -159,6 +195,7 @@ class MSE(Likelihood):
         return DecoderNLL(gaussian_nll(x, x_hat, ls), ls.exp())
 
 
+@register
 class LearnedSigma(Likelihood):
     """Gaussian with one shared, learned log σ (initialised at 0), soft-clipped from below."""
 
@@ -169,11 +206,16 @@ class LearnedSigma(Likelihood):
         self.log_sigma_min = float(log_sigma_min)
         self.log_sigma = nn.Parameter(torch.tensor(float(init_log_sigma)))
 
+    @classmethod
+    def from_config(cls, cfg: LikelihoodConfig) -> "LearnedSigma":
+        return cls(cfg.log_sigma_min)
+
     def _nll(self, x, x_hat, log_sigma):
         ls = softclip(self.log_sigma.to(x.dtype), self.log_sigma_min)
         return DecoderNLL(gaussian_nll(x, x_hat, ls), ls.exp())
 
 
+@register
 class OptimalSigma(Likelihood):
     """σ-VAE: σ² set analytically to the mean squared error, σ*² = mean((x − x̂)²).
 
@@ -196,6 +238,10 @@ class OptimalSigma(Likelihood):
         self.axes, self.log_sigma_min, self.momentum = axes, float(log_sigma_min), float(momentum)
         self.register_buffer("running_var", torch.tensor(1.0))
         self.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.long))
+
+    @classmethod
+    def from_config(cls, cfg: LikelihoodConfig) -> "OptimalSigma":
+        return cls(cfg.axes, cfg.log_sigma_min, cfg.momentum)
 
     def optimal_log_sigma(self, x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
         """log σ* = ½ log mean((x − x̂)²) over ``axes``, kept with singleton dims to broadcast."""
@@ -232,6 +278,7 @@ class OptimalSigma(Likelihood):
             self.running_var.lerp_(var, m)
 
 
+@register
 class PerPixelSigma(Likelihood):
     """Gaussian whose log σ map is predicted by the decoder (extra output channels), soft-clipped.
 
@@ -245,11 +292,16 @@ class PerPixelSigma(Likelihood):
         super().__init__()
         self.log_sigma_min = float(log_sigma_min)
 
+    @classmethod
+    def from_config(cls, cfg: LikelihoodConfig) -> "PerPixelSigma":
+        return cls(cfg.log_sigma_min)
+
     def _nll(self, x, x_hat, log_sigma):
         ls = softclip(log_sigma, self.log_sigma_min)
         return DecoderNLL(gaussian_nll(x, x_hat, ls), ls.exp())
 
 
+@register
 class Bernoulli(Likelihood):
     """Bernoulli decoder: binary cross-entropy summed over values (targets may be grey levels).
 
@@ -269,29 +321,8 @@ class Bernoulli(Likelihood):
         return DecoderNLL(bce.flatten(1).sum(1), (x_hat * (1 - x_hat)).sqrt().detach())
 
 
-LIKELIHOODS: Dict[str, Type[Likelihood]] = {
-    cls.name: cls for cls in (FixedGaussian, MSE, LearnedSigma, OptimalSigma, PerPixelSigma, Bernoulli)
-}
-
-
 def build_likelihood(cfg: LikelihoodConfig) -> Likelihood:
-    """Build the likelihood named by ``cfg.name`` with the fields that apply to it."""
-    name = cfg.name
-    if name == "gaussian":
-        return FixedGaussian(cfg.sigma)
-    if name == "mse":
-        return MSE(cfg.beta)
-    if name == "learned":
-        return LearnedSigma(cfg.log_sigma_min)
-    if name == "optimal":
-        return OptimalSigma(cfg.axes, cfg.log_sigma_min, cfg.momentum)
-    if name == "per_pixel":
-        return PerPixelSigma(cfg.log_sigma_min)
-    if name == "bernoulli":
-        return Bernoulli()
-    raise ValueError(f"unknown likelihood {name!r}; choose one of {sorted(LIKELIHOODS)}")
-
-
-def likelihood_names() -> Tuple[str, ...]:
-    """Names accepted by :func:`build_likelihood`."""
-    return tuple(LIKELIHOODS)
+    """Build the likelihood named by ``cfg.name`` from the fields that apply to it."""
+    if cfg.name not in LIKELIHOODS:
+        raise ValueError(f"unknown likelihood {cfg.name!r}; choose one of {sorted(LIKELIHOODS)}")
+    return LIKELIHOODS[cfg.name].from_config(cfg)

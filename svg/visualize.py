@@ -1,10 +1,10 @@
 """Pictures of rollouts: animated GIFs and image grids, context framed green, predictions red."""
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import torch
+
+from data_loaders.atomic import atomic_path
 
 
 def rollout_grid(truth: torch.Tensor, samples: torch.Tensor, n_past: int) -> torch.Tensor:
@@ -33,13 +33,8 @@ def write_gif(path: str, frames, fps: int = 4) -> None:
 
     frames = frames.numpy() if torch.is_tensor(frames) else np.asarray(frames)
     data = (np.clip(frames, 0, 1) * 255).round().astype(np.uint8)
-    tmp = f"{path}.tmp-{os.getpid()}.gif"
-    try:
+    with atomic_path(path) as tmp:
         imageio.mimsave(tmp, list(data), duration=1000 / fps, loop=0)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def rollout_gif(path: str, truth: torch.Tensor, samples: torch.Tensor, n_past: int, fps: int = 4) -> None:
@@ -89,6 +84,5 @@ def write_png(path: str, image: np.ndarray) -> None:
     """Write an (H, W, 3) float image in [0, 1] as PNG, atomically."""
     import imageio.v2 as imageio
 
-    tmp = f"{path}.tmp-{os.getpid()}.png"
-    imageio.imwrite(tmp, (np.clip(image, 0, 1) * 255).round().astype(np.uint8))
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        imageio.imwrite(tmp, (np.clip(image, 0, 1) * 255).round().astype(np.uint8))

@@ -1,17 +1,15 @@
 """Config merging and errors; atomic checkpoints with pruning, best tracking and config checks."""
 import dataclasses
 import os
-import random
 import subprocess
 import sys
 import textwrap
 
-import numpy as np
 import pytest
 import torch
 
 from svg.checkpoint import (atomic_save, latest_checkpoint, list_checkpoints, load_checkpoint,
-                            remove_stale_temporaries, rng_state, save_checkpoint, set_rng_state)
+                            remove_stale_temporaries, save_checkpoint)
 from svg.config import Config, ModelConfig, config_to_yaml, load_config
 
 
@@ -42,14 +40,6 @@ def test_config_errors_name_the_key_and_valid_ones(tmp_path):
         load_config(None, ["train.lr"])
     with pytest.raises(FileNotFoundError, match="nope.yaml"):
         load_config(str(tmp_path / "nope.yaml"))
-
-
-def test_rng_state_round_trip():
-    state = rng_state()
-    a = (torch.rand(3), np.random.rand(), random.random())
-    set_rng_state(state)
-    b = (torch.rand(3), np.random.rand(), random.random())
-    assert torch.equal(a[0], b[0]) and a[1:] == b[1:]
 
 
 def test_keep_last_and_best(tmp_path):

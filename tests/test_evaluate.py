@@ -7,13 +7,13 @@ import pytest
 import torch
 
 from eval_fvd import FeatureStats
-from svg import evaluate as evaluate_module
+from svg import cli_evaluate
 from svg.checkpoint import latest_checkpoint
 from svg.cli import main
-from svg.config import load_config
-from svg.evaluate import evaluate
-from svg.rollout_videos import write_rollouts
-from svg.trainer import train
+from svg.cli_evaluate import evaluate_run
+from svg.cli_generate import write_rollouts
+from svg.config import EvalConfig, load_config
+from svg.training import train
 
 TINY = ["data.name=moving_squares", "data.num_workers=0", "data.n_future=2", "data.eval_n_future=3",
         "model.n_past=2", "model.width=8", "model.g_dim=16", "model.z_dim=4", "model.rnn_size=16",
@@ -28,9 +28,12 @@ def run_dir(tmp_path_factory):
     return run
 
 
+def evaluate(run, out_dir=None, progress=False, **kw):
+    return evaluate_run(run, EvalConfig(**kw), out_dir=out_dir, progress=progress)
+
+
 def test_evaluate_writes_report_with_protocol(run_dir, tmp_path):
-    rep = evaluate(str(run_dir), n_samples=4, max_videos=5, batch_size=2, out_dir=str(tmp_path),
-                   progress=False)
+    rep = evaluate(str(run_dir), n_samples=4, max_videos=5, batch_size=2, out_dir=str(tmp_path))
     saved = json.loads((tmp_path / "metrics.json").read_text())
     assert saved["metrics"] == rep["metrics"]
     assert set(saved["metrics"]) == {"psnr", "ssim", "lpips"}
@@ -38,7 +41,8 @@ def test_evaluate_writes_report_with_protocol(run_dir, tmp_path):
     for key, value in {"dataset": "moving_squares", "split": "test", "videos": 5, "seed": 0, "n_past": 2,
                        "n_future": 3, "n_samples": 4, "checkpoint_step": 2}.items():
         assert p[key] == value, key
-    assert "7x7 uniform" in p["ssim"] and "alex" in p["lpips"] and "data range 1" in p["psnr"]
+    assert "11x11 Gaussian window (sigma 1.5)" in p["ssim"] and "alex" in p["lpips"]
+    assert "mean over channels" in p["psnr"] and "data range 1" in p["psnr"]
     assert abs(saved["test_nll_per_dim"]) < 10 and saved["kl_per_frame"] >= 0
     assert "test-time" in p["likelihood"]
     rows = list(csv.reader(open(tmp_path / "per_step.csv")))
@@ -57,19 +61,21 @@ def test_evaluate_cli_prints_protocol(run_dir, tmp_path, capsys):
 
 def test_evaluate_errors(run_dir, tmp_path, monkeypatch):
     with pytest.raises(FileNotFoundError, match="holds no checkpoint"):
-        evaluate(str(tmp_path), progress=False)
+        evaluate(str(tmp_path))
     with pytest.raises(ValueError, match="n-samples must be >= 1"):
-        evaluate(str(run_dir), n_samples=0, progress=False)
+        evaluate(str(run_dir), n_samples=0)
+    with pytest.raises(ValueError, match="max-videos must be >= 1"):
+        evaluate(str(run_dir), max_videos=0)
     state = torch.load(latest_checkpoint(str(run_dir)), weights_only=False)
     state["config"]["model"]["g_dim"] = 32
     bad = tmp_path / "bad.pt"
     torch.save(state, bad)
     with pytest.raises(ValueError, match="does not fit the model"):
-        evaluate(str(bad), progress=False)
-    monkeypatch.setattr(evaluate_module, "make_dataset",
+        evaluate(str(bad))
+    monkeypatch.setattr(cli_evaluate, "make_dataset",
                         lambda cfg, split, seq_len: [torch.zeros(4, 1, 64, 64)] * 3)
     with pytest.raises(ValueError, match="videos have 4 frames; n_past \\+ n_future = 5"):
-        evaluate(str(run_dir), n_samples=1, progress=False)
+        evaluate(str(run_dir), n_samples=1)
 
 
 def test_generate_writes_labelled_gifs_and_strips(run_dir, tmp_path):
@@ -87,12 +93,12 @@ def test_generate_writes_labelled_gifs_and_strips(run_dir, tmp_path):
 
 
 def test_evaluate_with_fvd(run_dir, tmp_path):
-    rep = evaluate(str(run_dir), n_samples=2, n_future=7, max_videos=3, batch_size=3, lpips_net="none",
-                   out_dir=str(tmp_path), progress=False, fvd=True)
+    rep = evaluate(str(run_dir), n_samples=2, n_future=7, max_videos=3, batch_size=3, metrics=["psnr"],
+                   out_dir=str(tmp_path), fvd=True)
     assert rep["fvd"] > 0 and "one random sample each, all 9 frames" in rep["protocol"]["fvd"]
     # the real side cached in a statistics file: written on first use, then read, same FVD
     stats = tmp_path / "real_stats.npz"
-    kw = dict(n_samples=2, n_future=7, batch_size=3, lpips_net="none", progress=False, fvd=True,
+    kw = dict(n_samples=2, n_future=7, batch_size=3, metrics=["psnr"], fvd=True,
               fvd_real_stats=str(stats))
     first = evaluate(str(run_dir), max_videos=3, out_dir=str(tmp_path / "a"), **kw)
     assert FeatureStats.load(str(stats)).count == 3 and "read from" not in first["protocol"]["fvd"]
@@ -109,5 +115,5 @@ def test_evaluate_with_fvd(run_dir, tmp_path):
     with pytest.raises(ValueError, match=r"other videos .*frames: file 20, evaluation 9"):
         evaluate(str(run_dir), max_videos=3, out_dir=str(tmp_path / "d"), **kw)
     with pytest.raises(ValueError, match="FVD needs videos of at least 9 frames"):
-        evaluate(str(run_dir), n_samples=1, max_videos=2, lpips_net="none", out_dir=str(tmp_path),
-                 progress=False, fvd=True)
+        evaluate(str(run_dir), n_samples=1, max_videos=2, metrics=["psnr"], out_dir=str(tmp_path),
+                 fvd=True)

@@ -11,7 +11,7 @@ import torch
 
 from svg.checkpoint import latest_checkpoint, list_checkpoints
 from svg.config import load_config
-from svg.trainer import train
+from svg.training import TrainingDiverged, train
 
 TINY = ["data.name=moving_squares", "data.num_workers=0", "data.n_future=2", "model.n_past=2",
         "model.width=8", "model.g_dim=16", "model.z_dim=4", "model.rnn_size=16",
@@ -40,8 +40,8 @@ def test_run_writes_checkpoints_gifs_tensorboard_and_summary(tmp_path):
     run = tmp_path / "run"
     summary = train(tiny(run), progress=False)
     assert summary["step"] == 6 and summary["stopped_by"] is None
-    assert set(summary["metrics"]) == {"psnr", "ssim"}
-    assert summary["protocol"]["samples_per_sequence"] == 10
+    assert set(summary["metrics"]) == {"psnr", "ssim", "lpips"}
+    assert summary["protocol"]["n_samples"] == 10 and summary["protocol"]["split"] == "test"
     assert json.loads((run / "summary.json").read_text()) == summary
     assert load_config(str(run / "config.yaml")) == tiny(run)
     assert [os.path.basename(p) for p in list_checkpoints(str(run))] == [
@@ -122,10 +122,11 @@ def test_non_finite_losses_skip_then_stop(tmp_path, monkeypatch, caplog):
         return out
 
     monkeypatch.setattr(model_module.SVG, "loss", flaky)
-    with pytest.raises(RuntimeError, match="3 consecutive non-finite losses at step"):
+    with pytest.raises(TrainingDiverged, match="3 consecutive non-finite steps at step 7; nothing was "
+                                               "saved from the diverged state and no checkpoint"):
         train(tiny(tmp_path / "run", 20, "train.max_nonfinite=3", "train.ckpt_every=100"), progress=False)
-    assert "non-finite loss (1 in a row); step skipped" in caplog.text
-    assert latest_checkpoint(str(tmp_path / "run")) is not None
+    assert "non-finite loss or gradient (1 in a row); step skipped" in caplog.text
+    assert latest_checkpoint(str(tmp_path / "run")) is None     # nothing written from poisoned state
 
 
 @pytest.mark.parametrize("data", ["smmnist", "mmnist", "bair"])

@@ -10,9 +10,11 @@ import os
 
 import torch
 
-from .evaluate import load_model, test_sequences
+from .data import make_dataset
+from .devices import pick_device
+from .evaluation import clip_video
 from .metrics import psnr
-from .trainer import Dist, pick_device
+from .runs import load_model
 from .visualize import labelled_rollout, write_gif, write_png
 
 
@@ -43,17 +45,18 @@ def write_rollouts(run: str, out: str, n_samples: int = 20, show: int = 3, max_v
     """Write ``video_<i>.gif`` and ``video_<i>.png`` for the first test sequences; returns paths."""
     if n_samples < 1 or show < 0 or show > n_samples:
         raise ValueError(f"need n_samples >= 1 and 0 <= show <= n_samples, got {n_samples}, {show}")
-    dev = pick_device(device, Dist())
+    dev = pick_device(device)
     model, cfg, _, _ = load_model(run, dev)
     n_past = cfg.model.n_past if n_past is None else n_past
     n_future = cfg.data.eval_n_future if n_future is None else n_future
-    dataset, n_videos = test_sequences(cfg, split, n_past + n_future, max_videos)
+    dataset = make_dataset(cfg.data, split, n_past + n_future)
+    n_videos = min(max_videos, len(dataset))
     os.makedirs(out, exist_ok=True)
     gen = torch.Generator(device=dev).manual_seed(seed)
     written = []
     for i in range(n_videos):
-        videos, labels = rollout_columns(model, dataset[i].unsqueeze(0).to(dev), n_past, n_future,
-                                         n_samples, show, gen)
+        x = clip_video(dataset[i], n_past + n_future).unsqueeze(0).to(dev)
+        videos, labels = rollout_columns(model, x, n_past, n_future, n_samples, show, gen)
         gif, strip = labelled_rollout(videos, labels, n_past, scale)
         base = os.path.join(out, f"video_{i:04d}")
         write_gif(base + ".gif", gif)

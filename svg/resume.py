@@ -1,0 +1,95 @@
+"""Where a training run starts: afresh, from its newest intact checkpoint, or from a chosen one.
+
+Settings that differ from the checkpoint's are listed key by key (``old → new``) in a warning, or
+refused with ``strict``; a different model is always refused. Each resume writes its own
+``config.<step>.yaml`` next to the untouched ``config.yaml``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from typing import Any, Dict, List, Optional, Tuple
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from data_loaders.atomic import remove_stale_temporaries
+
+from .checkpoint import config_diff, load_checkpoint, load_latest_intact, set_aside_later
+from .config import Config
+from .distributed import Dist
+
+log = logging.getLogger("svg.train")
+#: keys that may differ on resume without being a change of settings
+IGNORED_ON_RESUME = ("run_dir", "train.resume_from")
+
+
+def changed_settings(saved: Dict[str, Any], cfg: Config) -> List[Tuple[str, Any, Any]]:
+    """(key, checkpoint value, current value) for every non-model setting that differs."""
+    current = dataclasses.asdict(cfg)
+    return [(k, a, b) for k, a, b in config_diff(saved, current)
+            if k not in IGNORED_ON_RESUME and not k.startswith("model.")]
+
+
+def _find(cfg: Config, d: Dist, resume: bool, resume_from: Optional[str]):
+    """(path, state) to start from, or (None, None). Only rank 0 moves corrupt files aside."""
+    path = state = None
+    if d.main:
+        for p in remove_stale_temporaries(cfg.run_dir):
+            log.warning("removed %s, left by a write that was interrupted", p)
+        if resume_from:
+            path, state = resume_from, load_checkpoint(resume_from, cfg.model)
+        elif resume:
+            found = load_latest_intact(cfg.run_dir, cfg.model)
+            path, state = found if found else (None, None)
+    if d.world > 1:
+        box = [path]
+        dist.broadcast_object_list(box, src=0)
+        path = box[0]
+        if not d.main and path is not None:
+            state = load_checkpoint(path, cfg.model)
+    return path, state
+
+
+def restore(cfg: Config, d: Dist, model: nn.Module, opt: torch.optim.Optimizer,
+            scaler: torch.amp.GradScaler, resume: bool, resume_from: Optional[str],
+            strict: bool) -> Tuple[int, Optional[str], List[str]]:
+    """Load the starting checkpoint into model, optimizer and scaler.
+
+    Returns (its step, 0 when starting afresh; its path; the changed settings as
+    ``key: old → new`` lines). Optimiser settings asked for now (lr, beta1) replace the saved ones.
+    """
+    path, state = _find(cfg, d, resume, resume_from)
+    if state is None:
+        return 0, None, []
+    changes = [f"{k}: {a!r} → {b!r}" for k, a, b in changed_settings(state["config"], cfg)]
+    if changes:
+        listing = "; ".join(changes)
+        if strict:
+            raise ValueError(f"--strict-resume: the settings differ from checkpoint {path}'s: {listing}")
+        if d.main:
+            log.warning("resuming %s with changed settings (recorded in config.%09d.yaml): %s", path,
+                        int(state["step"]), listing)
+    model.load_state_dict(state["model"])
+    opt.load_state_dict(state["optimizer"])
+    scaler.load_state_dict(state["scaler"])
+    for group in opt.param_groups:   # the optimiser settings asked for now, not the saved ones
+        group["lr"], group["betas"] = cfg.train.lr, (cfg.train.beta1, group["betas"][1])
+    step = int(state["step"])
+    if d.main:
+        log.info("resuming from %s at step %d", path, step)
+        if resume_from and os.path.dirname(os.path.abspath(resume_from)) == os.path.abspath(cfg.run_dir):
+            for moved in set_aside_later(cfg.run_dir, step):
+                log.warning("set aside %s: it is later than the checkpoint restarted from", moved)
+    return step, path, changes
+
+
+def session_config_text(cfg_yaml: str, step: int, path: Optional[str], changes: List[str]) -> str:
+    """``config.<step>.yaml`` of a resumed session: the config, headed by where it resumed from
+    and what changed."""
+    head = [f"# resumed from {path} at step {step}"]
+    head += ["# settings changed since that checkpoint:"] + [f"#   {c}" for c in changes] if changes else \
+        ["# no setting changed"]
+    return "\n".join(head) + "\n" + cfg_yaml

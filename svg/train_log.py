@@ -1,0 +1,101 @@
+"""What a training run shows and records: progress bar, TensorBoard scalars, ``train.log``."""
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+from typing import Dict, Iterator, Optional
+
+from .train_step import StepStats
+
+log = logging.getLogger("svg.train")
+LOG_FORMAT = "%(asctime)s %(name)s %(levelname)s %(message)s"
+
+
+@contextlib.contextmanager
+def log_file(run_dir: str, enabled: bool = True) -> Iterator[None]:
+    """Copy every log record (what the console shows, warnings included) to ``run_dir/train.log``,
+    appending across resumes."""
+    if not enabled:
+        yield
+        return
+    handler = logging.FileHandler(os.path.join(run_dir, "train.log"), encoding="utf-8")
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    if root.level > logging.INFO or root.level == logging.NOTSET:
+        root.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+        handler.close()
+
+
+class TrainLog:
+    """Progress bar and TensorBoard scalars of the main process (a no-op on other ranks).
+
+    run_dir : the run folder (TensorBoard events go to ``run_dir/tensorboard``).
+    start, total : first and last step of this session. log_every : steps between scalar writes.
+    sequences_per_step : batch size × processes, for the sequences/s rate.
+    """
+
+    def __init__(self, run_dir: str, start: int, total: int, log_every: int, sequences_per_step: int,
+                 enabled: bool, progress: bool):
+        from tqdm import tqdm
+
+        self.start, self.log_every, self.per_step = start, log_every, sequences_per_step
+        self.enabled = enabled
+        self.writer = None
+        if enabled:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.writer = SummaryWriter(os.path.join(run_dir, "tensorboard"))
+        self.bar = tqdm(total=total, initial=start, disable=not (progress and enabled), desc="train",
+                        dynamic_ncols=True)
+        self.t0, self.steps = time.perf_counter(), 0
+
+    def step(self, done: int, stats: StepStats, lr: float) -> None:
+        """Record step ``done`` (1-based): bar every step, scalars every ``log_every`` steps."""
+        self.steps += 1
+        if not self.enabled:
+            return
+        self.bar.update(1)
+        if stats.skipped:
+            return
+        self.bar.set_postfix(loss=f"{stats.loss:.1f}", nll=f"{stats.nll_per_dim:.3f}",
+                             kl=f"{stats.kl:.2f}", sigma=f"{stats.sigma:.3f}")
+        first = done == self.start + 1
+        if done % self.log_every and not first:
+            return
+        rate = self.steps / (time.perf_counter() - self.t0)
+        if first:
+            log.info("first step took %.2f s", 1 / rate)
+        elif done == self.start + self.log_every:
+            log.info("measured %.3f steps/s (%.1f sequences/s) over %d steps", rate,
+                     rate * self.per_step, self.steps)
+        self.scalars("train", done, loss=stats.loss, nll_per_dim=stats.nll_per_dim, kl=stats.kl,
+                     sigma=stats.sigma, effective_beta=stats.effective_beta, lr=lr,
+                     grad_norm=stats.grad_norm, steps_per_s=rate, sequences_per_s=rate * self.per_step)
+
+    def scalars(self, prefix: str, step: int, **values: float) -> None:
+        if self.writer is not None:
+            for k, v in values.items():
+                self.writer.add_scalar(f"{prefix}/{k}", float(v), step)
+
+    def close(self) -> None:
+        self.bar.close()
+        if self.writer is not None:
+            self.writer.close()
+
+    @property
+    def tensorboard(self) -> Optional[object]:
+        """The SummaryWriter (None off the main process)."""
+        return self.writer
+
+
+def format_scalars(values: Dict[str, float]) -> str:
+    return ", ".join(f"{k} {v:.4g}" for k, v in values.items())

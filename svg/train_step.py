@@ -1,0 +1,73 @@
+"""One optimisation step of SVG-LP, and nothing else."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Optional
+
+import torch
+from torch import nn
+
+from .devices import autocast_context
+from .distributed import Dist, any_rank
+from .model import SVG
+
+
+@dataclass
+class StepStats:
+    """What one step did. Loss terms are batch means on this process (nats per sequence, NLL per
+    value); ``skipped`` means some process saw a non-finite loss and nothing was updated."""
+    skipped: bool
+    loss: float = math.nan
+    nll_per_dim: float = math.nan
+    kl: float = math.nan
+    sigma: float = math.nan
+    effective_beta: float = math.nan
+    grad_norm: float = math.nan
+
+
+def _skip(model: nn.Module, opt: torch.optim.Optimizer, buffers) -> StepStats:
+    opt.zero_grad(set_to_none=True)
+    with torch.no_grad():
+        for b, saved in zip(model.buffers(), buffers):
+            b.copy_(saved)
+    return StepStats(skipped=True)
+
+
+def train_step(model: SVG, net: nn.Module, opt: torch.optim.Optimizer, scaler: torch.amp.GradScaler,
+               x: torch.Tensor, noise: torch.Generator, *, amp: str = "none",
+               grad_clip: Optional[float] = None, d: Dist = Dist()) -> StepStats:
+    """Forward, backward and update on one batch; a non-finite loss leaves no trace.
+
+    Parameters
+    ----------
+    model : the SVG module (its parameters, buffers and optimizer state are what a step changes).
+    net : what to call for the forward pass: ``model`` itself or its DDP / compiled wrapper.
+    x : (B, T, C, H, W) float in [0, 1] on the model's device.
+    noise : generator of the posterior noise (seeded per step by the caller for exact resume).
+    amp : none | bf16 | fp16 (fp16 with ``scaler`` enabled). grad_clip : max gradient norm or None.
+
+    A non-finite loss on any process (or a non-finite gradient norm without an fp16 scaler) skips the update everywhere, and the running buffers the
+    forward pass touched (BatchNorm statistics, the optimal σ's running σ²) are put back, so the
+    skipped batch changes nothing.
+    """
+    model.train()
+    buffers = [b.detach().clone() for b in model.buffers()]
+    with autocast_context(x.device, amp):
+        out = net(x, generator=noise)
+    loss = out.objective()
+    opt.zero_grad(set_to_none=True)
+    if any_rank(not bool(torch.isfinite(loss)), d, x.device):
+        return _skip(model, opt, buffers)
+    scaler.scale(loss).backward()
+    scaler.unscale_(opt)
+    grad_norm = nn.utils.clip_grad_norm_(model.parameters(), grad_clip or math.inf)
+    # (gradients are all-reduced, so every rank agrees; an fp16 scaler handles its own overflows)
+    if not scaler.is_enabled() and not bool(torch.isfinite(grad_norm)):
+        return _skip(model, opt, buffers)
+    scaler.step(opt)
+    scaler.update()
+    return StepStats(skipped=False, loss=out.total.mean().item(),
+                     nll_per_dim=out.nll.mean().item() / out.n_dims, kl=out.kl.mean().item(),
+                     sigma=out.sigma.mean().item(), effective_beta=out.effective_beta.mean().item(),
+                     grad_norm=float(grad_norm))

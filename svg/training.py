@@ -1,0 +1,265 @@
+"""The training loop: step → log → maybe rollouts → maybe checkpoint, and what surrounds it.
+
+Exact resume: every random draw of step s (which sequences, their on-the-fly randomness, the
+posterior noise) is seeded from (seed, rank, s) (:mod:`svg.data`), so a run restarted from a
+checkpoint at step k replays steps k+1.. exactly; on CPU the weights end bitwise identical to an
+uninterrupted run. Recovery: a skipped (non-finite) step leaves no trace; a diverged run writes
+nothing from its poisoned state; a checkpoint that cannot be read is moved aside and the next
+older one used; any other failure after the first step saves the last good step first.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+from typing import Any, Dict, Optional
+
+import torch
+from torch import nn
+
+from data_loaders.atomic import write_text
+
+from .checkpoint import is_finite_state, save_checkpoint
+from .config import Config, EvalConfig, config_to_yaml
+from .data import fixed_batches, make_dataset, step_seed, training_loader
+from .devices import AMP_MODES, pick_device
+from .distributed import Dist, any_rank, barrier, init_distributed, rank_checksums
+from .evaluation import evaluate, resolve_lengths
+from .model import SVG
+from .resume import restore, session_config_text
+from .signals import StopSignal
+from .train_log import TrainLog, log_file
+from .train_step import train_step
+from .validation import training_rollouts, validate
+
+log = logging.getLogger("svg.train")
+RUN_FILES = ("config.yaml", "train.log", "tensorboard", "gifs", "best.pt", "rollouts.gif", "summary.json")
+
+
+class TrainingDiverged(RuntimeError):
+    """``train.max_nonfinite`` non-finite steps in a row; nothing was saved from that state."""
+
+
+def check_config(cfg: Config, device: torch.device) -> None:
+    """Raise ``ValueError`` for training settings that cannot work, naming the key."""
+    t = cfg.train
+    if t.amp not in AMP_MODES:
+        raise ValueError(f"train.amp={t.amp!r}; choose one of {AMP_MODES}")
+    if t.amp == "fp16" and device.type != "cuda":
+        raise ValueError("train.amp=fp16 needs CUDA; use bf16 on CPU")
+    for key in ("epochs", "steps_per_epoch", "batch_size", "log_every", "gif_every", "ckpt_every",
+                "max_nonfinite"):
+        if getattr(t, key) < 1:
+            raise ValueError(f"train.{key} must be >= 1, got {getattr(t, key)}")
+
+
+@dataclasses.dataclass
+class Session:
+    """Everything one training process holds."""
+    cfg: Config
+    d: Dist
+    device: torch.device
+    model: SVG
+    net: nn.Module
+    opt: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler
+    start: int
+    val_batches: list
+    logger: Optional[TrainLog] = None
+    saved_step: int = -1
+
+    def state(self) -> Dict[str, Any]:
+        return {"model": self.model.state_dict(), "optimizer": self.opt.state_dict(),
+                "scaler": self.scaler.state_dict(), "config": dataclasses.asdict(self.cfg)}
+
+    def checkpoint(self, step: int, validate_first: bool = True) -> Optional[str]:
+        """Save step ``step`` on the main process unless its state is non-finite; returns the path."""
+        path = None
+        if self.d.main:
+            state = self.state()
+            if not is_finite_state(state["model"]):
+                log.warning("step %d: the weights hold non-finite values; no checkpoint written", step)
+            else:
+                val = validate(self.model, self.val_batches, self.device) if validate_first else None
+                if val is not None:
+                    self.logger.scalars("val", step, **val)
+                path = save_checkpoint(self.cfg.run_dir, state, step, self.cfg.train.keep_last,
+                                       None if val is None else val["loss"])
+                self.saved_step = step
+        barrier(self.d)
+        return path
+
+
+def _build(cfg: Config, d: Dist, device: torch.device):
+    t = cfg.train
+    torch.manual_seed(t.seed)   # identical initial weights on every rank
+    model = SVG(cfg.model).to(device)
+    if d.world > 1 and t.sync_batchnorm:
+        model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    opt = torch.optim.Adam(model.parameters(), lr=t.lr, betas=(t.beta1, 0.999))
+    scaler = torch.amp.GradScaler(device.type, enabled=t.amp == "fp16")
+    return model, opt, scaler
+
+
+def _wrap(model: SVG, cfg: Config, d: Dist, device: torch.device) -> nn.Module:
+    net: nn.Module = model
+    if d.world > 1:
+        net = nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None)
+    return torch.compile(net) if cfg.train.compile else net
+
+
+def train(cfg: Config, resume: bool = True, progress: bool = True, resume_from: Optional[str] = None,
+          strict_resume: bool = False) -> Dict[str, Any]:
+    """Train (or resume) the run in ``cfg.run_dir``; returns the end-of-run summary.
+
+    resume : continue from the newest intact checkpoint of the run folder, if any.
+    resume_from : a checkpoint to restart from instead (also ``train.resume_from``), e.g. the last
+        good one of a diverged run; later checkpoints of the folder are set aside.
+    strict_resume : refuse, rather than warn about, settings that differ from the checkpoint's.
+    """
+    d = init_distributed(cfg.train.device)
+    device = pick_device(cfg.train.device, d.local_rank)
+    check_config(cfg, device)
+    if cfg.data.root is not None:   # so that evaluation finds the data from anywhere
+        cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, root=os.path.abspath(cfg.data.root)))
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    os.makedirs(cfg.run_dir, exist_ok=True)
+    with log_file(cfg.run_dir, d.main):
+        return _train(cfg, d, device, resume, progress, resume_from or cfg.train.resume_from,
+                      strict_resume)
+
+
+def _train(cfg: Config, d: Dist, device: torch.device, resume: bool, progress: bool,
+           resume_from: Optional[str], strict_resume: bool) -> Dict[str, Any]:
+    t = cfg.train
+    model, opt, scaler = _build(cfg, d, device)
+    start, resumed, changes = restore(cfg, d, model, opt, scaler, resume, resume_from, strict_resume)
+    seq_len = cfg.model.n_past + cfg.data.n_future
+    train_set = make_dataset(cfg.data, "train", seq_len)
+    val_batches = fixed_batches(make_dataset(cfg.data, "val", seq_len), t.val_batches * t.batch_size,
+                                t.batch_size)
+    total = t.epochs * t.steps_per_epoch
+    s = Session(cfg, d, device, model, _wrap(model, cfg, d, device), opt, scaler, start, val_batches,
+                saved_step=start)
+    if d.main:
+        if resumed is None:
+            write_text(os.path.join(cfg.run_dir, "config.yaml"), config_to_yaml(cfg))
+        else:   # the first session's config.yaml stays as it was
+            write_text(os.path.join(cfg.run_dir, f"config.{start:09d}.yaml"),
+                       session_config_text(config_to_yaml(cfg), start, resumed, changes))
+        os.makedirs(os.path.join(cfg.run_dir, "gifs"), exist_ok=True)
+        log.info("device %s, %d threads, %d process(es); %s from step %d of %d; run folder %s",
+                 device, torch.get_num_threads(), d.world, "resuming" if start else "starting", start,
+                 total, cfg.run_dir)
+    s.logger = TrainLog(cfg.run_dir, start, total, t.log_every, t.batch_size * d.world, d.main, progress)
+    try:
+        summary = _loop(s, train_set, total)
+    finally:
+        s.logger.close()
+    return _finish(s, summary, total)
+
+
+def _loop(s: Session, train_set, total: int) -> Dict[str, Any]:
+    cfg, t, d = s.cfg, s.cfg.train, s.d
+    loader = training_loader(train_set, t.seed, d.rank, s.start, total, t.batch_size,
+                             cfg.data.num_workers, s.device.type == "cuda")
+    noise = torch.Generator(device=s.device)
+    nonfinite, done, stopped_by = 0, s.start, None
+    with StopSignal() as stop:
+        try:
+            for step, batch in zip(range(s.start, total), loader):
+                noise.manual_seed(step_seed(t.seed, d.rank, step))
+                stats = train_step(s.model, s.net, s.opt, s.scaler, batch.to(s.device, non_blocking=True),
+                                   noise, amp=t.amp, grad_clip=t.grad_clip, d=d)
+                done = step + 1
+                nonfinite = nonfinite + 1 if stats.skipped else 0
+                if stats.skipped:
+                    log.warning("step %d: non-finite loss or gradient (%d in a row); step skipped, "
+                                "nothing updated", done, nonfinite)
+                    if nonfinite >= t.max_nonfinite:
+                        raise TrainingDiverged(_diverged_message(s, nonfinite, done))
+                s.logger.step(done, stats, s.opt.param_groups[0]["lr"])
+                if d.main and done % t.gif_every == 0:
+                    training_rollouts(s.model, s.val_batches[0], cfg.model.n_past,
+                                      os.path.join(cfg.run_dir, "gifs", f"step_{done:09d}.gif"),
+                                      s.logger.tensorboard, done)
+                interrupted = any_rank(stop.signal is not None, d, s.device)
+                if done % t.ckpt_every == 0 or done == total or interrupted:
+                    s.checkpoint(done)
+                if interrupted:
+                    stopped_by = stop.name or "another rank"
+                    log.warning("stopped by %s at step %d; checkpoint saved, resume by re-running",
+                                stopped_by, done)
+                    break
+        except TrainingDiverged:
+            raise
+        except BaseException:
+            _save_before_failing(s, done)
+            raise
+    return {"step": done, "total_steps": total, "stopped_by": stopped_by}
+
+
+def _diverged_message(s: Session, nonfinite: int, done: int) -> str:
+    from .checkpoint import latest_checkpoint
+
+    last = latest_checkpoint(s.cfg.run_dir)
+    where = (f"the last good checkpoint is {last}" if last else "no checkpoint was saved before")
+    return (f"{nonfinite} consecutive non-finite steps at step {done}; nothing was saved from the "
+            f"diverged state and {where}. Re-run with a lower train.lr or a train.grad_clip (it "
+            f"resumes from there), or pick an earlier one with --resume-from CKPT")
+
+
+def _save_before_failing(s: Session, done: int) -> None:
+    """An exception mid-run: keep the last completed step (if not saved yet), then let it go on."""
+    if done <= s.saved_step or not s.d.main:
+        return
+    try:
+        path = s.checkpoint(done, validate_first=False)
+        if path:
+            log.error("training failed after step %d; saved %s first, resume by re-running", done, path)
+    except Exception as e:   # the original failure matters more than this one
+        log.error("training failed after step %d and its checkpoint could not be written: %s", done, e)
+
+
+def _finish(s: Session, summary: Dict[str, Any], total: int) -> Dict[str, Any]:
+    cfg, d = s.cfg, s.d
+    if d.world > 1:
+        sums = rank_checksums(s.model, d)
+        summary.update(rank_checksums=sums, ranks_in_sync=len(set(sums)) == 1)
+        if not summary["ranks_in_sync"]:
+            raise RuntimeError(f"ranks diverged: parameter checksums {sums}")
+    if d.main:
+        if summary["stopped_by"] is None:
+            summary.update(final_report(s.model, cfg, s.device))
+            training_rollouts(s.model, s.val_batches[0], cfg.model.n_past,
+                              os.path.join(cfg.run_dir, "rollouts.gif"), None, summary["step"])
+        write_text(os.path.join(cfg.run_dir, "summary.json"), json.dumps(summary, indent=2))
+        _log_outcome(cfg.run_dir, summary)
+    return summary
+
+
+def _log_outcome(run_dir: str, summary: Dict[str, Any]) -> None:
+    present = [f for f in RUN_FILES if os.path.exists(os.path.join(run_dir, f))]
+    log.info("run folder %s: checkpoints, %s", run_dir, ", ".join(present))
+    if "metrics" in summary:
+        m, p = summary["metrics"], summary["protocol"]
+        log.info("best of %d on %d test sequences (%d → %d frames): %s", p["n_samples"], p["videos"],
+                 p["n_past"], p["n_future"],
+                 ", ".join(f"{k.upper()} {v['mean']:.4f} ± {v['ci95']:.4f}" for k, v in m.items()))
+
+
+def final_report(model: SVG, cfg: Config, device: torch.device, n_videos: int = 16,
+                 n_samples: int = 10) -> Dict[str, Any]:
+    """Best-of-``n_samples`` scores on the first test videos at the training length, through the
+    same :func:`svg.evaluation.evaluate` as ``svg evaluate`` (a quick look, not a benchmark)."""
+    seq_len = cfg.model.n_past + cfg.data.n_future
+    test_set = make_dataset(cfg.data, "test", seq_len)
+    ecfg = resolve_lengths(EvalConfig(n_samples=n_samples, max_videos=n_videos, batch_size=n_videos,
+                                      n_future=cfg.data.n_future, likelihood=False), model,
+                           cfg.data.n_future)
+    rep = evaluate(model, test_set, ecfg)
+    return {"metrics": rep["metrics"],
+            "protocol": dict(rep["protocol"], dataset=cfg.data.name, split="test")}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import math
 import os
 from typing import Any, Dict, Optional
 
@@ -74,16 +75,20 @@ class Session:
                 "scaler": self.scaler.state_dict(), "config": dataclasses.asdict(self.cfg)}
 
     def checkpoint(self, step: int, validate_first: bool = True) -> Optional[str]:
-        """Save step ``step`` on the main process unless its state is non-finite; returns the path."""
+        """Save step ``step`` on the main process if its state is healthy; returns the path.
+
+        Healthy: finite weights and (when validated) a finite validation loss. A diverging run
+        thus never writes a checkpoint that a re-run would resume from.
+        """
         path = None
         if self.d.main:
             state = self.state()
-            if not is_finite_state(state["model"]):
-                log.warning("step %d: the weights hold non-finite values; no checkpoint written", step)
+            val = validate(self.model, self.val_batches, self.device) if validate_first else None
+            if val is not None:
+                self.logger.scalars("val", step, **val)
+            if not is_finite_state(state["model"]) or (val is not None and not math.isfinite(val["loss"])):
+                log.warning("step %d: non-finite weights or validation loss; no checkpoint written", step)
             else:
-                val = validate(self.model, self.val_batches, self.device) if validate_first else None
-                if val is not None:
-                    self.logger.scalars("val", step, **val)
                 path = save_checkpoint(self.cfg.run_dir, state, step, self.cfg.train.keep_last,
                                        None if val is None else val["loss"])
                 self.saved_step = step
@@ -187,7 +192,7 @@ def _loop(s: Session, train_set, total: int) -> Dict[str, Any]:
                                       os.path.join(cfg.run_dir, "gifs", f"step_{done:09d}.gif"),
                                       s.logger.tensorboard, done)
                 interrupted = any_rank(stop.signal is not None, d, s.device)
-                if done % t.ckpt_every == 0 or done == total or interrupted:
+                if (done % t.ckpt_every == 0 or done == total or interrupted) and not nonfinite:
                     s.checkpoint(done)
                 if interrupted:
                     stopped_by = stop.name or "another rank"
@@ -206,10 +211,12 @@ def _diverged_message(s: Session, nonfinite: int, done: int) -> str:
     from .checkpoint import latest_checkpoint
 
     last = latest_checkpoint(s.cfg.run_dir)
-    where = (f"the last good checkpoint is {last}" if last else "no checkpoint was saved before")
+    where = (f"the last good checkpoint is {last}; re-running with a lower train.lr or a "
+             f"train.grad_clip resumes from it, --resume-from CKPT picks an earlier one" if last else
+             "no checkpoint was saved before it; re-running with a lower train.lr or a "
+             "train.grad_clip starts afresh")
     return (f"{nonfinite} consecutive non-finite steps at step {done}; nothing was saved from the "
-            f"diverged state and {where}. Re-run with a lower train.lr or a train.grad_clip (it "
-            f"resumes from there), or pick an earlier one with --resume-from CKPT")
+            f"diverged state, and {where}")
 
 
 def _save_before_failing(s: Session, done: int) -> None:

@@ -123,7 +123,7 @@ def test_non_finite_losses_skip_then_stop(tmp_path, monkeypatch, caplog):
 
     monkeypatch.setattr(model_module.SVG, "loss", flaky)
     with pytest.raises(TrainingDiverged, match="3 consecutive non-finite steps at step 7; nothing was "
-                                               "saved from the diverged state and no checkpoint"):
+                                               "saved from the diverged state, and no checkpoint"):
         train(tiny(tmp_path / "run", 20, "train.max_nonfinite=3", "train.ckpt_every=100"), progress=False)
     assert "non-finite loss or gradient (1 in a row); step skipped" in caplog.text
     assert latest_checkpoint(str(tmp_path / "run")) is None     # nothing written from poisoned state

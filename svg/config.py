@@ -239,7 +239,8 @@ def config_to_yaml(cfg: Config) -> str:
 
 
 def config_from_dict(d: Dict[str, Any], where: str = "a checkpoint") -> Config:
-    """Rebuild a :class:`Config` from ``dataclasses.asdict`` output, with the same type checks."""
+    """Rebuild a :class:`Config` from ``dataclasses.asdict`` output, with the same type checks;
+    a ``ValueError`` names ``where``, the key and the problem."""
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
@@ -247,4 +248,5 @@ def config_from_dict(d: Dict[str, Any], where: str = "a checkpoint") -> Config:
         return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(Config),
                                                    _translate_old_keys(copy.deepcopy(d), where)))
     except OmegaConfBaseException as e:
-        raise ValueError(f"config stored in {where} does not fit this version: {e}") from None
+        raise ValueError(f"config stored in {where} does not fit this version: key {e.full_key!r}: "
+                         f"{str(e).splitlines()[0]}") from None

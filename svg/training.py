@@ -101,7 +101,11 @@ def _build(cfg: Config, d: Dist, device: torch.device):
     torch.manual_seed(t.seed)   # identical initial weights on every rank
     model = SVG(cfg.model).to(device)
     if d.world > 1 and t.sync_batchnorm:
+        if device.type != "cuda":
+            raise ValueError("train.sync_batchnorm=true needs CUDA: torch's SyncBatchNorm runs on GPUs "
+                             "only; on CPU leave it false (each process keeps its own statistics)")
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        log.info("BatchNorm statistics shared by SyncBatchNorm across %d processes", d.world)
     opt = torch.optim.Adam(model.parameters(), lr=t.lr, betas=(t.beta1, 0.999))
     scaler = torch.amp.GradScaler(device.type, enabled=t.amp == "fp16")
     return model, opt, scaler

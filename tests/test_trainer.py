@@ -170,16 +170,24 @@ def test_bf16_autocast_on_cpu_trains(tmp_path):
                if v.is_floating_point())
 
 
-def test_torchrun_two_processes_stay_in_sync(tmp_path):
+@pytest.mark.parametrize("sync_bn", [False, True])
+def test_torchrun_two_processes_stay_in_sync(tmp_path, sync_bn):
     run = tmp_path / "ddp"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29533",
-           os.path.join(REPO, "train_svg.py"), "--no-progress", *TINY, "train.steps_per_epoch=4",
-           "train.device=cpu", f"run_dir={run}"]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
+           f"--master_port={29533 + sync_bn}", os.path.join(REPO, "train_svg.py"), "--no-progress", *TINY,
+           "train.steps_per_epoch=4", "train.device=cpu", f"train.sync_batchnorm={sync_bn}", f"run_dir={run}"]
     env = dict(os.environ, OMP_NUM_THREADS="1")
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    if sync_bn:   # train.device=cpu here
+        assert proc.returncode != 0 and "sync_batchnorm=true needs CUDA" in proc.stderr
+        return
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = json.loads((run / "summary.json").read_text())
     assert summary["ranks_in_sync"] is True and len(summary["rank_checksums"]) == 2
     assert summary["step"] == 4
     # Only rank 0 writes: one TensorBoard file.
     assert len(os.listdir(run / "tensorboard")) == 1
+    state = torch.load(latest_checkpoint(str(run)), weights_only=False)["model"]
+    # SyncBatchNorm keeps BatchNorm's state-dict keys, so the checkpoint loads either way
+    assert any(k.endswith("running_mean") for k in state)
+    assert ("SyncBatchNorm across 2 processes" in (run / "train.log").read_text()) == sync_bn

@@ -1,0 +1,43 @@
+"""The backbone contract: what a frame encoder/decoder pair must do to plug into SVG.
+
+A new backbone is one file with an encoder and a decoder subclassing these, plus one line in
+``models.registry.BACKBONES``; the model tests are parametrised over the registry, so it is
+tested (shapes, time-batched loss against a step-by-step loop, generation) the moment it is there.
+"""
+from __future__ import annotations
+
+from typing import List, Optional, Sequence, Tuple
+
+import torch
+from torch import nn
+
+
+class FrameEncoder(nn.Module):
+    """Encodes frames into a vector code and skip feature maps.
+
+    Constructed as ``Encoder(g_dim, channels, image_size, width)``.
+    ``forward(x)``: x (N, channels, S, S) float in [0, 1] → ``(h, skips)``:
+    h (N, g_dim) in (−1, 1) (tanh), and skips, a list of feature maps (N, c_k, h_k, w_k) ordered
+    finest (largest) first, one per decoder block. N is any number of frames: SVG folds time into
+    the batch, so a layer must treat frames independently (BatchNorm statistics aside).
+    """
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, List[torch.Tensor]]:
+        raise NotImplementedError
+
+
+class FrameDecoder(nn.Module):
+    """Decodes a vector code plus the encoder's skip maps into a frame's pre-activations.
+
+    Constructed as ``Decoder(g_dim, out_channels, image_size, width)``.
+    ``forward(g, skips, rows=None)``: g (N, g_dim); skips, the encoder's maps finest first, each
+    (M, c_k, h_k, w_k); rows, optional (N,) long, the index of each frame's skip maps among the M
+    (None: M = N, aligned). Many frames share skip maps (every predicted frame of SVG reads the
+    last context frame's), so a decoder should compute the skip-dependent part once per distinct
+    map (see :func:`models.skip.conv_cat`). Returns (N, out_channels, S, S) *pre-activation*
+    values: the model applies the sigmoid and reads any extra channels (a per-pixel log σ).
+    """
+
+    def forward(self, g: torch.Tensor, skips: Sequence[torch.Tensor],
+                rows: Optional[torch.Tensor] = None) -> torch.Tensor:
+        raise NotImplementedError

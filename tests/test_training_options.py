@@ -1,0 +1,80 @@
+"""Training options and entry points that are otherwise easy to break unnoticed: the fixed prior,
+torch.compile, the demo, config errors, the likelihood registry and its renamed key."""
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from svg import LIKELIHOODS, LikelihoodConfig, build_likelihood
+from svg.config import config_from_dict, load_config
+from svg.training import train
+
+TINY = ["data.name=moving_squares", "data.num_workers=0", "data.n_future=2", "model.n_past=2",
+        "model.width=8", "model.g_dim=16", "model.z_dim=4", "model.rnn_size=16",
+        "train.batch_size=4", "train.log_every=1", "train.gif_every=100", "train.ckpt_every=2",
+        "train.val_batches=1", "train.epochs=1", "train.steps_per_epoch=2"]
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_fixed_prior_trains_and_generates(tmp_path):
+    summary = train(load_config(None, TINY + ["model.prior=fixed", f"run_dir={tmp_path}"]), progress=False)
+    state = torch.load(tmp_path / "ckpt_000000002.pt", weights_only=False)["model"]
+    assert not any(k.startswith("prior.") for k in state)             # SVG-FP has no prior network
+    assert summary["step"] == 2 and 0 < summary["metrics"]["psnr"]["mean"] < 100
+
+
+@pytest.mark.slow   # compiling takes minutes on 2 CPU cores
+def test_compile_trains(tmp_path):
+    summary = train(load_config(None, TINY + ["train.compile=true", f"run_dir={tmp_path}"]), progress=False)
+    assert summary["step"] == 2
+    assert all(torch.isfinite(v).all() for v in
+               torch.load(tmp_path / "ckpt_000000002.pt", weights_only=False)["model"].values()
+               if v.is_floating_point())
+
+
+def test_demo_entry_point(tmp_path):
+    cmd = [sys.executable, os.path.join(REPO, "train_svg.py"), "--demo", "--no-progress",
+           "train.epochs=1", "train.steps_per_epoch=1", "train.batch_size=2", "train.val_batches=1",
+           "data.num_workers=0", f"run_dir={tmp_path}"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert load_config(str(tmp_path / "config.yaml")).model.likelihood.name == "optimal"
+    assert (tmp_path / "rollouts.gif").exists() and (tmp_path / "train.log").exists()
+
+
+def test_config_from_dict_names_the_source_and_key():
+    with pytest.raises(ValueError, match=r"config stored in ckpt_7.pt does not fit this version: key 'train.batch_size': Value 'many'"):
+        config_from_dict({"train": {"batch_size": "many"}}, "ckpt_7.pt")
+    with pytest.raises(ValueError, match=r"config stored in old.pt does not fit this version: key 'model.no_such_key'"):
+        config_from_dict({"model": {"no_such_key": 1}}, "old.pt")
+
+
+def test_with_actions_is_refused_by_the_trainer_with_a_plain_message(tmp_path):
+    with pytest.raises(ValueError, match="with_actions=true gives dict items"):
+        train(load_config(None, TINY + ["data.options={with_actions: true}", f"run_dir={tmp_path}"]),
+              progress=False)
+
+
+@pytest.mark.parametrize("name", sorted(LIKELIHOODS))
+def test_every_registered_likelihood_builds_from_the_config(name):
+    lik = build_likelihood(LikelihoodConfig(name=name))
+    assert type(lik) is LIKELIHOODS[name] and lik.name == name
+
+
+def test_unknown_likelihood_lists_the_registry():
+    with pytest.raises(ValueError, match=r"unknown likelihood 'gauss'; choose one of \['bernoulli'"):
+        build_likelihood(LikelihoodConfig(name="gauss"))
+
+
+def test_old_mse_beta_key_is_translated_with_a_warning(tmp_path, caplog):
+    f = tmp_path / "old.yaml"
+    f.write_text("model:\n  likelihood:\n    name: mse\n    beta: 0.001\n")
+    cfg = load_config(str(f))
+    assert cfg.model.likelihood.mse_beta == 0.001 and cfg.model.beta == 1.0
+    assert "model.likelihood.beta is now model.likelihood.mse_beta" in caplog.text
+    assert build_likelihood(cfg.model.likelihood).beta == 0.001
+    assert load_config(None, ["model.likelihood.beta=0.01"]).model.likelihood.mse_beta == 0.01
+    with pytest.raises(ValueError, match="keep mse_beta only"):
+        load_config(None, ["model.likelihood.beta=0.01", "model.likelihood.mse_beta=0.01"])

@@ -8,7 +8,11 @@
 
 Items are (seq_len, 3, 64, 64) float32 in [0, 1] (or a dict with ``actions`` (seq_len, 4) and
 ``endeffector`` (seq_len, 3) when asked). Training clips start at a random frame (torch's global
-generator); test clips start at frame 0.
+generator); val and test clips start at frame 0.
+
+Splits: ``test`` is the ``test/`` folder (256 videos, ``traj_0_to_255``); ``val`` is the last
+``val_videos`` (default 256) videos of the ``train/`` folder in sorted file order, and ``train``
+the rest of it.
 """
 from __future__ import annotations
 
@@ -19,8 +23,9 @@ from typing import Dict, List, Tuple, Union
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, Subset
 
+from .splits import check_split
 from .tfrecords import read_example, scan_records
 
 FRAMES, SIZE = 30, 64
@@ -67,12 +72,10 @@ class _BAIRBase(Dataset):
     def __init__(self, seq_len: int, split: str, with_actions: bool):
         if not 1 <= seq_len <= FRAMES:
             raise ValueError(f"seq_len {seq_len} does not fit BAIR's {FRAMES}-frame videos")
-        if split not in ("train", "test"):
-            raise ValueError(f"unknown split {split!r}; choose train or test")
-        self.seq_len, self.split, self.with_actions = seq_len, split, with_actions
+        self.seq_len, self.split, self.with_actions = seq_len, check_split(split), with_actions
 
     def _start(self) -> int:
-        if self.split == "test":
+        if self.split != "train":
             return 0
         return int(torch.randint(FRAMES - self.seq_len + 1, ()))
 
@@ -188,11 +191,12 @@ def detect_format(root: str, split: str) -> str:
                             f"and <record>/<k>/0.png (PNG folders)")
 
 
-def bair_dataset(root: str, split: str, seq_len: int, format: str = "auto", camera: str = "image_aux1",
-                 with_actions: bool = False) -> Dataset:
-    """The BAIR ``split`` under ``root`` in the given (or detected) format."""
-    fmt = detect_format(root, split) if format == "auto" else format
-    folder = os.path.join(root, split)
+def _folder_dataset(root: str, split: str, seq_len: int, format: str, camera: str,
+                    with_actions: bool) -> Dataset:
+    """Every video of the folder ``split`` reads from (val reads ``train/``)."""
+    folder_name = "test" if split == "test" else "train"
+    fmt = detect_format(root, folder_name) if format == "auto" else format
+    folder = os.path.join(root, folder_name)
     if fmt == "tfrecords":
         return BAIRTFRecords(folder, seq_len, split, camera, with_actions)
     if fmt == "converted":
@@ -202,6 +206,27 @@ def bair_dataset(root: str, split: str, seq_len: int, format: str = "auto", came
             raise ValueError("PNG folders hold no actions; use the TFRecords or the converted format")
         return BAIRPngFolders(folder, seq_len, split)
     raise ValueError(f"unknown BAIR format {format!r}; choose auto, tfrecords, converted or png")
+
+
+def bair_dataset(root: str, split: str, seq_len: int, format: str = "auto", camera: str = "image_aux1",
+                 with_actions: bool = False, val_videos: int = 256) -> Dataset:
+    """The BAIR ``split`` (train, val, test) under ``root`` in the given (or detected) format.
+
+    ``val`` is the last ``val_videos`` videos of ``train/`` in sorted file order, ``train`` the
+    videos before them (``val_videos=0``: all of ``train/``, and no val split).
+    """
+    check_split(split)
+    data = _folder_dataset(root, split, seq_len, format, camera, with_actions)
+    if split == "test":
+        return data
+    n = len(data)
+    if not 0 <= val_videos < n:
+        raise ValueError(f"BAIR {os.path.join(root, 'train')}: val_videos={val_videos} must be at least 0 "
+                         f"and below its {n} training videos")
+    if split == "val" and val_videos == 0:
+        raise ValueError("BAIR: the val split is empty (data.options.val_videos=0)")
+    lo, hi = (0, n - val_videos) if split == "train" else (n - val_videos, n)
+    return Subset(data, range(lo, hi))
 
 
 def write_tfrecords(path: str, aux: np.ndarray, main: np.ndarray, actions: np.ndarray,

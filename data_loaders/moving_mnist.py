@@ -7,17 +7,21 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from .splits import check_split
+
 MMNIST_FILE = "mnist_test_seq.npy"
 
 
 class MovingMNIST(Dataset):
     """Videos of the standard Moving MNIST file; items (seq_len, 1, 64, 64) float32 in [0, 1].
 
-    The file is memory-mapped. ``split``: ``train`` = videos 0..split_at−1, ``test`` = the rest
-    (default: 9000 / 1000).
+    The file is memory-mapped. ``split``: ``train`` = videos [0, split_at − val_videos), ``val`` =
+    the val_videos before split_at (a slice of the training videos), ``test`` = [split_at, N)
+    (default: 8500 / 500 / 1000).
     """
 
-    def __init__(self, path: str, seq_len: int, split: str = "test", split_at: int = 9000):
+    def __init__(self, path: str, seq_len: int, split: str = "test", split_at: int = 9000,
+                 val_videos: int = 500):
         if os.path.isdir(path):
             path = os.path.join(path, MMNIST_FILE)
         if not os.path.exists(path):
@@ -29,9 +33,14 @@ class MovingMNIST(Dataset):
                              f"{data.dtype} {data.shape}")
         if seq_len > data.shape[0]:
             raise ValueError(f"{path}: seq_len {seq_len} is longer than its {data.shape[0]}-frame videos")
-        if split not in ("train", "test"):
-            raise ValueError(f"unknown split {split!r}; choose train or test")
-        lo, hi = (0, split_at) if split == "train" else (split_at, data.shape[1])
+        check_split(split)
+        if not 0 <= val_videos < split_at < data.shape[1]:
+            raise ValueError(f"{path}: need 0 <= val_videos < split_at < {data.shape[1]} videos, got "
+                             f"val_videos={val_videos}, split_at={split_at}")
+        if split == "val" and val_videos == 0:
+            raise ValueError(f"{path}: the val split is empty (data.options.val_videos=0)")
+        lo, hi = {"train": (0, split_at - val_videos), "val": (split_at - val_videos, split_at),
+                  "test": (split_at, data.shape[1])}[split]
         self.data, self.seq_len, self.lo, self.n = data, seq_len, lo, hi - lo
 
     def __len__(self) -> int:

@@ -5,6 +5,8 @@ from typing import Optional
 
 import torch
 
+from .splits import check_split
+
 
 def moving_squares(batch: int, seq_len: int, size: int = 64, channels: int = 1,
                    square: int = 12, generator: Optional[torch.Generator] = None) -> torch.Tensor:
@@ -42,17 +44,30 @@ def moving_squares(batch: int, seq_len: int, size: int = 64, channels: int = 1,
     return mask.unsqueeze(2).float() * colour.view(batch, 1, channels, 1, 1)
 
 
+def split_of_start(row: int, col: int) -> str:
+    """The split a video belongs to, by its square's start cell: 1 in 10 cells test, 1 in 10 val.
+
+    Videos with different start positions differ in their first frame, so the splits are disjoint
+    by construction.
+    """
+    cell = (row * 7 + col) % 10   # 7 spreads neighbouring rows over the classes
+    return "test" if cell == 0 else "val" if cell == 1 else "train"
+
+
 class MovingSquares(torch.utils.data.Dataset):
     """Bouncing-squares videos as a dataset: item i is a fixed function of (seed, i).
 
     Returns (seq_len, channels, size, size) float32 in [0, 1]. ``length`` sets len() (the
-    sequences are drawn on demand, so it only bounds the index range).
+    sequences are drawn on demand, so it only bounds the index range). With ``split`` set, only
+    videos whose start position falls in that split (``split_of_start``) are kept: draws from the
+    item's generator are repeated until one does.
     """
 
     def __init__(self, seq_len: int, size: int = 64, channels: int = 1, length: int = 100_000,
-                 seed: int = 0):
+                 seed: int = 0, split: Optional[str] = None):
         self.seq_len, self.size, self.channels = seq_len, size, channels
         self.length, self.seed = length, seed
+        self.split = None if split is None else check_split(split)
 
     def __len__(self) -> int:
         return self.length
@@ -61,4 +76,10 @@ class MovingSquares(torch.utils.data.Dataset):
         if not 0 <= i < self.length:
             raise IndexError(f"index {i} out of range for {self.length} sequences")
         g = torch.Generator().manual_seed(self.seed * 1_000_003 + int(i))
-        return moving_squares(1, self.seq_len, self.size, self.channels, generator=g)[0]
+        while True:
+            video = moving_squares(1, self.seq_len, self.size, self.channels, generator=g)[0]
+            if self.split is None:
+                return video
+            rows, cols = torch.nonzero(video[0].amax(0), as_tuple=True)
+            if split_of_start(int(rows.min()), int(cols.min())) == self.split:
+                return video

@@ -1,14 +1,28 @@
-"""Stochastic Moving MNIST (Denton & Fergus, 2018), generated on the fly."""
+"""Stochastic Moving MNIST: SVG's generator (Denton & Fergus, 2018) and SRVP's (protocol ``srvp``).
+
+Training videos are drawn on the fly; ``val`` and ``test`` are fixed. In a fixed split every digit
+of item i has its own random stream keyed by (seed, split, i, digit) and consumes it frame by
+frame, so the first k frames of an item are the same whatever length is asked. The ``srvp``
+test set is SRVP's own (see ``smmnist_srvp``): generated once, whole, at a stated length.
+"""
 from __future__ import annotations
 
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple
 
 import numpy as np
 import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
+from .smmnist_srvp import SEED as SRVP_SEED
+from .smmnist_srvp import srvp_test_set, srvp_trajectory
+from .splits import check_split
+
 MAX_SPEED = 4
+PROTOCOLS = ("svg", "srvp")
+STREAMS = {"test": 0, "val": 1}   # keeps val and test streams apart even with the same seed
+DEFAULT_LENGTH = {"train": 60000, "val": 256, "test": 256}
+SRVP_FRAMES = 25
 
 
 def resize_digits(digits: np.ndarray, size: int) -> np.ndarray:
@@ -24,6 +38,7 @@ def trajectory(rng: np.random.Generator, seq_len: int, room: int, deterministic:
     [−4, 4]² per axis. Each frame: check the walls (position < 0 → 0, ≥ room → room − 1), record,
     then move. At a wall the stochastic version draws a new velocity — the component normal to
     the wall from 1..4 pointing inward, the other from −4..4 — and the deterministic one flips it.
+    Draws happen in frame order, so a longer trajectory extends a shorter one.
     Returns positions (T, 2) as (y, x) and the velocities (T, 2) used to leave each frame.
     """
     pos = rng.integers(0, room, size=2)
@@ -47,24 +62,41 @@ def trajectory(rng: np.random.Generator, seq_len: int, room: int, deterministic:
     return positions, velocities
 
 
+def render(digits: List[np.ndarray], positions: List[np.ndarray], image_size: int) -> torch.Tensor:
+    """Paste each digit (d, d) uint8 at its (T, 2) top-left positions; overlaps add, clipped at 255.
+
+    Returns (T, 1, image_size, image_size) float32 in [0, 1].
+    """
+    canvas = np.zeros((len(positions[0]), image_size, image_size), np.uint16)
+    for digit, pos in zip(digits, positions):
+        d = digit.shape[0]
+        for t, (y, x) in enumerate(pos):
+            canvas[t, y:y + d, x:x + d] += digit
+    frames = np.minimum(canvas, 255).astype(np.uint8)
+    return torch.from_numpy(frames).unsqueeze(1).float().div_(255.0)
+
+
 class StochasticMovingMNIST(Dataset):
     """Videos of bouncing MNIST digits; items (seq_len, 1, S, S) float32 in [0, 1].
 
     Parameters
     ----------
-    digits : (N, 28, 28) uint8 source digits.
-    seq_len : frames per video. image_size : S (64 or 128); digits are S/2 pixels wide.
+    digits : (N, 28, 28) uint8 source digits (training digits for train/val, test digits for test).
+    seq_len : frames per video. image_size : S (64 or 128).
     num_digits : digits per video (they add and are clipped at 1).
     deterministic : reflect at walls instead of drawing a new velocity.
-    split : ``train`` draws every item afresh from torch's global generator (seeded per
-        DataLoader worker, and per step by the trainer); ``test`` is fixed: item i depends only on
-        (seed, i).
-    length : len() of the dataset (training: an epoch's worth of index range).
+    split : ``train`` draws every item afresh (seeded from torch's global generator, which the
+        trainer seeds per step and DataLoader per worker); ``val`` and ``test`` are fixed.
+    seed : seed of the fixed splits (default 0; SRVP's test set: 42).
+    length : len() (default: 60000 train, 256 val, 256 test; SRVP's test set: all its videos).
+    protocol : ``svg`` — digits resized to S/2, SVG's bounce rule; ``srvp`` — digits unresized
+        (28 px), SRVP's bounce rule, and for ``test`` SRVP's fixed test set of ``srvp_frames``.
+    srvp_frames : frames per video the SRVP test set is generated with (its videos depend on it).
     """
 
     def __init__(self, digits: np.ndarray, seq_len: int, image_size: int = 64, num_digits: int = 2,
-                 deterministic: bool = False, split: str = "train", seed: int = 0,
-                 length: Optional[int] = None):
+                 deterministic: bool = False, split: str = "train", seed: Optional[int] = None,
+                 length: Optional[int] = None, protocol: str = "svg", srvp_frames: int = SRVP_FRAMES):
         if digits.ndim != 3 or digits.dtype != np.uint8 or len(digits) == 0:
             raise ValueError(f"digits must be a non-empty (N, H, W) uint8 array, got {digits.dtype} "
                              f"{digits.shape}")
@@ -72,32 +104,62 @@ class StochasticMovingMNIST(Dataset):
             raise ValueError(f"image_size must be 64 or 128, got {image_size}")
         if num_digits < 1 or seq_len < 1:
             raise ValueError(f"need num_digits >= 1 and seq_len >= 1, got {num_digits}, {seq_len}")
-        if split not in ("train", "test"):
-            raise ValueError(f"unknown split {split!r}; choose train or test")
-        self.digit_size = image_size // 2
-        self.digits = resize_digits(digits, self.digit_size)
+        if protocol not in PROTOCOLS:
+            raise ValueError(f"unknown smmnist protocol {protocol!r}; choose one of {PROTOCOLS}")
+        self.split, self.protocol = check_split(split), protocol
+        self.digits = digits if protocol == "srvp" else resize_digits(digits, image_size // 2)
+        self.digit_size = self.digits.shape[1]
         self.seq_len, self.image_size, self.num_digits = seq_len, image_size, num_digits
-        self.deterministic, self.split, self.seed = deterministic, split, seed
-        self.length = length if length is not None else (60000 if split == "train" else 256)
+        self.deterministic = deterministic
+        self.srvp_set = protocol == "srvp" and split == "test"
+        self.seed = (SRVP_SEED if self.srvp_set else 0) if seed is None else seed
+        if self.srvp_set:
+            self._build_srvp_test_set(srvp_frames)
+        self.length = self._length(length)
+
+    def _build_srvp_test_set(self, frames: int) -> None:
+        if self.seq_len > frames:
+            raise ValueError(f"smmnist protocol srvp: the test videos have srvp_frames={frames} frames "
+                             f"but {self.seq_len} are asked; raise data.options.srvp_frames (this "
+                             f"generates other videos: SRVP's are defined by their length)")
+        self.index, self.positions = srvp_test_set(len(self.digits), frames, self.image_size - self.digit_size,
+                                                   self.num_digits, self.deterministic, self.seed)
+
+    def _length(self, length: Optional[int]) -> int:
+        if not self.srvp_set:
+            return DEFAULT_LENGTH[self.split] if length is None else length
+        available = len(self.index)
+        if length is not None and length > available:
+            raise ValueError(f"smmnist protocol srvp: length {length} asked but the test set built from "
+                             f"{len(self.digits)} digits holds {available} videos")
+        return available if length is None else length
 
     def __len__(self) -> int:
         return self.length
 
-    def _rng(self, i: int) -> np.random.Generator:
-        if self.split == "test":
-            return np.random.default_rng([self.seed, i])
-        return np.random.default_rng(int(torch.randint(2 ** 62, ())))
+    def _streams(self, i: int) -> list:
+        """One random stream per digit of item i (legacy generators for SRVP's rules)."""
+        if self.split == "train":
+            key = [int(torch.randint(2 ** 31, ())), int(torch.randint(2 ** 31, ()))]
+        else:
+            key = [self.seed, STREAMS[self.split], i]
+        if self.protocol == "srvp":
+            return [np.random.RandomState(key + [n]) for n in range(self.num_digits)]
+        return [np.random.default_rng(key + [n]) for n in range(self.num_digits)]
 
     def __getitem__(self, i: int) -> torch.Tensor:
         if not 0 <= i < self.length:
             raise IndexError(f"index {i} out of range for {self.length} sequences")
-        rng = self._rng(i)
-        s, d = self.image_size, self.digit_size
-        canvas = np.zeros((self.seq_len, s, s), np.uint16)
-        for _ in range(self.num_digits):
-            digit = self.digits[rng.integers(len(self.digits))]
-            positions, _ = trajectory(rng, self.seq_len, s - d, self.deterministic)
-            for t, (y, x) in enumerate(positions):
-                canvas[t, y:y + d, x:x + d] += digit
-        frames = np.minimum(canvas, 255).astype(np.uint8)   # overlaps add, clipped at 1
-        return torch.from_numpy(frames).unsqueeze(1).float().div_(255.0)
+        if self.srvp_set:
+            return render([self.digits[k] for k in self.index[i]], list(self.positions[i, :, :self.seq_len]),
+                          self.image_size)
+        room = self.image_size - self.digit_size
+        digits, positions = [], []
+        for rng in self._streams(i):
+            if self.protocol == "srvp":
+                digits.append(self.digits[rng.randint(len(self.digits))])
+                positions.append(srvp_trajectory(rng, self.seq_len, room, self.deterministic))
+            else:
+                digits.append(self.digits[rng.integers(len(self.digits))])
+                positions.append(trajectory(rng, self.seq_len, room, self.deterministic)[0])
+        return render(digits, positions, self.image_size)

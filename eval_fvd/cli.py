@@ -11,12 +11,13 @@ import argparse
 import glob
 import json
 import os
+from typing import Optional, Tuple, Union
 
 import numpy as np
 import torch
 
 from .features import video_stats
-from .frechet import FeatureStats, fvd_from_stats
+from .frechet import FeatureStats, check_shapes, fvd_from_stats
 from .i3d import load_i3d
 
 
@@ -59,14 +60,26 @@ def load_videos(path: str) -> torch.Tensor:
     return torch.from_numpy(arr.astype(np.float32))
 
 
-def side_stats(path: str, model, batch_size: int) -> FeatureStats:
+def load_side(path: str) -> Union[FeatureStats, torch.Tensor]:
+    """Saved statistics, or videos (N, T, C, H, W) in [0, 1]."""
     if path.endswith(".npz"):
         with np.load(path) as z:
             if {"count", "total", "outer"} <= set(z.files):
                 return FeatureStats.load(path)
-    videos = load_videos(path)
-    stats = video_stats(model(), [videos], batch_size)
-    stats.source = {"videos": os.path.abspath(path), "frames": int(videos.shape[1])}
+    return load_videos(path)
+
+
+def shape_of(side: Union[FeatureStats, torch.Tensor]) -> Tuple[Optional[int], Optional[Tuple[int, int]]]:
+    if isinstance(side, FeatureStats):
+        return side.frames, side.size
+    return int(side.shape[1]), (int(side.shape[3]), int(side.shape[4]))
+
+
+def side_stats(side: Union[FeatureStats, torch.Tensor], path: str, model, batch_size: int) -> FeatureStats:
+    if isinstance(side, FeatureStats):
+        return side
+    stats = video_stats(model(), [side], batch_size)
+    stats.source = {"videos": os.path.abspath(path), "frames": int(side.shape[1])}
     return stats
 
 
@@ -90,13 +103,16 @@ def run(args: argparse.Namespace) -> int:
             cache["m"] = load_i3d(args.weights, device)
         return cache["m"]
 
-    real, fake = side_stats(args.real, model, args.batch_size), side_stats(args.fake, model, args.batch_size)
+    sides = load_side(args.real), load_side(args.fake)
+    check_shapes(shape_of(sides[0]), shape_of(sides[1]))   # before any I3D work
+    real, fake = (side_stats(s, p, model, args.batch_size) for s, p in zip(sides, (args.real, args.fake)))
     if args.save_stats:
         real.save(args.save_stats[0])
         fake.save(args.save_stats[1])
     fvd = fvd_from_stats(real, fake)
     result = {"fvd": fvd, "real": args.real, "fake": args.fake, "real_videos": real.count,
-              "fake_videos": fake.count, "features": "I3D Kinetics-400 logits averaged over time",
+              "fake_videos": fake.count, "real_shape": real.describe(), "fake_shape": fake.describe(),
+              "features": "I3D Kinetics-400 logits averaged over time",
               "preprocessing": "224x224 bilinear (TF1 legacy), values in [-1, 1], grey repeated to RGB"}
     print(f"FVD {fvd:.2f} ({real.count} real vs {fake.count} generated videos)")
     if args.out:

@@ -21,10 +21,11 @@ def i3d_features(model: I3D, videos: torch.Tensor, batch_size: int = 8) -> np.nd
 
 
 def video_stats(model: I3D, batches: Iterable[torch.Tensor], batch_size: int = 8) -> FeatureStats:
-    """Streaming statistics over an iterable of video batches (N_i, T, C, H, W) in [0, 1]."""
+    """Streaming statistics over an iterable of video batches (N_i, T, C, H, W) in [0, 1], recording
+    the frame count T and size (H, W); batches of another T or size are refused."""
     stats = None
     for videos in batches:
-        s = FeatureStats.of(i3d_features(model, videos, batch_size))
+        s = FeatureStats.of(i3d_features(model, videos, batch_size), videos.shape[1], tuple(videos.shape[-2:]))
         stats = s if stats is None else stats.merge(s)
     if stats is None:
         raise ValueError("no videos")

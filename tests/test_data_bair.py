@@ -55,9 +55,9 @@ def test_tfrecords_round_trip_pixel_exact(bair_root):
     assert np.array_equal(item["endeffector"].numpy(), endeff[2])
     main_ds = BAIRTFRecords(str(root / "test"), 30, "test", camera="image_main")
     assert np.array_equal(as_uint8(main_ds[1]), main[1])
-    assert len(build_dataset("bair", "train", str(root), 30)) == 5     # two record files, in order
-    assert np.array_equal(as_uint8(build_dataset("bair", "train", str(root), 30, format="tfrecords")[4]),
-                          data["train"][0][4])
+    assert len(build_dataset("bair", "train", str(root), 30, val_videos=0)) == 5   # two files, in order
+    assert np.array_equal(as_uint8(build_dataset("bair", "train", str(root), 30, format="tfrecords",
+                                                 val_videos=0)[4]), data["train"][0][4])
 
 
 def test_training_clips_start_at_random_frames_test_clips_at_zero(bair_root):
@@ -166,3 +166,35 @@ def test_bad_records_give_clear_errors(bair_root, tmp_path):
         BAIRTFRecords(str(root / "test"), 31)
     with pytest.raises(FileNotFoundError, match="no BAIR data in"):
         build_dataset("bair", "test", str(tmp_path / "empty"), 30)
+
+
+def video_keys(ds):
+    return [as_uint8(ds[i]).tobytes() for i in range(len(ds))]
+
+
+@pytest.mark.parametrize("fmt", ["tfrecords", "converted"])
+def test_train_val_test_are_disjoint_and_val_is_the_stated_tail(bair_root, tmp_path, fmt):
+    root, data = bair_root
+    if fmt == "converted":
+        convert(str(root), str(tmp_path / "c"), progress=False)
+        root = tmp_path / "c"
+    splits = {s: build_dataset("bair", s, str(root), 30, format=fmt, val_videos=2)
+              for s in ("train", "val", "test")}
+    assert [len(splits[s]) for s in ("train", "val", "test")] == [3, 2, 4]
+    keys = {s: video_keys(d) for s, d in splits.items()}
+    # val = the last 2 training videos in sorted file order (all of traj_3_to_4), train the rest
+    assert keys["val"] == [v.tobytes() for v in data["train"][0][3:]]
+    assert keys["train"] == [v.tobytes() for v in data["train"][0][:3]]
+    assert keys["test"] == [v.tobytes() for v in data["test"][0]]
+    for a, b in (("train", "val"), ("train", "test"), ("val", "test")):
+        assert not set(keys[a]) & set(keys[b]), (a, b)
+    val_clip = build_dataset("bair", "val", str(root), 10, format=fmt, val_videos=2)[0]
+    assert np.array_equal(as_uint8(val_clip), data["train"][0][3, :10])      # val clips start at 0
+
+
+def test_val_size_errors_name_the_value(bair_root):
+    root, _ = bair_root
+    with pytest.raises(ValueError, match="val_videos=5 must be at least 0 and below its 5 training videos"):
+        build_dataset("bair", "val", str(root), 30, val_videos=5)
+    with pytest.raises(ValueError, match="val split is empty"):
+        build_dataset("bair", "val", str(root), 30, val_videos=0)

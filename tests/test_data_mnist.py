@@ -129,8 +129,8 @@ def test_training_draws_follow_torch_seed():
 def test_standard_moving_mnist_round_trip_and_errors(tmp_path):
     data = np.random.default_rng(0).integers(0, 256, (20, 12, 64, 64), dtype=np.uint8)
     np.save(tmp_path / "mnist_test_seq.npy", data)
-    test = MovingMNIST(str(tmp_path), 10, "test", split_at=9)
-    assert len(test) == 3 and len(MovingMNIST(str(tmp_path), 10, "train", split_at=9)) == 9
+    test = MovingMNIST(str(tmp_path), 10, "test", split_at=9, val_videos=2)
+    assert len(test) == 3 and len(MovingMNIST(str(tmp_path), 10, "train", split_at=9, val_videos=0)) == 9
     x = test[1]
     assert x.shape == (10, 1, 64, 64)
     assert torch.equal((x[:, 0] * 255).round().to(torch.uint8), torch.from_numpy(data[:10, 10]))

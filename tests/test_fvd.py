@@ -148,3 +148,59 @@ def test_video_folders_gif_and_png_sequences(tmp_path):
     os.makedirs(tmp_path / "none")
     with pytest.raises(FileNotFoundError, match="no videos in"):
         load_videos(str(tmp_path / "none"))
+
+
+def stats_of(n, frames, size, seed=0):
+    return FeatureStats.of(np.random.default_rng(seed).standard_normal((n, 4)), frames, size)
+
+
+def test_fvd_refuses_videos_of_other_frame_counts_or_sizes_naming_both(tmp_path):
+    from eval_fvd import MIN_VIDEOS, fvd_from_stats
+    real = stats_of(MIN_VIDEOS, 16, (64, 64))
+    with pytest.raises(ValueError, match="same frame count: real videos have 16 frames of 64x64, generated "
+                                         "videos have 30 frames of 64x64"):
+        fvd_from_stats(real, stats_of(MIN_VIDEOS, 30, (64, 64), 1))
+    with pytest.raises(ValueError, match="same resolution: real videos have 16 frames of 64x64, generated "
+                                         "videos have 16 frames of 128x128"):
+        fvd_from_stats(real, stats_of(MIN_VIDEOS, 16, (128, 128), 1))
+    # the same refusal after a round trip through saved statistics
+    real.save(str(tmp_path / "real.npz"))
+    loaded = FeatureStats.load(str(tmp_path / "real.npz"))
+    assert (loaded.frames, loaded.size) == (16, (64, 64))
+    with pytest.raises(ValueError, match="real videos have 16 frames of 64x64, generated videos have 15"):
+        fvd_from_stats(loaded, stats_of(MIN_VIDEOS, 15, (64, 64), 1))
+    with pytest.raises(ValueError, match="cannot merge statistics of videos of 16 frames of 64x64 with .* 30 frames"):
+        real.merge(stats_of(3, 30, (64, 64)))
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert fvd_from_stats(real, stats_of(MIN_VIDEOS, 16, (64, 64), 1)) > 0   # matching: no warning
+
+
+def test_fvd_warns_below_the_stated_minimum_and_on_unknown_shapes(tmp_path):
+    from eval_fvd import MIN_VIDEOS, fvd_from_stats
+    assert MIN_VIDEOS == 256
+    with pytest.warns(UserWarning, match=r"fewer than 256 videos per side \(real 10, generated 12\)"):
+        fvd_from_stats(stats_of(10, 16, (64, 64)), stats_of(12, 16, (64, 64), 1))
+    old = FeatureStats.of(np.random.default_rng(0).standard_normal((300, 4)))     # shape unknown
+    np.savez(tmp_path / "old.npz", count=old.count, total=old.total, outer=old.outer)   # an older file
+    assert FeatureStats.load(str(tmp_path / "old.npz")).frames is None
+    with pytest.warns(UserWarning, match="real statistics do not record .* generated: 16 frames of 64x64"):
+        fvd_from_stats(old, stats_of(300, 16, (64, 64)))
+
+
+def test_cli_refuses_mismatched_sides_before_any_i3d_work(tmp_path):
+    import subprocess
+    import sys
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "real.npy", rng.integers(0, 256, (2, 9, 32, 32, 3), dtype=np.uint8))
+    np.save(tmp_path / "fake.npy", rng.random((2, 10, 3, 32, 32)).astype(np.float32))
+    stats = FeatureStats.of(rng.standard_normal((2, 400)), 9, (16, 16))
+    stats.save(str(tmp_path / "real_stats.npz"))
+    for real, message in (("real.npy", "real videos have 9 frames of 32x32, generated videos have 10 frames"),
+                          ("real_stats.npz", "real videos have 9 frames of 16x16, generated videos have 10 "
+                                             "frames of 32x32")):
+        # the weights path does not exist: the refusal must come first
+        proc = subprocess.run([sys.executable, "-m", "eval_fvd", str(tmp_path / real), str(tmp_path / "fake.npy"),
+                               "--weights", str(tmp_path / "no_weights.ckpt")], capture_output=True, text=True)
+        assert proc.returncode != 0 and message in proc.stderr, proc.stderr

@@ -35,14 +35,27 @@ def frame_pairs():
             (x, blurred), (x, x.roll(2, -1))]
 
 
-@pytest.mark.parametrize("gaussian", [False, True])
-def test_ssim_matches_scikit_image(gaussian):
+SKIMAGE_SSIM = {"gaussian": dict(gaussian_weights=True, sigma=1.5, use_sample_covariance=False),
+                "uniform": {}}
+
+
+@pytest.mark.parametrize("window", ["gaussian", "uniform"])
+def test_ssim_matches_scikit_image(window):
     for a, b in frame_pairs():
-        ours = ssim(a.float(), b.float(), gaussian=gaussian)
+        ours = ssim(a.float(), b.float(), window=window)
         for i in range(a.shape[0]):
-            kw = dict(gaussian_weights=True, sigma=1.5, use_sample_covariance=False) if gaussian else {}
-            ref = structural_similarity(a[i].numpy(), b[i].numpy(), data_range=1.0, channel_axis=0, **kw)
+            ref = structural_similarity(a[i].numpy(), b[i].numpy(), data_range=1.0, channel_axis=0,
+                                        **SKIMAGE_SSIM[window])
             assert ours[i].item() == pytest.approx(ref, abs=1e-4)
+
+
+def test_ssim_default_is_the_gaussian_window_and_the_old_flag_still_maps():
+    a, b = frame_pairs()[2]
+    torch.testing.assert_close(ssim(a, b), ssim(a, b, window="gaussian"))
+    torch.testing.assert_close(ssim(a, b, gaussian=False), ssim(a, b, window="uniform"))
+    assert not torch.allclose(ssim(a, b), ssim(a, b, window="uniform"))
+    with pytest.raises(ValueError, match="unknown window 'box'"):
+        ssim(a, b, window="box")
 
 
 def test_ssim_and_psnr_are_vectorised_over_leading_dims():
@@ -54,22 +67,41 @@ def test_ssim_and_psnr_are_vectorised_over_leading_dims():
     assert torch.allclose(ssim(a, a), torch.ones(2, 3, 4))
 
 
-def test_psnr_matches_scikit_image():
+def test_psnr_is_the_mean_of_per_channel_psnrs_as_scikit_image_computes_them():
     for a, b in frame_pairs():
         ours = psnr(a, b)
         for i in range(a.shape[0]):
-            ref = peak_signal_noise_ratio(a[i].numpy(), b[i].numpy(), data_range=1.0)
+            ref = np.mean([peak_signal_noise_ratio(a[i, c].numpy(), b[i, c].numpy(), data_range=1.0)
+                           for c in range(a.shape[1])])
             assert ours[i].item() == pytest.approx(ref, abs=1e-6)
     assert psnr(a, a)[0].item() == 100.0
+
+
+def test_psnr_on_colour_frames_is_not_the_joint_psnr():
+    """Channels with different errors: the per-channel mean is below the PSNR of the joint MSE
+    (log is concave), here by a known amount."""
+    target = torch.full((3, 8, 8), 0.5, dtype=torch.float64)
+    pred = target + torch.tensor([0.1, 0.01, 0.001], dtype=torch.float64).view(3, 1, 1)
+    per_channel = np.mean([10 * np.log10(1 / e ** 2) for e in (0.1, 0.01, 0.001)])   # 40 dB
+    joint = peak_signal_noise_ratio(target.numpy(), pred.numpy(), data_range=1.0)
+    assert psnr(pred, target).item() == pytest.approx(per_channel, abs=1e-9)
+    assert joint == pytest.approx(10 * np.log10(3 / (0.1 ** 2 + 0.01 ** 2 + 0.001 ** 2)))
+    assert per_channel - joint > 10
 
 
 def test_metric_input_errors():
     with pytest.raises(ValueError, match="same shape"):
         ssim(torch.rand(1, 8, 8), torch.rand(1, 8, 9))
-    with pytest.raises(ValueError, match="smaller than the 7×7 window"):
-        ssim(torch.rand(1, 5, 5), torch.rand(1, 5, 5))
+    with pytest.raises(ValueError, match="smaller than the 11×11 gaussian window"):
+        ssim(torch.rand(1, 9, 9), torch.rand(1, 9, 9))
+    with pytest.raises(ValueError, match="smaller than the 7×7 uniform window"):
+        ssim(torch.rand(1, 5, 5), torch.rand(1, 5, 5), window="uniform")
     with pytest.raises(ValueError, match=r"\(\.\.\., C, H, W\)"):
         psnr(torch.rand(8, 8), torch.rand(8, 8))
+    with pytest.raises(ValueError, match=r"second input must lie in \[0, 1\].*\[1.5"):
+        psnr(torch.rand(1, 8, 8), torch.rand(1, 8, 8) + 1.5)
+    with pytest.raises(ValueError, match=r"first input must lie in \[0, 1\]"):
+        ssim(torch.full((1, 16, 16), float("nan")), torch.rand(1, 16, 16))
 
 
 def test_confidence_interval_matches_scipy():

@@ -12,12 +12,10 @@ from typing import Callable, Dict, List
 import torch
 
 from .config import EvalConfig
-from .metrics import build_lpips, lpips_distance, psnr, ssim
+from .metrics import SSIM_WINDOWS, build_lpips, lpips_distance, psnr, ssim
 
 #: pred, target (..., C, H, W) in [0, 1] → per-frame scores (...)
 Scorer = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-
-SSIM_WINDOWS = ("gaussian", "uniform")
 
 
 @dataclass(frozen=True)
@@ -38,7 +36,7 @@ class Metric:
 def _ssim_scorer(device: torch.device, cfg: EvalConfig) -> Scorer:
     if cfg.ssim_window not in SSIM_WINDOWS:
         raise ValueError(f"ssim window {cfg.ssim_window!r}; choose one of {SSIM_WINDOWS}")
-    return lambda p, t: ssim(p, t, gaussian=cfg.ssim_window == "gaussian")
+    return lambda p, t: ssim(p, t, window=cfg.ssim_window)
 
 
 def _ssim_protocol(cfg: EvalConfig) -> str:

@@ -63,20 +63,15 @@ def _window(window: str, dtype, device) -> torch.Tensor:
     return w / w.sum()
 
 
-def ssim(pred: torch.Tensor, target: torch.Tensor, window: str = "gaussian",
-         gaussian: Optional[bool] = None) -> torch.Tensor:
+def ssim(pred: torch.Tensor, target: torch.Tensor, window: str = "gaussian") -> torch.Tensor:
     """Structural similarity per frame (data range 1), averaged over the valid region and channels.
 
     pred, target : (..., C, H, W) float in [0, 1], H and W at least the window (11 or 7).
     window : ``gaussian`` (11×11, σ = 1.5, population covariance; the standard) or ``uniform``
         (7×7, sample covariance; scikit-image's default).
-    gaussian : deprecated spelling of the window (True = gaussian, False = uniform), kept for
-        callers written before ``window``; it overrides ``window`` when given.
     Returns (...) in the input dtype. Computed in float64: the local variances subtract nearly
     equal numbers.
     """
-    if gaussian is not None:
-        window = "gaussian" if gaussian else "uniform"
     if window not in SSIM_WINDOWS:
         raise ValueError(f"ssim: unknown window {window!r}; choose one of {SSIM_WINDOWS}")
     _check_pair(pred, target, "ssim")

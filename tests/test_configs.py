@@ -23,7 +23,7 @@ def test_mse_configs_are_the_original_svg(name):
                                                            want["n_past"])
     assert (m.g_dim, m.rnn_size, m.predictor_layers, m.prior_layers, m.posterior_layers) == (128, 256, 2, 1, 1)
     assert m.skip == "original"                           # skips frozen at frame n_past − 2
-    assert m.likelihood.name == "mse" and m.likelihood.beta == 1e-4 and m.beta == 1.0
+    assert m.likelihood.name == "mse" and m.likelihood.mse_beta == 1e-4 and m.beta == 1.0
     assert m.prior == "learned"                           # SVG-LP
     assert cfg.data.name == want["data"] and cfg.data.n_future == 10
     t = cfg.train

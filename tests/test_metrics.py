@@ -49,10 +49,9 @@ def test_ssim_matches_scikit_image(window):
             assert ours[i].item() == pytest.approx(ref, abs=1e-4)
 
 
-def test_ssim_default_is_the_gaussian_window_and_the_old_flag_still_maps():
+def test_ssim_default_is_the_gaussian_window():
     a, b = frame_pairs()[2]
     torch.testing.assert_close(ssim(a, b), ssim(a, b, window="gaussian"))
-    torch.testing.assert_close(ssim(a, b, gaussian=False), ssim(a, b, window="uniform"))
     assert not torch.allclose(ssim(a, b), ssim(a, b, window="uniform"))
     with pytest.raises(ValueError, match="unknown window 'box'"):
         ssim(a, b, window="box")

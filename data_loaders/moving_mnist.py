@@ -7,6 +7,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from .files import load_array
+
 MMNIST_FILE = "mnist_test_seq.npy"
 
 
@@ -23,7 +25,9 @@ class MovingMNIST(Dataset):
         if not os.path.exists(path):
             raise FileNotFoundError(f"Moving MNIST file {path} not found (expected {MMNIST_FILE}, "
                                     f"shape (20, 10000, 64, 64) uint8)")
-        data = np.load(path, mmap_mode="r")
+        data = load_array(path, mmap_mode="r")
+        if not isinstance(data, np.ndarray):
+            raise ValueError(f"{path} is an .npz archive; expected one .npy array (T, N, 64, 64) uint8")
         if data.dtype != np.uint8 or data.ndim != 4 or data.shape[2:] != (64, 64):
             raise ValueError(f"{path}: expected uint8 (T, N, 64, 64) stored time first, got "
                              f"{data.dtype} {data.shape}")
@@ -31,7 +35,12 @@ class MovingMNIST(Dataset):
             raise ValueError(f"{path}: seq_len {seq_len} is longer than its {data.shape[0]}-frame videos")
         if split not in ("train", "test"):
             raise ValueError(f"unknown split {split!r}; choose train or test")
-        lo, hi = (0, split_at) if split == "train" else (split_at, data.shape[1])
+        n_videos = data.shape[1]
+        if not 0 < split_at < n_videos:   # videos before split_at train, the rest test
+            raise ValueError(f"{path} holds {n_videos} videos, so data.options.split_at={split_at} "
+                             f"leaves the {'train' if split_at <= 0 else 'test'} split empty; "
+                             f"set 0 < data.options.split_at < {n_videos}")
+        lo, hi = (0, split_at) if split == "train" else (split_at, n_videos)
         self.data, self.seq_len, self.lo, self.n = data, seq_len, lo, hi - lo
 
     def __len__(self) -> int:

@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
+
+log = logging.getLogger("svg.config")
 
 
 @dataclass
@@ -128,25 +131,66 @@ def _valid_keys(node: Any, path: str) -> List[str]:
     return [f.name for f in dataclasses.fields(node)]
 
 
+def _read_yaml(path: str) -> Any:
+    """The YAML mapping of a config file; a missing or unreadable file names ``path``."""
+    import yaml
+    from omegaconf import DictConfig, OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"config file {path} does not exist")
+    try:
+        loaded = OmegaConf.load(path)
+    except (UnicodeDecodeError, yaml.YAMLError, OmegaConfBaseException) as e:
+        mark = getattr(e, "problem_mark", None)
+        detail = (f"line {mark.line + 1}, column {mark.column + 1}: {e.problem}" if mark is not None
+                  else (str(e).strip().splitlines() or [type(e).__name__])[0])
+        raise ValueError(f"config file {path} is not readable YAML ({detail})") from None
+    if not isinstance(loaded, DictConfig):
+        raise ValueError(f"config file {path} must hold a mapping (model:, data:, train:, run_dir:), "
+                         f"not a {type(loaded).__name__}")
+    return loaded
+
+
+def _drop_options_of_replaced_dataset(from_file: Any, command_line: Any, path: str) -> None:
+    """``data.options`` are keyword options of one dataset; when the command line switches
+    ``data.name`` to another dataset, the file's options do not apply to it and are dropped
+    (with a warning naming them). Options given on the command line still apply."""
+    from omegaconf import OmegaConf
+
+    new_name = OmegaConf.select(command_line, "data.name")
+    old_name = OmegaConf.select(from_file, "data.name") or DataConfig.name
+    options = OmegaConf.select(from_file, "data.options")
+    if new_name is None or new_name == old_name or not options:
+        return
+    log.warning("data.name=%s on the command line replaces %s of %s: dropping that file's "
+                "data.options %s, which belong to %s", new_name, old_name, path,
+                OmegaConf.to_container(options), old_name)
+    del from_file.data["options"]
+
+
 def load_config(path: Optional[str] = None, overrides: Sequence[str] = ()) -> Config:
     """Defaults ← YAML file ← ``key=value`` overrides (dotted keys, e.g. ``train.lr=1e-3``).
 
     Types are checked against the dataclasses; an unknown key or a badly typed value raises
-    ``ValueError`` naming the key, where it came from, and the valid keys.
+    ``ValueError`` naming the key, where it came from, and the valid keys. When the overrides
+    set ``data.name`` to another dataset than the file's, the file's ``data.options`` (options
+    of its dataset) are dropped with a warning; ``data.options.KEY=VALUE`` overrides still apply.
     """
     from omegaconf import OmegaConf
     from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
     cfg = OmegaConf.structured(Config)
-    sources = []
-    if path is not None:
-        if not os.path.exists(path):
-            raise FileNotFoundError(f"config file {path} does not exist")
-        sources.append((path, OmegaConf.load(path)))
     for item in overrides:
         if "=" not in item:
             raise ValueError(f"command-line override {item!r} must look like key=value")
-    sources.append(("the command line", OmegaConf.from_dotlist(list(overrides))))
+    command_line = OmegaConf.from_dotlist(list(overrides))
+    sources = []
+    if path is not None:
+        from_file = _read_yaml(path)
+        _drop_options_of_replaced_dataset(from_file, command_line, path)
+        sources.append((path, from_file))
+    sources.append(("the command line", command_line))
     for where, src in sources:
         try:
             cfg = OmegaConf.merge(cfg, src)

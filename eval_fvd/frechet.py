@@ -67,7 +67,7 @@ class FeatureStats:
         with np.load(path) as z:
             missing = {"count", "total", "outer"} - set(z.files)
             if missing:
-                raise ValueError(f"{path}: not a statistics file (missing {sorted(missing)})")
+                raise KeyError(f"{path}: not a statistics file (missing {sorted(missing)})")
             source = json.loads(str(z["source"])) if "source" in z.files else {}
             return cls(int(z["count"]), z["total"], z["outer"], source)
 

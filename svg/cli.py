@@ -7,19 +7,22 @@ How errors reach the user
 -------------------------
 The project's rule is that bad input (config, data, arguments) raises ``ValueError`` or an
 ``OSError`` such as ``FileNotFoundError`` with a plain message naming the file, key or value.
-So a **user error** is recognised by type *and origin*: a ``ValueError`` or ``OSError`` whose
-raising frame lies in this project's own packages (``svg``, ``models``, ``data_loaders``,
-``eval_fvd``) — including one raised there inside a DataLoader worker and re-raised by torch —
-or a ``SystemExit`` carrying a message. It is printed as ``svg COMMAND: error: MESSAGE`` plus a
-hint line on stderr, without a traceback, and the exit status is 2 (as for argparse's own errors).
-The same types raised from inside a library (torch, numpy, ...) are not messages written for the
-user, so they — and every other exception — keep their full traceback. No exception class is
-shared between packages, so ``data_loaders``, ``models`` and ``eval_fvd`` stay free of ``svg``.
-``--debug`` (before or after the command) or ``SVG_DEBUG=1`` shows the traceback of user errors too.
+So a **user error** is recognised by type *and origin*: a ``ValueError`` raised by a ``raise``
+statement, or an ``OSError`` raised by a call (``open``, ``os.*``), in this project's own packages
+(``svg``, ``models``, ``data_loaders``, ``eval_fvd``) — including one raised there inside a
+DataLoader worker and re-raised by torch — or a ``SystemExit`` carrying a message. It is printed
+as ``svg COMMAND: error: MESSAGE`` plus a hint line on stderr, without a traceback, and the exit
+status is 2 (as for argparse's own errors). The same types raised inside a library (torch,
+numpy, ...), or by a failed operation in our code (a bad unpacking, ``int("x")``), are not
+messages written for the user, so they — and every other exception — keep their full traceback.
+No exception class is shared between packages, so ``data_loaders``, ``models`` and ``eval_fvd``
+stay free of ``svg``. ``--debug`` (before or after the command) or ``SVG_DEBUG=1`` shows the
+traceback of user errors too.
 """
 from __future__ import annotations
 
 import argparse
+import dis
 import importlib
 import os
 import re
@@ -86,6 +89,27 @@ def _in_project(filename: str) -> bool:
 _WORKER_FILE = re.compile(r'^\s*File "([^"]+)", line \d+')
 
 
+def _explicit_raise(tb) -> bool:
+    """Whether the innermost frame of ``tb`` stopped at a ``raise`` statement (not, say, at an
+    unpacking or an ``int()`` that failed: those are bugs, even in the project's own code)."""
+    code, lasti = tb.tb_frame.f_code, tb.tb_lasti
+    return any(ins.offset == lasti and ins.opname == "RAISE_VARARGS" for ins in dis.get_instructions(code))
+
+
+def _from_worker(exc: BaseException, text: str) -> Optional[str]:
+    """The message of a user error raised in a DataLoader worker, from the traceback text torch
+    puts in the re-raised exception's message; None if it is not one."""
+    lines = text.rstrip().splitlines()
+    where = [i for i, line in enumerate(lines) if _WORKER_FILE.match(line)]
+    if not where or not _in_project(_WORKER_FILE.match(lines[where[-1]]).group(1)):
+        return None
+    source = lines[where[-1] + 1].strip() if where[-1] + 1 < len(lines) else ""
+    if not isinstance(exc, OSError) and not source.startswith("raise "):
+        return None
+    last = lines[-1]
+    return last.split(": ", 1)[1] if last.startswith(type(exc).__name__ + ": ") else last
+
+
 def user_error_message(exc: BaseException) -> Optional[str]:
     """The message to print for a user error (see the module docstring), else None."""
     if isinstance(exc, SystemExit):
@@ -94,18 +118,16 @@ def user_error_message(exc: BaseException) -> Optional[str]:
         return None
     text = str(exc)
     if "Original Traceback (most recent call last):" in text:   # re-raised from a DataLoader worker
-        lines = text.rstrip().splitlines()
-        files = [m.group(1) for m in map(_WORKER_FILE.match, lines) if m]
-        if files and _in_project(files[-1]):
-            last = lines[-1]
-            return last.split(": ", 1)[1] if last.startswith(type(exc).__name__ + ":") else last
-        return None
+        return _from_worker(exc, text)
     tb = exc.__traceback__
     if tb is None:
         return None
     while tb.tb_next is not None:
         tb = tb.tb_next
-    return text if _in_project(tb.tb_frame.f_code.co_filename) else None
+    if not _in_project(tb.tb_frame.f_code.co_filename):
+        return None
+    # OSErrors come from calls such as open() and name their file; a ValueError must be raised
+    return text if isinstance(exc, OSError) or _explicit_raise(tb) else None
 
 
 def _debug_requested(argv: list) -> bool:
@@ -156,6 +178,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             if not isinstance(exc, SystemExit):
                 print(DEBUG_HINT, file=sys.stderr)
         return EXIT_USER_ERROR
+
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -69,15 +69,27 @@ def test_unexpected_exceptions_keep_their_traceback(monkeypatch, kind, exc):
         main(["boom", "--kind", kind])
 
 
-def test_library_error_is_not_mistaken_for_a_user_error():
+def raised_by(source, filename):
     try:
-        np.zeros(-1)
+        exec(compile(source, filename, "exec"), {})
+    except Exception as e:
+        return e
+    raise AssertionError("no exception")
+
+
+def test_what_counts_as_a_user_error():
+    ours = os.path.join(ROOT, "data_loaders", "somewhere.py")        # a frame in a project package
+    assert cli.user_error_message(raised_by("raise ValueError('bad value')", ours)) == "bad value"
+    assert cli.user_error_message(raised_by("open('/nonexistent/x.npy')", ours)) == \
+        "[Errno 2] No such file or directory: '/nonexistent/x.npy'"
+    for bug in ("a, b = [1, 2, 3]", "int('x')", "raise KeyError('k')"):  # failed operations: bugs
+        assert cli.user_error_message(raised_by(bug, ours)) is None, bug
+    outside = os.path.join(ROOT, "tests", "somewhere.py")
+    assert cli.user_error_message(raised_by("raise ValueError('m')", outside)) is None
+    try:
+        np.zeros(-1)                                                 # raised inside numpy
     except ValueError as e:
         assert cli.user_error_message(e) is None
-    try:
-        cli._run_subcommand("train", ["--config", "/nonexistent/config.yaml"])
-    except FileNotFoundError as e:
-        assert cli.user_error_message(e) == "config file /nonexistent/config.yaml does not exist"
 
 
 def test_options_between_overrides_and_plain_system_exit(capsys):

@@ -141,6 +141,7 @@ def _run_subcommand(name: str, argv: list) -> int:
     module.add_arguments(sub)
     sub.add_argument("--debug", action="store_true",
                      help="show the traceback of user errors (also: SVG_DEBUG=1)")
+    sub.add_argument("--version", action="version", version=version_text())
     # intermixed: options may sit between positionals, e.g. ``a=1 --no-progress b=2``
     args = sub.parse_intermixed_args(argv)
     return int(module.run(args) or 0)

@@ -47,6 +47,8 @@ def test_version():
     assert p.returncode == 0
     assert p.stdout.split()[:2] == ["svg-sigma", metadata.version("svg-sigma")]
     assert f"torch {metadata.version('torch')}" in p.stdout
+    train_svg = run_cli("--version", script=("train_svg.py",))
+    assert train_svg.returncode == 0 and train_svg.stdout == p.stdout
 
 
 # a subcommand defined here, outside the project's packages: its errors are not user errors

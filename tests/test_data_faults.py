@@ -98,6 +98,7 @@ def random_bytes(path, n=4096):
     path.write_bytes(np.random.default_rng(0).integers(0, 256, n, dtype=np.uint8).tobytes())
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")   # imageio's plugins probing the bytes
 def test_files_of_random_bytes_are_named(tmp_path, capsys):
     random_bytes(tmp_path / "mnist_test_seq.npy")
     assert main(["train", "data.name=mmnist", f"data.root={tmp_path}", "model.n_past=2", *TINY_MODEL,

@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import glob
 import os
+import pickle
 import random
 import re
 from typing import Any, Dict, List, Optional
@@ -125,7 +126,14 @@ def load_checkpoint(path: str, model_cfg: Any = None) -> Dict[str, Any]:
     """Load a checkpoint on the CPU; with ``model_cfg``, refuse one built for another model."""
     if not os.path.exists(path):
         raise FileNotFoundError(f"checkpoint {path} does not exist")
-    state = torch.load(path, map_location="cpu", weights_only=False)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    except (RuntimeError, EOFError, OSError, pickle.UnpicklingError) as e:   # truncated, damaged, not torch
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0].split(". ")[0]
+        raise ValueError(f"checkpoint {path} cannot be read ({first}); it is damaged or not a "
+                         f"checkpoint") from None
+    if not isinstance(state, dict):
+        raise ValueError(f"{path} is not an svg-sigma checkpoint: it holds a {type(state).__name__}")
     for key in ("model", "config", "step"):
         if key not in state:
             raise ValueError(f"{path} is not an svg-sigma checkpoint: no {key!r} entry")

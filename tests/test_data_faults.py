@@ -185,3 +185,14 @@ def test_generate_arguments(mmnist_demo_run, tmp_path, capsys):
         assert main(["generate", "--run", str(run), "--out", str(target), *bad]) == 2
         assert message in capsys.readouterr().err
         assert not target.exists()                                # nothing created
+
+
+def test_damaged_checkpoints_are_named(mmnist_demo_run, tmp_path, capsys):
+    _, run, _ = mmnist_demo_run
+    good = sorted(run.glob("ckpt_*.pt"))[-1]
+    (tmp_path / "cut.pt").write_bytes(good.read_bytes()[:len(good.read_bytes()) // 2])
+    random_bytes(tmp_path / "noise.pt")
+    for name in ("cut.pt", "noise.pt"):
+        assert main(["generate", "--run", str(tmp_path / name), "--out", str(tmp_path / "v")]) == 2
+        err = capsys.readouterr().err
+        assert f"checkpoint {tmp_path / name} cannot be read (" in err and "Traceback" not in err

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import glob
 import os
-from typing import Dict, List
+from typing import Dict, List, Optional, Tuple
 
 from tqdm import tqdm
 
@@ -34,35 +34,42 @@ def find_record_files(path: str) -> List[str]:
     return files
 
 
-def check_files(files: List[str], camera: str = "image_aux1", decode: bool = True,
-                progress: bool = True) -> Dict:
-    """Verify every record of ``files``; returns {'files', 'records', 'bytes', 'problems'}."""
+def decode_problem(path: str, offset: int, data: bytes, camera: str) -> Optional[str]:
+    """Why the intact record at ``offset`` is not a BAIR video of ``camera``, or None."""
     from google.protobuf.message import DecodeError
     from tfrecord import example_pb2
 
+    where = f"{path} (byte {offset})"
+    try:
+        decode_example(example_pb2.Example.FromString(data), where, camera)
+    except ValueError as e:       # our schema checks; their message starts with ``where``
+        return str(e)
+    except DecodeError as e:
+        return f"{where}: not a tf.train.Example ({e})"
+    return None
+
+
+def check_files(files: List[str], camera: str = "image_aux1", decode: bool = True,
+                progress: bool = True) -> Dict:
+    """Verify every record of ``files``; returns {'files', 'records', 'bytes', 'problems'}, the
+    problems in file order, then byte order."""
     total = sum(os.path.getsize(p) for p in files)
     problems: List[str] = []
     records = 0
     with tqdm(total=total, unit="B", unit_scale=True, desc="check records", disable=not progress,
               dynamic_ncols=True) as bar:
         for path in files:
-            offset, bad = [0], []
+            undecodable: List[Tuple[int, str]] = []
 
-            def on_record(n: int, data, path=path, offset=offset, bad=bad) -> None:
-                if data is not None and decode:
-                    where = f"{path} (byte {offset[0]})"
-                    try:
-                        decode_example(example_pb2.Example.FromString(data), where, camera)
-                    except ValueError as e:
-                        bad.append((offset[0], str(e)))
-                    except DecodeError as e:
-                        bad.append((offset[0], f"{where}: not a tf.train.Example ({e})"))
-                offset[0] += n
-                bar.update(n)
+            def on_record(offset: int, n_bytes: int, data: Optional[bytes], path=path) -> None:
+                problem = decode_problem(path, offset, data, camera) if decode and data else None
+                if problem is not None:
+                    undecodable.append((offset, problem))
+                bar.update(n_bytes)
 
-            n, crc_problems = verify_records(path, on_record)
+            n, bad_framing = verify_records(path, on_record)
             records += n
-            problems += [message for _, message in sorted(crc_problems + bad)]
+            problems += [message for _, message in sorted(bad_framing + undecodable)]
     return {"files": len(files), "records": records, "bytes": total, "problems": problems}
 
 

@@ -49,7 +49,7 @@ def scan_records(path: str) -> List[Tuple[int, int]]:
     return out
 
 
-def verify_records(path: str, on_record: Optional[Callable[[int, Optional[bytes]], None]] = None
+def verify_records(path: str, on_record: Optional[Callable[[int, int, Optional[bytes]], None]] = None
                    ) -> Tuple[int, List[Tuple[int, str]]]:
     """Read the whole file, checking every record's framing and both checksums.
 
@@ -57,7 +57,7 @@ def verify_records(path: str, on_record: Optional[Callable[[int, Optional[bytes]
     ``path`` and that offset). A bad data checksum is reported and the check goes on with the
     next record; a bad or truncated header ends the file's check, since the next record cannot be
     located.
-    ``on_record(bytes consumed, data or None if corrupt)`` is called after each record.
+    ``on_record(offset, bytes consumed, data or None if corrupt)`` is called after each record.
     """
     size = os.path.getsize(path)
     problems: List[Tuple[int, str]] = []
@@ -69,7 +69,7 @@ def verify_records(path: str, on_record: Optional[Callable[[int, Optional[bytes]
             except ValueError as e:
                 problems.append((offset, str(e)))
                 if on_record is not None:
-                    on_record(size - offset, None)
+                    on_record(offset, size - offset, None)
                 break
             data, crc = f.read(length), f.read(4)
             count += 1
@@ -77,7 +77,7 @@ def verify_records(path: str, on_record: Optional[Callable[[int, Optional[bytes]
             if not ok:
                 problems.append((offset, f"{path}: corrupt record at byte {offset} (data CRC mismatch)"))
             if on_record is not None:
-                on_record(12 + length + 4, data if ok else None)
+                on_record(offset, 12 + length + 4, data if ok else None)
             offset += 12 + length + 4
     return count, problems
 

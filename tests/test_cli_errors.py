@@ -61,6 +61,8 @@ def run(args):
         np.zeros(-1)                                  # ValueError raised inside numpy
     if args.kind == "key":
         raise KeyError("a bug, not a user error")
+    if args.kind == "interrupt":
+        raise KeyboardInterrupt
     raise ValueError("raised outside svg-sigma's packages")
 
 
@@ -69,6 +71,14 @@ def test_unexpected_exceptions_keep_their_traceback(monkeypatch, kind, exc):
     monkeypatch.setitem(cli.SUBCOMMANDS, "boom", (__name__, "raises"))
     with pytest.raises(exc):
         main(["boom", "--kind", kind])
+
+
+def test_ctrl_c_outside_training(monkeypatch, capsys):
+    monkeypatch.setitem(cli.SUBCOMMANDS, "boom", (__name__, "raises"))
+    assert main(["boom", "--kind", "interrupt"]) == 130
+    assert capsys.readouterr().err == "svg boom: interrupted\n"
+    with pytest.raises(KeyboardInterrupt):
+        main(["boom", "--kind", "interrupt", "--debug"])
 
 
 def raised_by(source, filename):

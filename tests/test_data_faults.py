@@ -129,10 +129,10 @@ def test_files_of_random_bytes_are_named(tmp_path, capsys):
     random_bytes(tmp_path / "real.npy")
     os.makedirs(tmp_path / "gifs")
     random_bytes(tmp_path / "gifs" / "v.gif")
-    for args, named in (([str(tmp_path / "real.npy"), str(tmp_path / "real.npy")], "real.npy"),
-                        ([str(tmp_path / "gifs"), str(tmp_path / "real.npy")], os.path.join("gifs", "v.gif"))):
+    npy, gifs = str(tmp_path / "real.npy"), str(tmp_path / "gifs")
+    for args, named in (([npy, npy], npy), ([gifs, npy], os.path.join(gifs, "v.gif"))):
         assert main(["fvd", *args]) == 2
-        assert f"{tmp_path / named} is not a" in capsys.readouterr().err
+        assert f"{named} is not a" in capsys.readouterr().err
 
 
 def write_mmnist(folder, n_videos):

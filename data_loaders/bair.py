@@ -17,7 +17,6 @@ the rest of it.
 from __future__ import annotations
 
 import glob
-import json
 import os
 from typing import Dict, List, Tuple, Union
 
@@ -25,6 +24,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Subset
 
+from .files import load_array, load_json, read_image
 from .splits import check_split
 from .tfrecords import read_example, scan_records
 
@@ -126,15 +126,16 @@ class BAIRConverted(_BAIRBase):
         if not os.path.exists(manifest):
             raise FileNotFoundError(f"{folder}: no {MANIFEST}, so this is not a finished conversion; "
                                     f"re-run `svg convert-bair` to complete it")
-        with open(manifest) as f:
-            self.manifest = json.load(f)
-        self.videos = np.load(os.path.join(folder, "videos.npy"), mmap_mode="r")
+        self.manifest = load_json(manifest)
+        if not isinstance(self.manifest, dict) or not isinstance(self.manifest.get("videos"), int):
+            raise ValueError(f"{manifest}: expected a JSON object with an integer 'videos' count")
+        self.videos = load_array(os.path.join(folder, "videos.npy"), mmap_mode="r")
         expected = (self.manifest["videos"], FRAMES, SIZE, SIZE, 3)
         if self.videos.shape != expected or self.videos.dtype != np.uint8:
             raise ValueError(f"{folder}/videos.npy: expected uint8 {expected}, got {self.videos.dtype} "
                              f"{self.videos.shape}")
-        self.actions = np.load(os.path.join(folder, "actions.npy"), mmap_mode="r")
-        self.endeff = np.load(os.path.join(folder, "endeffector.npy"), mmap_mode="r")
+        self.actions = load_array(os.path.join(folder, "actions.npy"), mmap_mode="r")
+        self.endeff = load_array(os.path.join(folder, "endeffector.npy"), mmap_mode="r")
 
     def __len__(self) -> int:
         return self.videos.shape[0]
@@ -162,8 +163,6 @@ class BAIRPngFolders(_BAIRBase):
         return len(self.dirs)
 
     def __getitem__(self, i: int):
-        import imageio.v2 as imageio
-
         self._check(i)
         start = self._start()   # decode only the clip's frames
         frames = np.empty((self.seq_len, SIZE, SIZE, 3), np.uint8)
@@ -171,7 +170,7 @@ class BAIRPngFolders(_BAIRBase):
             path = os.path.join(self.dirs[i], f"{t}.png")
             if not os.path.exists(path):
                 raise FileNotFoundError(f"{path} is missing (BAIR videos have {FRAMES} frames)")
-            img = imageio.imread(path)
+            img = read_image(path)
             if img.shape[:2] != (SIZE, SIZE) or img.dtype != np.uint8:
                 raise ValueError(f"{path}: expected a {SIZE}×{SIZE} uint8 image, got {img.dtype} {img.shape}")
             frames[k] = img[..., :3] if img.ndim == 3 else img[..., None]

@@ -10,12 +10,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import warnings
 from typing import Dict, List
 
 import numpy as np
 from tqdm import tqdm
 
 from .bair import CAMERAS, FRAMES, MANIFEST, SIZE, decode_example, list_records
+from .files import load_json
 from .tfrecords import read_example, scan_records
 
 
@@ -33,9 +35,12 @@ def convert_split(src: str, dst: str, camera: str = "image_aux1", progress: bool
     sources = [{"file": os.path.basename(p), "bytes": os.path.getsize(p)} for p in records]
     manifest_path = os.path.join(dst, MANIFEST)
     if os.path.exists(manifest_path):
-        with open(manifest_path) as f:
-            done = json.load(f)
-        if done.get("sources") == sources and done.get("camera") == camera:
+        try:
+            done = load_json(manifest_path)
+        except ValueError as e:    # our own output, damaged: converting again repairs it
+            warnings.warn(f"{e}; converting {src} again")
+            done = {}
+        if isinstance(done, dict) and done.get("sources") == sources and done.get("camera") == camera:
             return done
         os.remove(manifest_path)   # stale: the source changed; convert again
     index = [(p, off, n) for p in records for off, n in scan_records(p)]

@@ -55,11 +55,14 @@ def mnist_digits(root: str, split: str, download: bool = False) -> np.ndarray:
     """Digits of the standard MNIST ``split`` under ``root``, read by torchvision: (N, 28, 28) uint8."""
     from torchvision.datasets import MNIST
 
-    if download:
-        ds = MNIST(root, train=split == "train", download=True)
-    else:
+    if not download:
         _prepare_idx(root)
-        ds = MNIST(root, train=split == "train", download=False)
+    try:
+        ds = MNIST(root, train=split == "train", download=download)
+    except (AssertionError, RuntimeError, ValueError, EOFError) as e:   # torchvision on a bad file
+        files = ", ".join(os.path.join(_raw_folder(root), n) for n in IDX_FILES[split])
+        raise ValueError(f"cannot read the MNIST {split} idx files {files} "
+                         f"({str(e) or type(e).__name__}); are they damaged or another format?") from None
     return ds.data.numpy()
 
 

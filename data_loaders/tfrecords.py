@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import struct
-from typing import Iterator, List, Tuple
+from typing import BinaryIO, Callable, Iterator, List, Optional, Tuple
 
 from tfrecord import example_pb2
 from tfrecord.writer import TFRecordWriter
@@ -16,6 +16,22 @@ from tfrecord.writer import TFRecordWriter
 
 def _crc(data: bytes) -> bytes:
     return TFRecordWriter.masked_crc(data)
+
+
+def _record_length(f: BinaryIO, path: str, offset: int, size: int) -> int:
+    """Length of the record whose header starts at ``offset`` (``f`` positioned there), after
+    checking the header's CRC and that the file holds every byte the record announces."""
+    header = f.read(12)
+    if len(header) != 12:
+        raise ValueError(f"{path}: truncated record header at byte {offset}")
+    length_bytes, length_crc = header[:8], header[8:]
+    if _crc(length_bytes) != length_crc:
+        raise ValueError(f"{path}: corrupt record at byte {offset} (length CRC mismatch)")
+    (length,) = struct.unpack("<Q", length_bytes)
+    if offset + 12 + length + 4 > size:
+        raise ValueError(f"{path}: truncated record at byte {offset} (announces {length} bytes, "
+                         f"file ends at {size})")
+    return length
 
 
 def scan_records(path: str) -> List[Tuple[int, int]]:
@@ -26,20 +42,44 @@ def scan_records(path: str) -> List[Tuple[int, int]]:
     with open(path, "rb") as f:
         offset = 0
         while offset < size:
-            header = f.read(12)
-            if len(header) != 12:
-                raise ValueError(f"{path}: truncated record header at byte {offset}")
-            length_bytes, length_crc = header[:8], header[8:]
-            if _crc(length_bytes) != length_crc:
-                raise ValueError(f"{path}: corrupt record at byte {offset} (length CRC mismatch)")
-            (length,) = struct.unpack("<Q", length_bytes)
-            if offset + 12 + length + 4 > size:
-                raise ValueError(f"{path}: truncated record at byte {offset} (announces {length} bytes, "
-                                 f"file ends at {size})")
+            length = _record_length(f, path, offset, size)
             out.append((offset + 12, length))
             offset += 12 + length + 4
             f.seek(offset)
     return out
+
+
+def verify_records(path: str, on_record: Optional[Callable[[int, int, Optional[bytes]], None]] = None
+                   ) -> Tuple[int, List[Tuple[int, str]]]:
+    """Read the whole file, checking every record's framing and both checksums.
+
+    Returns (records read, problems), each problem (byte offset of the record, a message naming
+    ``path`` and that offset). A bad data checksum is reported and the check goes on with the
+    next record; a bad or truncated header ends the file's check, since the next record cannot be
+    located.
+    ``on_record(offset, bytes consumed, data or None if corrupt)`` is called after each record.
+    """
+    size = os.path.getsize(path)
+    problems: List[Tuple[int, str]] = []
+    count = offset = 0
+    with open(path, "rb") as f:
+        while offset < size:
+            try:
+                length = _record_length(f, path, offset, size)
+            except ValueError as e:
+                problems.append((offset, str(e)))
+                if on_record is not None:
+                    on_record(offset, size - offset, None)
+                break
+            data, crc = f.read(length), f.read(4)
+            count += 1
+            ok = _crc(data) == crc
+            if not ok:
+                problems.append((offset, f"{path}: corrupt record at byte {offset} (data CRC mismatch)"))
+            if on_record is not None:
+                on_record(offset, 12 + length + 4, data if ok else None)
+            offset += 12 + length + 4
+    return count, problems
 
 
 def read_record(path: str, data_offset: int, length: int) -> bytes:
@@ -51,7 +91,8 @@ def read_record(path: str, data_offset: int, length: int) -> bytes:
     if len(data) != length or len(crc) != 4:
         raise ValueError(f"{path}: truncated record at byte {data_offset - 12}")
     if _crc(data) != crc:
-        raise ValueError(f"{path}: corrupt record at byte {data_offset - 12} (data CRC mismatch)")
+        raise ValueError(f"{path}: corrupt record at byte {data_offset - 12} (data CRC mismatch); "
+                         f"`svg check-data` lists every corrupt record")
     return data
 
 

@@ -5,6 +5,7 @@ import dataclasses
 import glob
 import logging
 import os
+import pickle
 import re
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -87,12 +88,13 @@ def load_checkpoint(path: str, model_cfg: Any = None) -> Dict[str, Any]:
         raise FileNotFoundError(f"checkpoint {path} does not exist")
     try:
         state = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as e:   # torch's own message names neither the file nor the cause plainly
-        raise CorruptCheckpoint(f"checkpoint {path} cannot be read ({type(e).__name__}: "
-                                f"{str(e).splitlines()[0] if str(e) else 'no detail'}); it is "
-                                f"truncated or not a checkpoint") from None
+    except (RuntimeError, EOFError, OSError, pickle.UnpicklingError, ValueError, KeyError) as e:
+        # truncated, damaged, not a torch file: torch's own message names neither file nor cause
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0].split(". ")[0]
+        raise CorruptCheckpoint(f"checkpoint {path} cannot be read ({first}); it is damaged or not "
+                                f"a checkpoint") from None
     if not isinstance(state, dict):
-        raise CorruptCheckpoint(f"{path} is not an svg-sigma checkpoint (holds a {type(state).__name__})")
+        raise CorruptCheckpoint(f"{path} is not an svg-sigma checkpoint: it holds a {type(state).__name__}")
     for key in ("model", "config", "step"):
         if key not in state:
             raise CorruptCheckpoint(f"{path} is not an svg-sigma checkpoint: no {key!r} entry")

@@ -38,13 +38,31 @@ def rollout_columns(model, x: torch.Tensor, n_past: int, n_future: int, n_sample
     return videos, labels
 
 
+def check_rollout_args(n_samples: int, show, max_videos: int, n_past, n_future, scale: int) -> int:
+    """Validate ``svg generate``'s numbers before anything is loaded or created; returns ``show``
+    (None → min(3, n_samples))."""
+    show = min(3, n_samples) if show is None else show
+    for name, value, low in (("n_samples", n_samples, 1), ("max_videos", max_videos, 1),
+                             ("scale", scale, 1), ("show", show, 0), ("n_past", n_past, 1),
+                             ("n_future", n_future, 1)):
+        if value is not None and value < low:
+            raise ValueError(f"--{name.replace('_', '-')} {value}: must be at least {low}")
+    if show > n_samples:
+        raise ValueError(f"--show {show} random samples cannot exceed --n-samples {n_samples}")
+    return show
+
+
 @torch.no_grad()
-def write_rollouts(run: str, out: str, n_samples: int = 20, show: int = 3, max_videos: int = 8,
+def write_rollouts(run: str, out: str, n_samples: int = 20, show=None, max_videos: int = 8,
                    n_past=None, n_future=None, scale: int = 2, seed: int = 0, split: str = "test",
                    device: str = "auto") -> list:
-    """Write ``video_<i>.gif`` and ``video_<i>.png`` for the first test sequences; returns paths."""
-    if n_samples < 1 or show < 0 or show > n_samples:
-        raise ValueError(f"need n_samples >= 1 and 0 <= show <= n_samples, got {n_samples}, {show}")
+    """Write ``video_<i>.gif`` and ``video_<i>.png`` for the first test sequences; returns paths.
+
+    ``show`` random samples are shown (default min(3, n_samples)) next to the best of
+    ``n_samples``; frames are upscaled ``scale`` times. Bad numbers raise ``ValueError`` before
+    the output folder is created.
+    """
+    show = check_rollout_args(n_samples, show, max_videos, n_past, n_future, scale)
     dev = pick_device(device)
     model, cfg, _, _ = load_model(run, dev)
     n_past = cfg.model.n_past if n_past is None else n_past
@@ -69,7 +87,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run", required=True, help="run folder or checkpoint")
     p.add_argument("--out", required=True, help="folder for the GIFs and PNG strips")
     p.add_argument("--n-samples", type=int, default=20, help="samples drawn to pick the best from")
-    p.add_argument("--show", type=int, default=3, help="random samples shown")
+    p.add_argument("--show", type=int, default=None,
+                   help="random samples shown (default: 3, or --n-samples if fewer)")
     p.add_argument("--max-videos", type=int, default=8)
     p.add_argument("--n-past", type=int, default=None)
     p.add_argument("--n-future", type=int, default=None)

@@ -171,20 +171,70 @@ def _valid_keys(node: Any, path: str) -> List[str]:
     return [f.name for f in dataclasses.fields(node)]
 
 
+def _read_yaml(path: str) -> Any:
+    """The YAML mapping of a config file; a missing or unreadable file names ``path``."""
+    import yaml
+    from omegaconf import DictConfig, OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"config file {path} does not exist")
+    try:
+        loaded = OmegaConf.load(path)
+    except (UnicodeDecodeError, yaml.YAMLError, OmegaConfBaseException) as e:
+        mark = getattr(e, "problem_mark", None)
+        detail = (f"line {mark.line + 1}, column {mark.column + 1}: {e.problem}" if mark is not None
+                  else (str(e).strip().splitlines() or [type(e).__name__])[0])
+        raise ValueError(f"config file {path} is not readable YAML ({detail})") from None
+    if not isinstance(loaded, DictConfig):
+        raise ValueError(f"config file {path} must hold a mapping (model:, data:, train:, run_dir:), "
+                         f"not a {type(loaded).__name__}")
+    return loaded
+
+
+def _drop_options_of_replaced_dataset(from_file: Any, command_line: Any, path: str) -> None:
+    """``data.options`` are keyword options of one dataset; when the command line switches
+    ``data.name`` to another dataset, the file's options do not apply to it and are dropped
+    (with a warning naming them). Options given on the command line still apply."""
+    from omegaconf import OmegaConf
+
+    new_name = OmegaConf.select(command_line, "data.name")
+    old_name = OmegaConf.select(from_file, "data.name") or DataConfig.name
+    options = OmegaConf.select(from_file, "data.options")
+    if new_name is None or new_name == old_name or not options:
+        return
+    log.warning("data.name=%s on the command line replaces %s of %s: dropping that file's "
+                "data.options %s, which belong to %s", new_name, old_name, path,
+                OmegaConf.to_container(options), old_name)
+    del from_file.data["options"]
+
+
 def load_config(path: Optional[str] = None, overrides: Sequence[str] = ()) -> Config:
     """Defaults ← YAML file ← ``key=value`` overrides (dotted keys, e.g. ``train.lr=1e-3``).
 
     Types are checked against the dataclasses; an unknown key or a badly typed value raises
-    ``ValueError`` naming the key, where it came from, and the valid keys.
+    ``ValueError`` naming the key, where it came from, and the valid keys. When the overrides
+    set ``data.name`` to another dataset than the file's, the file's ``data.options`` (options
+    of its dataset) are dropped with a warning; ``data.options.KEY=VALUE`` overrides still apply.
     """
     from omegaconf import OmegaConf
 
     cfg = OmegaConf.structured(Config)
     if path is not None:
-        if not os.path.exists(path):
-            raise FileNotFoundError(f"config file {path} does not exist")
-        cfg = _merge(cfg, _translate_old_keys(OmegaConf.to_container(OmegaConf.load(path)), path), path)
+        from_file = _read_yaml(path)
+        _check_overrides(overrides)
+        _drop_options_of_replaced_dataset(from_file, OmegaConf.from_dotlist(list(overrides)), path)
+        cfg = _merge(cfg, _translate_old_keys(OmegaConf.to_container(from_file), path), path)
     return apply_overrides(OmegaConf.to_object(cfg), overrides)
+
+
+def _check_overrides(overrides: Sequence[str], allowed: Sequence[str] = ()) -> None:
+    for item in overrides:
+        if "=" not in item:
+            raise ValueError(f"command-line override {item!r} must look like key=value")
+        if allowed and not item.startswith(tuple(allowed)):
+            raise ValueError(f"override {item!r} is not allowed here; only keys under "
+                             f"{', '.join(allowed)} may change")
 
 
 def apply_overrides(cfg: Config, overrides: Sequence[str], allowed: Sequence[str] = ()) -> Config:
@@ -192,12 +242,7 @@ def apply_overrides(cfg: Config, overrides: Sequence[str], allowed: Sequence[str
     which keys may change, with a ``ValueError`` naming any other."""
     from omegaconf import OmegaConf
 
-    for item in overrides:
-        if "=" not in item:
-            raise ValueError(f"command-line override {item!r} must look like key=value")
-        if allowed and not item.startswith(tuple(allowed)):
-            raise ValueError(f"override {item!r} is not allowed here; only keys under "
-                             f"{', '.join(allowed)} may change")
+    _check_overrides(overrides, allowed)
     src = _translate_old_keys(OmegaConf.to_container(OmegaConf.from_dotlist(list(overrides))),
                               "the command line")
     return OmegaConf.to_object(_merge(OmegaConf.structured(cfg), src, "the command line"))

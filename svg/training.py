@@ -38,8 +38,11 @@ log = logging.getLogger("svg.train")
 RUN_FILES = ("config.yaml", "train.log", "tensorboard", "gifs", "best.pt", "rollouts.gif", "summary.json")
 
 
-class TrainingDiverged(RuntimeError):
-    """``train.max_nonfinite`` non-finite steps in a row; nothing was saved from that state."""
+class TrainingDiverged(ValueError):
+    """``train.max_nonfinite`` non-finite steps in a row; nothing was saved from that state.
+
+    A ``ValueError``: the cure lies in the settings (learning rate, clipping, data), so the CLI
+    shows it as a plain message like other user errors."""
 
 
 def check_config(cfg: Config, device: torch.device) -> None:

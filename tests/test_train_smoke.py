@@ -46,10 +46,15 @@ def test_train_command_writes_run_folder(tmp_path, capsys):
                "model.rnn_size=16", "train.epochs=1", "train.steps_per_epoch=2", "train.batch_size=2",
                "train.val_batches=1", f"run_dir={out}"])
     assert rc == 0
-    assert "best-of-10 on 16 test sequences: PSNR" in capsys.readouterr().out
+    # what the console shows is also in train.log, the outcome lines last
+    log_lines = (out / "train.log").read_text().splitlines()
+    assert "best of 10 on 16 test sequences (2 → 2 frames): PSNR" in log_lines[-1]
+    assert "checkpoints, config.yaml, train.log, tensorboard, gifs, best.pt, rollouts.gif, " \
+           "summary.json" in log_lines[-2]
     frames = imageio.mimread(out / "rollouts.gif")
     assert len(frames) == 4                                  # n_past + n_future
     # the first validation batch (2 sequences) × (truth | posterior | 3 samples), 68-pixel cells
     assert frames[0].shape[:2] == (2 * 68, 5 * 68)
-    with pytest.raises(SystemExit, match="no checkpoint"):
-        main(["train", "--resume", f"run_dir={tmp_path / 'empty'}"])
+    capsys.readouterr()
+    assert main(["train", "--resume", f"run_dir={tmp_path / 'empty'}"]) == 2   # a user error
+    assert "--resume: no checkpoint in" in capsys.readouterr().err

@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     rank = int(os.environ.get("RANK", "0"))
     logging.basicConfig(level=logging.INFO if rank == 0 else logging.WARNING, format=LOG_FORMAT)
     if args.demo and args.config:
-        raise ValueError("give either --demo or --config, not both")
+        raise SystemExit("give either --demo or --config, not both")
     cfg = load_config(DEMO_CONFIG if args.demo else args.config, args.overrides)
     if args.resume and not list_checkpoints(cfg.run_dir):
         raise ValueError(f"--resume: no checkpoint in {cfg.run_dir}")

@@ -157,7 +157,7 @@ def mmnist_demo_run(tmp_path_factory):
     write_mmnist(folder, 60)
     run = folder / "run"
     args = ["train", "--demo", "--no-progress", "data.name=mmnist", f"data.root={folder}",
-            "data.options.split_at=40", "data.n_future=2", "data.eval_n_future=3", "model.n_past=2",
+            "data.options.split_at=40", "data.options.val_videos=5", "data.n_future=2", "data.eval_n_future=3", "model.n_past=2",
             *TINY_MODEL, "train.steps_per_epoch=1", "train.batch_size=2", "train.val_batches=1",
             f"run_dir={run}"]
     return folder, run, args
@@ -167,11 +167,12 @@ def test_demo_config_switched_to_mmnist_and_its_split_point(mmnist_demo_run, cap
     folder, run, args = mmnist_demo_run
     assert main(args[:5] + args[6:]) == 2              # without split_at: 9000 > the file's 60 videos
     err = capsys.readouterr().err
-    assert (f"{folder / 'mnist_test_seq.npy'} holds 60 videos, so data.options.split_at=9000 leaves "
-            f"the test split empty; set 0 < data.options.split_at < 60") in err
+    assert (f"{folder / 'mnist_test_seq.npy'} holds 60 videos; the splits need 0 <= "
+            f"data.options.val_videos < data.options.split_at < 60, got val_videos=5, "
+            f"split_at=9000") in err
     assert main(args) == 0
     assert "dropping that file's data.options {'num_digits': 2}" in caplog.text
-    assert "best-of-10 on 16 test sequences" in capsys.readouterr().out
+    assert "best of 10 on 16 test sequences" in caplog.text
 
 
 def test_generate_arguments(mmnist_demo_run, tmp_path, capsys):

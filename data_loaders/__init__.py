@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import inspect
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, Optional, Sequence
 
 from torch.utils.data import Dataset
 
@@ -43,8 +43,21 @@ def _bair(split: str, root: Optional[str], seq_len: int, format: str = "auto",
     return bair_dataset(root, split, seq_len, format, camera, with_actions)
 
 
+def _kth(split: str, root: Optional[str], seq_len: int, format: str = "auto", protocol: str = "default",
+         seed: Optional[int] = None, length: Optional[int] = None, clip_len: int = 40,
+         val_people: Sequence[int] = (20,), image_size: int = 64) -> Dataset:
+    from .kth import kth_dataset
+
+    if root is None:
+        raise ValueError("kth needs data.root: the folder of the six class folders of *_uncomp.avi "
+                         "files, a `svg convert-kth` output folder, or SVG's / SRVP's PNG folders")
+    return kth_dataset(root, split, seq_len, format, protocol, seed, length, clip_len, val_people,
+                       image_size)
+
+
 DATASETS: Dict[str, Callable[..., Dataset]] = {
     "bair": _bair,
+    "kth": _kth,
     "smmnist": _smmnist,
     "mmnist": _mmnist,
     "moving_squares": _moving_squares,
@@ -52,15 +65,15 @@ DATASETS: Dict[str, Callable[..., Dataset]] = {
 
 
 def build_dataset(name: str, split: str, root: Optional[str], seq_len: int, **options) -> Dataset:
-    """The ``split`` ('train' or 'test') of dataset ``name`` with ``seq_len`` frames per item.
+    """The ``split`` ('train', 'val' or 'test') of dataset ``name`` with ``seq_len`` frames per item.
 
     ``options`` are the dataset's own keyword options (``data.options`` in the config); unknown
     names or options raise ``ValueError`` listing the valid ones.
     """
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; choose one of {sorted(DATASETS)}")
-    if split not in ("train", "test"):
-        raise ValueError(f"unknown split {split!r}; choose train or test")
+    if split not in ("train", "val", "test"):
+        raise ValueError(f"unknown split {split!r}; choose train, val or test")
     builder = DATASETS[name]
     valid = [p for p in inspect.signature(builder).parameters if p not in ("split", "root", "seq_len")]
     unknown = sorted(set(options) - set(valid))

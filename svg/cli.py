@@ -18,6 +18,7 @@ SUBCOMMANDS = {
     "fvd": ("eval_fvd.cli", "Fréchet Video Distance between two sets of videos (I3D, offline)"),
     "convert-bair": ("data_loaders.bair_convert",
                      "convert BAIR softmotion30_44k TFRecords into the fast on-disk format"),
+    "convert-kth": ("data_loaders.kth_convert", "decode the KTH videos once into memory-mapped arrays"),
 }
 
 

@@ -7,6 +7,8 @@ name in the same folder, fsynced and renamed, so a file with the final name is a
 size) is written the same way, last. An interrupted conversion therefore never looks finished,
 and re-running it keeps the videos already written and converts the rest. Re-running a finished
 conversion of unchanged sources does nothing; a source whose size changed is converted again.
+A truncated source keeps the frames that decode completely; the manifest lists it under
+``truncated`` with its ``declared_frames``, and the command prints it.
 """
 from __future__ import annotations
 
@@ -92,10 +94,11 @@ def convert(src: str, dst: str, image_size: int = 64, progress: bool = True) -> 
         frames_written = np.load(out, mmap_mode="r").shape[0]
         entries.append({"name": video.name, "action": video.action, "person": video.person,
                         "scenario": video.scenario, "frames": frames_written, "file": rel,
-                        "source_bytes": source_bytes})
+                        "source_bytes": source_bytes, "declared_frames": video.declared})
     manifest = {"dataset": "KTH", "source_format": fmt, "size": image_size,
                 "resize": f"libswscale {RESIZE_FILTER.lower()} (PyAV), grey" if fmt == "raw"
                 else "none (PNG frames copied)", "videos": entries,
+                "truncated": [v.name for v in videos if v.truncated],
                 "layout": "{action}/{name}.npy: (frames, size, size) uint8"}
     _write_atomic(manifest_path, lambda f: f.write(json.dumps(manifest, indent=1).encode()))
     return manifest
@@ -112,4 +115,8 @@ def run(args: argparse.Namespace) -> int:
     m = convert(args.src, args.dst, args.image_size)
     total = sum(v["frames"] for v in m["videos"])
     print(f"{len(m['videos'])} videos, {total} frames of {m['size']}×{m['size']} → {args.dst}")
+    for v in m["videos"]:
+        if v["name"] in m.get("truncated", []):
+            print(f"truncated source: {v['name']}: {v['frames']} of the {v['declared_frames']} frames its "
+                  f"header declares decode; those are kept")
     return 0

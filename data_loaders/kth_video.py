@@ -11,7 +11,7 @@ more faithful of the two.)
 from __future__ import annotations
 
 import os
-from typing import Optional
+from typing import Iterator, Optional, Tuple
 
 import numpy as np
 
@@ -41,10 +41,45 @@ def header_frame_count(path: str) -> int:
         return int(container.streams.video[0].frames or 0)
 
 
-def count_frames(path: str) -> int:
-    """Frames the header declares, or, when it declares none, the frames actually decoded."""
-    n = header_frame_count(path)
-    return n if n > 0 else len(decode_video(path, size=8))
+def riff_truncated(path: str) -> bool:
+    """Whether a RIFF (AVI) file is shorter than the size its first chunk header declares."""
+    with open(path, "rb") as f:
+        head = f.read(12)
+    if len(head) < 12 or head[:4] != b"RIFF":
+        return False
+    return os.path.getsize(path) < int.from_bytes(head[4:8], "little") + 8
+
+
+def _decoded(container, path: str) -> Iterator:
+    """The frames of the video's complete packets, in order.
+
+    Decoding stops at the first incomplete packet (the demuxer flags it corrupt: the file ends
+    inside it), whose frame would come out damaged; the frames before it are exact.
+    """
+    import av
+
+    stream = container.streams.video[0]
+    try:
+        for packet in container.demux(stream):
+            if packet.is_corrupt:
+                yield from stream.codec_context.decode(None)   # flush what the decoder holds
+                return
+            yield from packet.decode()   # the last, empty packet flushes the decoder
+    except av.error.FFmpegError as e:
+        raise ValueError(f"{path}: decoding failed ({e}); the file is truncated or corrupt") from e
+
+
+def count_frames(path: str) -> Tuple[int, int]:
+    """(frames that decode, frames the header declares).
+
+    The header's count is trusted unless the file is shorter than its RIFF header says (or
+    declares no count); then the frames are decoded and counted (cheap: no conversion).
+    """
+    declared = header_frame_count(path)
+    if declared > 0 and not riff_truncated(path):
+        return declared, declared
+    with _open(path) as container:
+        return sum(1 for _ in _decoded(container, path)), declared
 
 
 def decode_video(path: str, start: int = 0, stop: Optional[int] = None, size: int = 64) -> np.ndarray:
@@ -53,7 +88,7 @@ def decode_video(path: str, start: int = 0, stop: Optional[int] = None, size: in
     Parameters
     ----------
     path : an AVI (or any container FFmpeg reads).
-    start, stop : frame range (0-based, ``stop`` exclusive; None = to the end).
+    start, stop : frame range (0-based, ``stop`` exclusive; None = every frame that decodes).
     size : output width and height (bicubic libswscale; the aspect ratio is not kept).
 
     Returns
@@ -62,31 +97,22 @@ def decode_video(path: str, start: int = 0, stop: Optional[int] = None, size: in
 
     Raises
     ------
-    ValueError naming the file if it cannot be opened or decoded, or if it ends before ``stop``
-    (or, when read to the end, before the frame count its header declares: a truncated file).
+    ValueError naming the file if it cannot be opened or decoded, or if it ends before ``stop``.
     """
-    import av
-
     frames, index = [], 0
     with _open(path) as container:
-        stream = container.streams.video[0]
-        declared = int(stream.frames or 0)
-        try:
-            for frame in container.decode(stream):
-                if stop is not None and index >= stop:
-                    break
-                if index >= start:   # earlier frames must still be decoded (inter-frame coding)
-                    frames.append(frame.reformat(width=size, height=size, format="gray",
-                                                 interpolation=RESIZE_FILTER).to_ndarray())
-                index += 1
-        except av.error.FFmpegError as e:
-            raise ValueError(f"{path}: decoding failed after frame {index} ({e}); the file is "
-                             f"truncated or corrupt") from e
-    wanted = stop if stop is not None else declared
-    if index < wanted:
+        declared = int(container.streams.video[0].frames or 0)
+        for frame in _decoded(container, path):
+            if stop is not None and index >= stop:
+                break
+            if index >= start:   # earlier frames must still be decoded (inter-frame coding)
+                frames.append(frame.reformat(width=size, height=size, format="gray",
+                                             interpolation=RESIZE_FILTER).to_ndarray())
+            index += 1
+    if stop is not None and index < stop:
         declares = f"; its header declares {declared} frames" if declared else ""
         raise ValueError(f"{path}: truncated or corrupt video: it ends after {index} frames, "
-                         f"{wanted} were needed{declares}")
+                         f"{stop} were needed{declares}")
     if not frames:
         return np.zeros((0, size, size), np.uint8)
     return np.stack(frames)

@@ -261,15 +261,6 @@ def test_errors_name_the_file(kth_root, tmp_path):
     trunc = tmp_path / "trunc"
     raw = (root / "boxing" / "person01_boxing_d1_uncomp.avi").read_bytes()
     os.makedirs(trunc / "boxing")
-    (trunc / "boxing" / "person01_boxing_d1_uncomp.avi").write_bytes(raw[:len(raw) * 8 // 10])
-    with pytest.raises(ValueError, match=r"person01_boxing_d1_uncomp.avi: truncated or corrupt video: "
-                                         r"it ends after \d+ frames, 44 were needed"):
-        convert(str(trunc), str(tmp_path / "out"), progress=False)
-    ds = build_dataset("kth", "train", str(trunc), 40)
-    with pytest.raises(ValueError, match="person01_boxing_d1_uncomp.avi: truncated or corrupt"):
-        for seed in range(5):   # some start late enough to reach the missing half
-            torch.manual_seed(seed)
-            ds[0]
     (trunc / "boxing" / "person01_boxing_d1_uncomp.avi").write_bytes(raw[:len(raw) * 3 // 10])
     with pytest.raises(ValueError, match="person01_boxing_d1_uncomp.avi: cannot be read as a video; the file "
                                          "is truncated, corrupt or not a video"):
@@ -288,6 +279,38 @@ def test_errors_name_the_file(kth_root, tmp_path):
         build_dataset("kth", "train", None, 10)
     with pytest.raises(ValueError, match="unknown KTH protocol 'svg'"):
         build_dataset("kth", "test", str(root), 10, protocol="svg")
+
+
+def test_truncated_video_keeps_its_complete_frames_and_says_so(kth_root, tmp_path):
+    root, _ = kth_root
+    intact = root / "boxing" / "person01_boxing_d1_uncomp.avi"
+    raw = intact.read_bytes()
+    src = tmp_path / "trunc"
+    os.makedirs(src / "boxing")
+    cut = src / "boxing" / "person01_boxing_d1_uncomp.avi"
+    cut.write_bytes(raw[:len(raw) * 8 // 10])
+    (src / "boxing" / "person02_boxing_d1_uncomp.avi").write_bytes(
+        (root / "boxing" / "person02_boxing_d1_uncomp.avi").read_bytes())
+    with pytest.warns(UserWarning, match=r"KTH: 1 truncated video\(s\); only their complete frames are "
+                                         r"used: \S*person01_boxing_d1_uncomp.avi \(\d+ of 44 frames decode\)$"):
+        _, videos = list_videos(str(src))
+    n = videos[0].frames
+    assert 0 < n < 44 and videos[0].declared == 44 and not videos[1].truncated
+    full = decode_video(str(intact))
+    assert np.array_equal(decode_video(str(cut)), full[:n])          # exact: the damaged frame is dropped
+    with pytest.raises(ValueError, match=rf"person01_boxing_d1_uncomp.avi: truncated or corrupt video: it "
+                                         rf"ends after {n} frames, 44 were needed; its header declares 44"):
+        decode_video(str(cut), 0, 44)
+    with pytest.warns(UserWarning, match="truncated"):
+        manifest = convert(str(src), str(tmp_path / "out"), progress=False)
+    entry = manifest["videos"][0]
+    assert (entry["frames"], entry["declared_frames"]) == (n, 44) and manifest["truncated"] == [entry["name"]]
+    assert np.array_equal(np.load(tmp_path / "out" / "boxing" / "person01_boxing_d1.npy"), full[:n])
+    with pytest.warns(UserWarning, match="truncated"):
+        ds = build_dataset("kth", "train", str(src), n)
+    for seed in range(6):                                             # clips stay inside what decodes
+        torch.manual_seed(seed)
+        assert ds[0].shape == (n, 1, 64, 64)
 
 
 def test_short_videos_are_skipped_counted_and_reported_once(kth_root, tmp_path):

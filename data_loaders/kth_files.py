@@ -35,8 +35,8 @@ LAYOUTS = ("ROOT/{class}/person{PP}_{class}_d{S}_uncomp.avi (the files KTH distr
 class KTHVideo:
     """One video: its name ``person{PP}_{class}_d{S}``, parsed parts, file or folder, frame count.
 
-    ``declared`` is the frame count a raw video's header declares, when more than ``frames``
-    decode (a truncated file); otherwise equal to ``frames``.
+    ``frames`` is what can be read; ``declared`` is the count a raw video's header declares (more
+    than ``frames`` for a truncated file), or None where no header is read (PNG folders).
     """
     name: str
     action: str
@@ -160,7 +160,8 @@ def _converted_videos(root: str, people: Collection[int]) -> List[KTHVideo]:
         path = os.path.join(root, v["file"])
         person, scenario = parse_name(v["name"], path, v["action"])
         if person in people:
-            videos.append(KTHVideo(v["name"], v["action"], person, scenario, path, int(v["frames"])))
+            videos.append(KTHVideo(v["name"], v["action"], person, scenario, path, int(v["frames"]),
+                                   v.get("declared_frames")))
     return videos
 
 

@@ -86,7 +86,7 @@ def test_decoded_frames_count_size_and_square_position(tmp_path):
     # independent reference: PIL's bicubic resize of the frames before encoding
     ref = np.stack([np.asarray(Image.fromarray(f).resize((64, 64), Image.BICUBIC)) for f in frames])
     diff = np.abs(video.astype(int) - ref)
-    assert diff.mean() < 2.0 and np.percentile(diff, 99) < 25
+    assert diff.mean() < 2.0 and np.percentile(diff, 99) < 10
     assert abs(int(video[0, 0, 0]) - BG) <= 2 and abs(int(video[0, 19, 11]) - FG) <= 3
     part = decode_video(str(path), 10, 14)
     assert np.array_equal(part, video[10:14])
@@ -232,14 +232,15 @@ def test_converter_is_atomic_and_resumable(kth_root, tmp_path, monkeypatch):
     assert done == [".person02_boxing_d1.npy.partial", "person01_boxing_d1.npy", "person01_boxing_d2.npy"]
     with pytest.raises(FileNotFoundError, match="not a finished conversion"):
         build_dataset("kth", "test", str(dst), 10)
-    mtime = os.path.getmtime(dst / "boxing" / "person01_boxing_d1.npy")
+    first = os.stat(dst / "boxing" / "person01_boxing_d1.npy")
     convert(str(root), str(dst), progress=False)
-    assert os.path.getmtime(dst / "boxing" / "person01_boxing_d1.npy") == mtime   # kept, not redone
+    again = os.stat(dst / "boxing" / "person01_boxing_d1.npy")
+    assert (again.st_ino, again.st_mtime_ns) == (first.st_ino, first.st_mtime_ns)   # kept, not redone
     assert not list(dst.rglob("*.partial"))
     assert len(build_dataset("kth", "test", str(dst), 10)) == 1000
-    manifest_mtime = os.path.getmtime(dst / "manifest.json")
+    manifest = os.stat(dst / "manifest.json")
     convert(str(root), str(dst), progress=False)                                     # finished: nothing
-    assert os.path.getmtime(dst / "manifest.json") == manifest_mtime
+    assert os.stat(dst / "manifest.json").st_ino == manifest.st_ino
 
 
 def test_convert_command(kth_root, tmp_path):

@@ -153,6 +153,9 @@ def kth_dataset(root: str, split: str, seq_len: int, format: str = "auto", proto
     """The KTH ``split`` under ``root`` (see the module docstring for the splits and protocols)."""
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown KTH protocol {protocol!r}; choose one of {PROTOCOLS}")
+    for key, value in (("image_size", image_size), ("clip_len", clip_len), ("length", length)):
+        if value is not None and (not isinstance(value, int) or value < 1):
+            raise ValueError(f"KTH option {key} must be a positive integer, got {value!r}")
     people = split_people(split, list(val_people))
     fmt, videos = list_videos(root, format, people)
     converted_size = read_manifest(root)["size"] if fmt == "converted" else image_size

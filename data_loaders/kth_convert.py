@@ -70,6 +70,8 @@ def _previous(dst: str) -> Tuple[Dict, Dict[str, int]]:
 
 def convert(src: str, dst: str, image_size: int = 64, progress: bool = True) -> Dict:
     """Convert every KTH video under ``src`` into ``dst``; returns the manifest."""
+    if image_size < 1:
+        raise ValueError(f"image size must be a positive number of pixels, got {image_size}")
     fmt, videos = list_videos(src)
     if fmt == "converted":
         raise ValueError(f"{src} is already a `svg convert-kth` output; use it as data.root directly")

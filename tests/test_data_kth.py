@@ -278,6 +278,8 @@ def test_errors_name_the_file(kth_root, tmp_path):
         build_dataset("kth", "train", str(tmp_path / "named"), 10)
     with pytest.raises(ValueError, match="kth needs data.root"):
         build_dataset("kth", "train", None, 10)
+    with pytest.raises(ValueError, match="KTH option clip_len must be a positive integer, got 0"):
+        build_dataset("kth", "test", str(root), 10, clip_len=0)
     with pytest.raises(ValueError, match="unknown KTH protocol 'svg'"):
         build_dataset("kth", "test", str(root), 10, protocol="svg")
 

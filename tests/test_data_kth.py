@@ -328,3 +328,20 @@ def test_short_videos_are_skipped_counted_and_reported_once(kth_root, tmp_path):
     with pytest.warns(UserWarning, match=r"KTH test: skipped 1 of 2 videos shorter than 40 frames"):
         test = build_dataset("kth", "test", str(short), 20, length=5)
     assert {test.clip(i)[0].name for i in range(5)} == {"person21_handwaving_d1"}
+
+
+@pytest.mark.parametrize("name, likelihood", [("kth", "optimal"), ("kth_mse", "mse")])
+def test_shipped_configs_hold_svg_kth_settings(kth_root, name, likelihood):
+    from svg.config import load_config
+    from svg.data import make_dataset
+
+    root, _ = kth_root
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    cfg = load_config(os.path.join(repo, "configs", f"{name}.yaml"), [f"data.root={root}"])
+    m = cfg.model
+    assert (m.backbone, m.channels, m.z_dim, m.g_dim, m.n_past) == ("vgg64", 1, 24, 128, 10)
+    assert (cfg.data.name, cfg.data.n_future, cfg.data.eval_n_future, cfg.train.lr) == ("kth", 10, 30, 8e-4)
+    assert m.likelihood.name == likelihood and (likelihood != "mse" or m.likelihood.beta == 1e-6)
+    test = make_dataset(cfg.data, "test", m.n_past + cfg.data.eval_n_future)   # its options are valid
+    assert test[0].shape == (40, 1, 64, 64)
+    assert {v.person for v in make_dataset(cfg.data, "val", 20).videos} == {20}

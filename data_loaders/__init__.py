@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import inspect
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, Optional, Sequence
 
 from torch.utils.data import Dataset
 
@@ -53,8 +53,21 @@ def _bair(split: str, root: Optional[str], seq_len: int, format: str = "auto",
     return bair_dataset(root, split, seq_len, format, camera, with_actions, val_videos)
 
 
+def _kth(split: str, root: Optional[str], seq_len: int, format: str = "auto", protocol: str = "default",
+         seed: Optional[int] = None, length: Optional[int] = None, clip_len: int = 40,
+         val_people: Sequence[int] = (20,), image_size: int = 64) -> Dataset:
+    from .kth import kth_dataset
+
+    if root is None:
+        raise ValueError("kth needs data.root: the folder of the six class folders of *_uncomp.avi "
+                         "files, a `svg convert-kth` output folder, or SVG's / SRVP's PNG folders")
+    return kth_dataset(root, split, seq_len, format, protocol, seed, length, clip_len, val_people,
+                       image_size)
+
+
 DATASETS: Dict[str, Callable[..., Dataset]] = {
     "bair": _bair,
+    "kth": _kth,
     "smmnist": _smmnist,
     "mmnist": _mmnist,
     "moving_squares": _moving_squares,

@@ -40,6 +40,7 @@ SUBCOMMANDS = {
                      "convert BAIR softmotion30_44k TFRecords into the fast on-disk format"),
     "check-data": ("data_loaders.bair_check",
                    "verify every record checksum of BAIR TFRecords up front, listing each bad one"),
+    "convert-kth": ("data_loaders.kth_convert", "decode the KTH videos once into memory-mapped arrays"),
 }
 PROJECT_PACKAGES = ("svg", "models", "data_loaders", "eval_fvd")
 USER_ERROR_TYPES = (ValueError, OSError)

@@ -144,7 +144,7 @@ def test_standard_moving_mnist_round_trip_and_errors(tmp_path):
 
 
 def test_registry_errors():
-    with pytest.raises(ValueError, match="unknown dataset 'kth'"):
-        build_dataset("kth", "train", None, 10)
+    with pytest.raises(ValueError, match="unknown dataset 'ucf101'"):
+        build_dataset("ucf101", "train", None, 10)
     with pytest.raises(ValueError, match=r"unknown options \['digits'\].*num_digits"):
         build_dataset("smmnist", "train", None, 10, digits=3)

@@ -129,7 +129,7 @@ def test_non_finite_losses_skip_then_stop(tmp_path, monkeypatch, caplog):
     assert latest_checkpoint(str(tmp_path / "run")) is None     # nothing written from poisoned state
 
 
-@pytest.mark.parametrize("data", ["smmnist", "mmnist", "bair"])
+@pytest.mark.parametrize("data", ["smmnist", "mmnist", "bair", "kth"])
 def test_a_few_steps_on_each_dataset_type(tmp_path, data):
     import numpy as np
     rng = np.random.default_rng(0)
@@ -146,6 +146,13 @@ def test_a_few_steps_on_each_dataset_type(tmp_path, data):
             write_tfrecords(str(tmp_path / split / "traj.tfrecords"), video, video,
                             np.zeros((3, 30, 4), np.float32), np.zeros((3, 30, 3), np.float32))
         extra += [f"data.root={tmp_path}", "model.channels=3"]
+    if data == "kth":
+        from data_loaders.kth_video import write_video
+        for person in (1, 20, 21):   # train, val, test
+            os.makedirs(tmp_path / "boxing", exist_ok=True)
+            write_video(str(tmp_path / "boxing" / f"person{person:02d}_boxing_d1_uncomp.avi"),
+                        rng.integers(0, 256, (40, 120, 160), dtype=np.uint8))
+        extra += [f"data.root={tmp_path}"]
     summary = train(tiny(tmp_path / "run", 2, *extra), progress=False)
     assert summary["step"] == 2 and summary["protocol"]["dataset"] == data
 

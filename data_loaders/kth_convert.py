@@ -1,0 +1,124 @@
+"""``svg convert-kth SRC DST``: decode the KTH videos once into memory-mappable uint8 arrays.
+
+SRC holds the raw AVIs (or SVG's / SRVP's PNG folders). Each video becomes
+``DST/{class}/person{PP}_{class}_d{S}.npy`` (frames, size, size) uint8, written under a temporary
+name in the same folder, fsynced and renamed, so a file with the final name is always complete;
+``DST/manifest.json`` (every video's name, class, person, scenario, frame count, file and source
+size) is written the same way, last. An interrupted conversion therefore never looks finished,
+and re-running it keeps the videos already written and converts the rest. Re-running a finished
+conversion of unchanged sources does nothing; a source whose size changed is converted again.
+A truncated source keeps the frames that decode completely; the manifest lists it under
+``truncated`` with its ``declared_frames``, and the command prints it.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from typing import Dict, Tuple
+
+import numpy as np
+from tqdm import tqdm
+
+from .kth_files import MANIFEST, list_videos, png_frames, read_clip
+from .kth_video import RESIZE_FILTER
+
+
+def _fsync_dir(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_atomic(path: str, write) -> None:
+    """``write(file)`` into ``.NAME.partial`` beside ``path``, fsync, rename onto ``path``."""
+    part = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.partial")
+    with open(part, "wb") as f:
+        write(f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(part, path)
+    _fsync_dir(os.path.dirname(path))
+
+
+def _source_bytes(path: str) -> int:
+    if os.path.isdir(path):   # a PNG folder: the sum of its frames
+        return sum(os.path.getsize(p) for p in png_frames(path))
+    return os.path.getsize(path)
+
+
+def _is_complete(path: str, size: int) -> bool:
+    """A finished video array (final names are only ever given to complete files)."""
+    try:
+        arr = np.load(path, mmap_mode="r")
+    except (OSError, ValueError):
+        return False
+    return arr.dtype == np.uint8 and arr.ndim == 3 and arr.shape[1:] == (size, size)
+
+
+def _previous(dst: str) -> Tuple[Dict, Dict[str, int]]:
+    """The finished manifest in ``dst`` (or {}) and its source size per output file."""
+    try:
+        with open(os.path.join(dst, MANIFEST)) as f:
+            manifest = json.load(f)
+        return manifest, {v["file"]: v["source_bytes"] for v in manifest["videos"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}, {}
+
+
+def convert(src: str, dst: str, image_size: int = 64, progress: bool = True) -> Dict:
+    """Convert every KTH video under ``src`` into ``dst``; returns the manifest."""
+    if image_size < 1:
+        raise ValueError(f"image size must be a positive number of pixels, got {image_size}")
+    fmt, videos = list_videos(src)
+    if fmt == "converted":
+        raise ValueError(f"{src} is already a `svg convert-kth` output; use it as data.root directly")
+    done, previous = _previous(dst)
+    sources = {os.path.join(v.action, f"{v.name}.npy"): _source_bytes(v.path) for v in videos}
+    if done.get("size") == image_size and previous == sources:
+        return done   # finished, and the sources are unchanged
+    manifest_path = os.path.join(dst, MANIFEST)
+    if os.path.exists(manifest_path):
+        os.remove(manifest_path)   # stale; written again at the end
+    entries = []
+    bar = tqdm(videos, desc="convert KTH", unit="video", disable=not progress, dynamic_ncols=True)
+    for video in bar:
+        rel = os.path.join(video.action, f"{video.name}.npy")
+        out, source_bytes = os.path.join(dst, rel), sources[rel]
+        if previous.get(rel, source_bytes) != source_bytes and os.path.exists(out):
+            os.remove(out)   # the source changed since it was converted
+        if not _is_complete(out, image_size):
+            os.makedirs(os.path.dirname(out), exist_ok=True)
+            frames = read_clip(video, fmt, 0, video.frames, image_size)
+            _write_atomic(out, lambda f: np.save(f, frames))
+        frames_written = np.load(out, mmap_mode="r").shape[0]
+        entries.append({"name": video.name, "action": video.action, "person": video.person,
+                        "scenario": video.scenario, "frames": frames_written, "file": rel,
+                        "source_bytes": source_bytes, "declared_frames": video.declared})
+    manifest = {"dataset": "KTH", "source_format": fmt, "size": image_size,
+                "resize": f"libswscale {RESIZE_FILTER.lower()} (PyAV), grey" if fmt == "raw"
+                else "none (PNG frames copied)", "videos": entries,
+                "truncated": [v.name for v in videos if v.truncated],
+                "layout": "{action}/{name}.npy: (frames, size, size) uint8"}
+    _write_atomic(manifest_path, lambda f: f.write(json.dumps(manifest, indent=1).encode()))
+    return manifest
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("src", help="KTH folder holding the six class folders of *_uncomp.avi files "
+                               "(or of SVG's / SRVP's PNG frame folders)")
+    p.add_argument("dst", help="output folder (then use it as data.root)")
+    p.add_argument("--image-size", type=int, default=64, help="frame width and height (default 64)")
+
+
+def run(args: argparse.Namespace) -> int:
+    m = convert(args.src, args.dst, args.image_size)
+    total = sum(v["frames"] for v in m["videos"])
+    print(f"{len(m['videos'])} videos, {total} frames of {m['size']}×{m['size']} → {args.dst}")
+    for v in m["videos"]:
+        if v["name"] in m.get("truncated", []):
+            print(f"truncated source: {v['name']}: {v['frames']} of the {v['declared_frames']} frames its "
+                  f"header declares decode; those are kept")
+    return 0

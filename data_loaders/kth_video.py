@@ -1,0 +1,141 @@
+"""KTH video files: decode an AVI with PyAV (FFmpeg's libraries, shipped inside the ``av`` wheel).
+
+Frames are converted and resized in one libswscale call — the library and the default filter
+(bicubic) that ``ffmpeg -s 64x64`` uses in SVG's and SRVP's converters, so the aspect ratio is not
+kept (160×120 → 64×64). The output pixel format is 8-bit grey: the luma plane, expanded from the
+video range [16, 235] to [0, 255] as FFmpeg's grey conversion does. (SVG's and SRVP's converters
+wrote RGB PNGs and kept the red channel; measured here, libswscale's scaled YUV→RGB path comes out
+about two levels darker than the grey path on flat grey areas, so taking the luma directly is the
+more faithful of the two.)
+"""
+from __future__ import annotations
+
+import os
+from typing import Iterator, Optional, Tuple
+
+import numpy as np
+
+FPS = 25
+RESIZE_FILTER = "BICUBIC"   # libswscale's SWS_BICUBIC, FFmpeg's default for `-s WxH`
+
+
+def _open(path: str):
+    import av
+
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"KTH video {path} does not exist")
+    try:
+        container = av.open(path)
+    except av.error.FFmpegError as e:
+        raise ValueError(f"{path}: cannot be read as a video; the file is truncated, corrupt or "
+                         f"not a video ({e})") from e
+    if not container.streams.video:
+        container.close()
+        raise ValueError(f"{path}: holds no video stream")
+    return container
+
+
+def header_frame_count(path: str) -> int:
+    """Frames the container's header declares (AVI: the stream header's length); 0 if unknown."""
+    with _open(path) as container:
+        return int(container.streams.video[0].frames or 0)
+
+
+def riff_truncated(path: str) -> bool:
+    """Whether a RIFF (AVI) file is shorter than the size its first chunk header declares."""
+    with open(path, "rb") as f:
+        head = f.read(12)
+    if len(head) < 12 or head[:4] != b"RIFF":
+        return False
+    return os.path.getsize(path) < int.from_bytes(head[4:8], "little") + 8
+
+
+def _decoded(container, path: str) -> Iterator:
+    """The frames of the video's complete packets, in order.
+
+    Decoding stops at the first incomplete packet (the demuxer flags it corrupt: the file ends
+    inside it), whose frame would come out damaged; the frames before it are exact.
+    """
+    import av
+
+    stream = container.streams.video[0]
+    try:
+        for packet in container.demux(stream):
+            if packet.is_corrupt:
+                yield from stream.codec_context.decode(None)   # flush what the decoder holds
+                return
+            yield from packet.decode()   # the last, empty packet flushes the decoder
+    except av.error.FFmpegError as e:
+        raise ValueError(f"{path}: decoding failed ({e}); the file is truncated or corrupt") from e
+
+
+def count_frames(path: str) -> Tuple[int, int]:
+    """(frames that decode, frames the header declares).
+
+    The header's count is trusted unless the file is shorter than its RIFF header says (or
+    declares no count); then the frames are decoded and counted (cheap: no conversion).
+    """
+    declared = header_frame_count(path)
+    if declared > 0 and not riff_truncated(path):
+        return declared, declared
+    with _open(path) as container:
+        return sum(1 for _ in _decoded(container, path)), declared
+
+
+def decode_video(path: str, start: int = 0, stop: Optional[int] = None, size: int = 64) -> np.ndarray:
+    """Frames ``start .. stop−1`` of a video, grey, resized to size×size.
+
+    Parameters
+    ----------
+    path : an AVI (or any container FFmpeg reads).
+    start, stop : frame range (0-based, ``stop`` exclusive; None = every frame that decodes).
+    size : output width and height (bicubic libswscale; the aspect ratio is not kept).
+
+    Returns
+    -------
+    (stop − start, size, size) uint8 in [0, 255].
+
+    Raises
+    ------
+    ValueError naming the file if it cannot be opened or decoded, or if it ends before ``stop``.
+    """
+    frames, index = [], 0
+    with _open(path) as container:
+        declared = int(container.streams.video[0].frames or 0)
+        for frame in _decoded(container, path):
+            if stop is not None and index >= stop:
+                break
+            if index >= start:   # earlier frames must still be decoded (inter-frame coding)
+                frames.append(frame.reformat(width=size, height=size, format="gray",
+                                             interpolation=RESIZE_FILTER).to_ndarray())
+            index += 1
+    if stop is not None and index < stop:
+        declares = f"; its header declares {declared} frames" if declared else ""
+        raise ValueError(f"{path}: truncated or corrupt video: it ends after {index} frames, "
+                         f"{stop} were needed{declares}")
+    if not frames:
+        return np.zeros((0, size, size), np.uint8)
+    return np.stack(frames)
+
+
+def write_video(path: str, frames: np.ndarray, fps: int = FPS, codec: str = "mpeg4",
+                quality: int = 2) -> None:
+    """Write grey frames as an AVI in the format KTH distributes (MPEG-4 part 2, yuv420p, 25 fps).
+
+    frames : (T, H, W) uint8 in [0, 255] (KTH: H = 120, W = 160). quality : the encoder's fixed
+    quantiser (``qscale``; 1 best … 31 worst). For tests, benchmarks and custom data.
+    """
+    import av
+
+    if frames.ndim != 3 or frames.dtype != np.uint8:
+        raise ValueError(f"frames must be (T, H, W) uint8, got {frames.dtype} {frames.shape}")
+    with av.open(path, "w", format="avi") as container:
+        stream = container.add_stream(codec, rate=fps)
+        stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], "yuv420p"
+        stream.options = {"qscale": str(quality)} if codec == "mpeg4" else {}
+        for img in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(img),
+                                                                   format="gray")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)

@@ -91,4 +91,5 @@ def build_dataset(name: str, split: str, root: Optional[str], seq_len: int, **op
     return builder(split, root, seq_len, **options)
 
 
-__all__ = ["DATASETS", "SPLITS", "build_dataset", "check_split", "MovingMNIST", "MovingSquares", "StochasticMovingMNIST"]
+__all__ = ["DATASETS", "SPLITS", "build_dataset", "check_split", "MovingMNIST", "MovingSquares",
+           "StochasticMovingMNIST"]

@@ -341,7 +341,7 @@ def test_shipped_configs_hold_svg_kth_settings(kth_root, name, likelihood):
     m = cfg.model
     assert (m.backbone, m.channels, m.z_dim, m.g_dim, m.n_past) == ("vgg64", 1, 24, 128, 10)
     assert (cfg.data.name, cfg.data.n_future, cfg.data.eval_n_future, cfg.train.lr) == ("kth", 10, 30, 8e-4)
-    assert m.likelihood.name == likelihood and (likelihood != "mse" or m.likelihood.beta == 1e-6)
+    assert m.likelihood.name == likelihood and (likelihood != "mse" or m.likelihood.mse_beta == 1e-6)
     test = make_dataset(cfg.data, "test", m.n_past + cfg.data.eval_n_future)   # its options are valid
     assert test[0].shape == (40, 1, 64, 64)
     assert {v.person for v in make_dataset(cfg.data, "val", 20).videos} == {20}

@@ -74,7 +74,7 @@ def test_mmnist_splits_partition_the_file(tmp_path):
                                            "test": list(range(30, 40))}
     default = MovingMNIST(str(tmp_path), 10, "val", split_at=30, val_videos=5)
     assert (default.lo, default.n) == (25, 5)
-    with pytest.raises(ValueError, match="need 0 <= val_videos < split_at < 40 videos, got val_videos=500"):
+    with pytest.raises(ValueError, match="the splits need 0 <= data.options.val_videos < data.options.split_at < 40, got val_videos=500"):
         build_dataset("mmnist", "train", str(tmp_path), 10, split_at=30)
 
 

@@ -137,7 +137,7 @@ def test_a_few_steps_on_each_dataset_type(tmp_path, data):
     if data == "mmnist":
         frames = rng.integers(0, 256, (20, 30, 64, 64), dtype=np.uint8)
         np.save(tmp_path / "mnist_test_seq.npy", frames)
-        extra += [f"data.root={tmp_path}", "data.options={split_at: 20}"]
+        extra += [f"data.root={tmp_path}", "data.options={split_at: 20, val_videos: 5}"]
     if data == "bair":
         from data_loaders.bair import write_tfrecords
         for split in ("train", "test"):
@@ -145,7 +145,7 @@ def test_a_few_steps_on_each_dataset_type(tmp_path, data):
             video = rng.integers(0, 256, (3, 30, 64, 64, 3), dtype=np.uint8)
             write_tfrecords(str(tmp_path / split / "traj.tfrecords"), video, video,
                             np.zeros((3, 30, 4), np.float32), np.zeros((3, 30, 3), np.float32))
-        extra += [f"data.root={tmp_path}", "model.channels=3"]
+        extra += [f"data.root={tmp_path}", "model.channels=3", "data.options={val_videos: 1}"]
     if data == "kth":
         from data_loaders.kth_video import write_video
         for person in (1, 20, 21):   # train, val, test

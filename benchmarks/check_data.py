@@ -15,13 +15,16 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import tempfile
 import time
 
 import numpy as np
 
-from data_loaders.bair import write_tfrecords
 from data_loaders.bair_check import check_files
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))
+from bair_records import write_tfrecords  # noqa: E402  (the tests' BAIR record writer)
 
 
 def plain_read(files):

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import tempfile
 import time
 
@@ -28,11 +29,13 @@ import torch
 from torch.utils.data import DataLoader
 
 from data_loaders import build_dataset
-from data_loaders.bair import write_tfrecords
 from data_loaders.bair_convert import convert
 from data_loaders.kth_convert import convert as convert_kth
 from data_loaders.kth_files import list_videos
 from data_loaders.kth_video import decode_video, write_video
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))
+from bair_records import write_tfrecords  # noqa: E402  (the tests' BAIR record writer)
 
 
 def make_bair(root: str, n_videos: int) -> None:

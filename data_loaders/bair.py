@@ -226,26 +226,3 @@ def bair_dataset(root: str, split: str, seq_len: int, format: str = "auto", came
         raise ValueError("BAIR: the val split is empty (data.options.val_videos=0)")
     lo, hi = (0, n - val_videos) if split == "train" else (n - val_videos, n)
     return Subset(data, range(lo, hi))
-
-
-def write_tfrecords(path: str, aux: np.ndarray, main: np.ndarray, actions: np.ndarray,
-                    endeffector: np.ndarray) -> None:
-    """Write videos as BAIR ``tf.train.Example`` records (the softmotion30_44k schema).
-
-    aux, main : (N, 30, H, W, 3) uint8 camera frames (raw bytes, as in the real data);
-    actions : (N, 30, 4); endeffector : (N, 30, 3). For tests, benchmarks and custom data.
-    """
-    from tfrecord.writer import TFRecordWriter
-
-    w = TFRecordWriter(path)
-    try:
-        for v in range(len(aux)):
-            example = {}
-            for t in range(aux.shape[1]):
-                example[f"{t}/image_aux1/encoded"] = (aux[v, t].tobytes(), "byte")
-                example[f"{t}/image_main/encoded"] = (main[v, t].tobytes(), "byte")
-                example[f"{t}/action"] = (actions[v, t].tolist(), "float")
-                example[f"{t}/endeffector_pos"] = (endeffector[v, t].tolist(), "float")
-            w.write(example)
-    finally:
-        w.close()

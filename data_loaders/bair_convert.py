@@ -8,6 +8,7 @@ looks finished, and re-running completes it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import warnings
@@ -16,17 +17,10 @@ from typing import Dict, List
 import numpy as np
 from tqdm import tqdm
 
+from .atomic import atomic_path, remove_stale_temporaries, write_text
 from .bair import CAMERAS, FRAMES, MANIFEST, SIZE, decode_example, list_records
 from .files import load_json
 from .tfrecords import read_example, scan_records
-
-
-def _fsync(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def convert_split(src: str, dst: str, camera: str = "image_aux1", progress: bool = True) -> Dict:
@@ -48,29 +42,24 @@ def convert_split(src: str, dst: str, camera: str = "image_aux1", progress: bool
     shapes = {"videos": ((len(index), FRAMES, SIZE, SIZE, 3), np.uint8),
               "actions": ((len(index), FRAMES, 4), np.float32),
               "endeffector": ((len(index), FRAMES, 3), np.float32)}
-    tmp = {k: os.path.join(dst, f".{k}.npy.partial") for k in shapes}
-    arrays = {k: np.lib.format.open_memmap(tmp[k], mode="w+", dtype=dt, shape=shape)
-              for k, (shape, dt) in shapes.items()}
-    bar = tqdm(index, desc=f"convert {os.path.basename(os.path.normpath(src))}", unit="video",
-               disable=not progress, dynamic_ncols=True)
-    for i, (path, off, n) in enumerate(bar):
-        frames, actions, endeff = decode_example(read_example(path, off, n), f"{path} (byte {off - 12})",
-                                                 camera)
-        arrays["videos"][i], arrays["actions"][i], arrays["endeffector"][i] = frames, actions, endeff
-    for k, arr in arrays.items():
-        arr.flush()
-        _fsync(tmp[k])
-        os.replace(tmp[k], os.path.join(dst, f"{k}.npy"))
+    remove_stale_temporaries(dst)   # left by a conversion that was killed
+    with contextlib.ExitStack() as stack:   # every array renamed into place only once all are full
+        tmp = {k: stack.enter_context(atomic_path(os.path.join(dst, f"{k}.npy"))) for k in shapes}
+        arrays = {k: np.lib.format.open_memmap(tmp[k], mode="w+", dtype=dt, shape=shape)
+                  for k, (shape, dt) in shapes.items()}
+        bar = tqdm(index, desc=f"convert {os.path.basename(os.path.normpath(src))}", unit="video",
+                   disable=not progress, dynamic_ncols=True)
+        for i, (path, off, n) in enumerate(bar):
+            frames, actions, endeff = decode_example(read_example(path, off, n),
+                                                     f"{path} (byte {off - 12})", camera)
+            arrays["videos"][i], arrays["actions"][i], arrays["endeffector"][i] = frames, actions, endeff
+        for arr in arrays.values():
+            arr.flush()
+        del arrays
     manifest = {"videos": len(index), "frames": FRAMES, "size": SIZE, "camera": camera,
                 "sources": sources, "layout": "videos (N, 30, 64, 64, 3) uint8; actions (N, 30, 4); "
                                               "endeffector (N, 30, 3) float32"}
-    part = manifest_path + ".partial"
-    with open(part, "w") as f:
-        json.dump(manifest, f, indent=1)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(part, manifest_path)
-    _fsync(dst)
+    write_text(manifest_path, json.dumps(manifest, indent=1))   # last: marks the split finished
     return manifest
 
 

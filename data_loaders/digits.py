@@ -10,6 +10,8 @@ from typing import Optional, Tuple
 
 import numpy as np
 
+from .atomic import atomic_write
+
 log = logging.getLogger("data_loaders.digits")
 
 IDX_FILES = {
@@ -44,11 +46,9 @@ def _prepare_idx(root: str) -> None:
                                     f"standard idx files (or .gz) in {root}, or set data.options.download=true "
                                     f"when online, or leave data.root unset for the bundled digits")
         os.makedirs(raw, exist_ok=True)
-        tmp = target + f".tmp-{os.getpid()}"
         opener = gzip.open if src.endswith(".gz") else open
-        with opener(src, "rb") as fin, open(tmp, "wb") as fout:
+        with opener(src, "rb") as fin, atomic_write(target, "wb") as fout:
             shutil.copyfileobj(fin, fout)
-        os.replace(tmp, target)
 
 
 def mnist_digits(root: str, split: str, download: bool = False) -> np.ndarray:

@@ -20,27 +20,9 @@ from typing import Dict, Tuple
 import numpy as np
 from tqdm import tqdm
 
+from .atomic import atomic_write, write_text
 from .kth_files import MANIFEST, list_videos, png_frames, read_clip
 from .kth_video import RESIZE_FILTER
-
-
-def _fsync_dir(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_atomic(path: str, write) -> None:
-    """``write(file)`` into ``.NAME.partial`` beside ``path``, fsync, rename onto ``path``."""
-    part = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.partial")
-    with open(part, "wb") as f:
-        write(f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(part, path)
-    _fsync_dir(os.path.dirname(path))
 
 
 def _source_bytes(path: str) -> int:
@@ -92,7 +74,8 @@ def convert(src: str, dst: str, image_size: int = 64, progress: bool = True) -> 
         if not _is_complete(out, image_size):
             os.makedirs(os.path.dirname(out), exist_ok=True)
             frames = read_clip(video, fmt, 0, video.frames, image_size)
-            _write_atomic(out, lambda f: np.save(f, frames))
+            with atomic_write(out, "wb") as f:
+                np.save(f, frames)
         frames_written = np.load(out, mmap_mode="r").shape[0]
         entries.append({"name": video.name, "action": video.action, "person": video.person,
                         "scenario": video.scenario, "frames": frames_written, "file": rel,
@@ -102,7 +85,7 @@ def convert(src: str, dst: str, image_size: int = 64, progress: bool = True) -> 
                 else "none (PNG frames copied)", "videos": entries,
                 "truncated": [v.name for v in videos if v.truncated],
                 "layout": "{action}/{name}.npy: (frames, size, size) uint8"}
-    _write_atomic(manifest_path, lambda f: f.write(json.dumps(manifest, indent=1).encode()))
+    write_text(manifest_path, json.dumps(manifest, indent=1))
     return manifest
 
 

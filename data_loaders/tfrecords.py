@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import struct
-from typing import BinaryIO, Callable, Iterator, List, Optional, Tuple
+from typing import BinaryIO, Callable, List, Optional, Tuple
 
 from tfrecord import example_pb2
 from tfrecord.writer import TFRecordWriter
@@ -94,12 +94,6 @@ def read_record(path: str, data_offset: int, length: int) -> bytes:
         raise ValueError(f"{path}: corrupt record at byte {data_offset - 12} (data CRC mismatch); "
                          f"`svg check-data` lists every corrupt record")
     return data
-
-
-def iter_examples(path: str) -> Iterator[example_pb2.Example]:
-    """Every ``tf.train.Example`` of a file, in order, checksums verified."""
-    for offset, length in scan_records(path):
-        yield example_pb2.Example.FromString(read_record(path, offset, length))
 
 
 def read_example(path: str, data_offset: int, length: int) -> example_pb2.Example:

@@ -17,6 +17,8 @@ from typing import Optional, Tuple, Union
 import numpy as np
 import torch
 
+from data_loaders.atomic import write_text
+
 from .features import video_stats
 from .frechet import FeatureStats, check_shapes, fvd_from_stats
 from .i3d import load_i3d
@@ -137,8 +139,5 @@ def run(args: argparse.Namespace) -> int:
               "preprocessing": "224x224 bilinear (TF1 legacy), values in [-1, 1], grey repeated to RGB"}
     print(f"FVD {fvd:.2f} ({real.count} real vs {fake.count} generated videos)")
     if args.out:
-        tmp = args.out + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(result, f, indent=2)
-        os.replace(tmp, args.out)
+        write_text(args.out, json.dumps(result, indent=2))
     return 0

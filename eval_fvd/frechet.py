@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import json
-import os
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 import scipy.linalg
+
+from data_loaders.atomic import atomic_write
 
 # Below this many videos per side FVD gets a warning: the reference protocol (Unterthiner et al.
 # 2018; SVG/SRVP on BAIR) uses the 256 BAIR test videos, and with 400-dimensional features a
@@ -51,10 +52,6 @@ class FeatureStats:
     size: Optional[Tuple[int, int]] = None
 
     @classmethod
-    def empty(cls, dim: int) -> "FeatureStats":
-        return cls(0, np.zeros(dim), np.zeros((dim, dim)))
-
-    @classmethod
     def of(cls, features: np.ndarray, frames: Optional[int] = None,
            size: Optional[Tuple[int, int]] = None) -> "FeatureStats":
         """Statistics of (N, D) features of videos with ``frames`` frames of ``size`` (H, W)."""
@@ -91,15 +88,11 @@ class FeatureStats:
 
     def save(self, path: str) -> None:
         """Write an ``.npz`` atomically (temporary file, fsync, rename)."""
-        tmp = f"{path}.tmp{os.getpid()}"
-        with open(tmp, "wb") as f:
+        with atomic_write(path, "wb") as f:
             np.savez(f, count=self.count, total=self.total, outer=self.outer,
                      source=np.array(json.dumps(self.source, sort_keys=True, default=str)),
                      frames=-1 if self.frames is None else self.frames,
                      size=np.array([-1, -1] if self.size is None else self.size))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
 
     @classmethod
     def load(cls, path: str) -> "FeatureStats":

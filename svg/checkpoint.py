@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 
-from data_loaders.atomic import atomic_write, remove_stale_temporaries  # noqa: F401 (re-exported)
+from data_loaders.atomic import atomic_write
 
 from .config import config_from_dict
 

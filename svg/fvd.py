@@ -71,7 +71,8 @@ class FVDAccumulator:
         try:
             sides = [("fake", fake)] + ([] if self.real_cached else [("real", real)])
             for side, videos in sides:
-                stats = FeatureStats.of(i3d_features(self.i3d, videos))
+                stats = FeatureStats.of(i3d_features(self.i3d, videos), videos.shape[1],
+                                        tuple(videos.shape[-2:]))
                 old = getattr(self, side)
                 setattr(self, side, stats if old is None else old.merge(stats))
         except Exception as e:   # kept: the caller writes the other metrics, then raises it

@@ -8,8 +8,8 @@ import textwrap
 import pytest
 import torch
 
-from svg.checkpoint import (atomic_save, latest_checkpoint, list_checkpoints, load_checkpoint,
-                            remove_stale_temporaries, save_checkpoint)
+from data_loaders.atomic import remove_stale_temporaries
+from svg.checkpoint import atomic_save, latest_checkpoint, list_checkpoints, load_checkpoint, save_checkpoint
 from svg.config import Config, ModelConfig, config_to_yaml, load_config
 
 

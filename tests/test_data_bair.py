@@ -10,7 +10,8 @@ import torch
 from torch.utils.data import DataLoader
 
 from data_loaders import build_dataset
-from data_loaders.bair import BAIRConverted, BAIRPngFolders, BAIRTFRecords, write_tfrecords
+from bair_records import write_tfrecords
+from data_loaders.bair import BAIRConverted, BAIRPngFolders, BAIRTFRecords
 from data_loaders.bair_convert import convert
 
 
@@ -105,7 +106,7 @@ def test_conversion_round_trip_interrupt_and_rerun(bair_root, tmp_path, monkeypa
     mtime = os.path.getmtime(dst / "train" / "videos.npy")
     convert(str(root), str(dst), progress=False)                         # finished: skipped
     assert os.path.getmtime(dst / "train" / "videos.npy") == mtime
-    assert not [f for f in os.listdir(dst / "train") if f.endswith(".partial")]
+    assert not [f for f in os.listdir(dst / "train") if ".tmp-" in f]
 
 
 def test_convert_command(bair_root, tmp_path):

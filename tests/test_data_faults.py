@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from data_loaders import build_dataset
-from data_loaders.bair import write_tfrecords
+from bair_records import write_tfrecords
 from svg.cli import main
 
 TINY_MODEL = ["model.width=8", "model.g_dim=16", "model.z_dim=2", "model.rnn_size=16"]

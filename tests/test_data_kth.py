@@ -13,7 +13,7 @@ from PIL import Image
 from torch.utils.data import DataLoader
 
 from data_loaders import build_dataset
-from data_loaders.kth import KTH, srvp_clips
+from data_loaders.kth import srvp_clips
 from data_loaders.kth_convert import convert
 from data_loaders.kth_files import CLASSES, detect_format, list_videos
 from data_loaders.kth_video import decode_video, header_frame_count, write_video
@@ -229,14 +229,14 @@ def test_converter_is_atomic_and_resumable(kth_root, tmp_path, monkeypatch):
         convert(str(root), str(dst), progress=False)
     monkeypatch.setattr(kc.os, "fsync", real_fsync)
     done = sorted(p.name for p in (dst / "boxing").iterdir())
-    assert done == [".person02_boxing_d1.npy.partial", "person01_boxing_d1.npy", "person01_boxing_d2.npy"]
+    assert done == ["person01_boxing_d1.npy", "person01_boxing_d2.npy"]   # the third's temporary removed
     with pytest.raises(FileNotFoundError, match="not a finished conversion"):
         build_dataset("kth", "test", str(dst), 10)
     first = os.stat(dst / "boxing" / "person01_boxing_d1.npy")
     convert(str(root), str(dst), progress=False)
     again = os.stat(dst / "boxing" / "person01_boxing_d1.npy")
     assert (again.st_ino, again.st_mtime_ns) == (first.st_ino, first.st_mtime_ns)   # kept, not redone
-    assert not list(dst.rglob("*.partial"))
+    assert not list(dst.rglob(".*.tmp-*"))
     assert len(build_dataset("kth", "test", str(dst), 10)) == 1000
     manifest = os.stat(dst / "manifest.json")
     convert(str(root), str(dst), progress=False)                                     # finished: nothing

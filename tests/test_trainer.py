@@ -139,7 +139,7 @@ def test_a_few_steps_on_each_dataset_type(tmp_path, data):
         np.save(tmp_path / "mnist_test_seq.npy", frames)
         extra += [f"data.root={tmp_path}", "data.options={split_at: 20, val_videos: 5}"]
     if data == "bair":
-        from data_loaders.bair import write_tfrecords
+        from bair_records import write_tfrecords
         for split in ("train", "test"):
             os.makedirs(tmp_path / split)
             video = rng.integers(0, 256, (3, 30, 64, 64, 3), dtype=np.uint8)

@@ -1,0 +1,30 @@
+"""Test data: BAIR-format TFRecords written with the ``tfrecord`` package (no TensorFlow).
+
+Used by the tests and by the data benchmarks (which put ``tests/`` on their path).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def write_tfrecords(path: str, aux: np.ndarray, main: np.ndarray, actions: np.ndarray,
+                    endeffector: np.ndarray) -> None:
+    """Write videos as BAIR ``tf.train.Example`` records (the softmotion30_44k schema).
+
+    aux, main : (N, 30, H, W, 3) uint8 camera frames (raw bytes, as in the real data);
+    actions : (N, 30, 4); endeffector : (N, 30, 3). For tests and benchmarks.
+    """
+    from tfrecord.writer import TFRecordWriter
+
+    w = TFRecordWriter(path)
+    try:
+        for v in range(len(aux)):
+            example = {}
+            for t in range(aux.shape[1]):
+                example[f"{t}/image_aux1/encoded"] = (aux[v, t].tobytes(), "byte")
+                example[f"{t}/image_main/encoded"] = (main[v, t].tobytes(), "byte")
+                example[f"{t}/action"] = (actions[v, t].tolist(), "float")
+                example[f"{t}/endeffector_pos"] = (endeffector[v, t].tolist(), "float")
+            w.write(example)
+    finally:
+        w.close()

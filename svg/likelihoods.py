@@ -16,130 +16,19 @@ would need for the same balance of the two terms.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Dict, Optional, Type
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from .config import LikelihoodConfig
+from .likelihood_base import (HALF_LOG_2PI, LIKELIHOODS, DecoderNLL, Likelihood,  # noqa: F401
+                              at_least_float32, gaussian_nll, register, softclip)
 
-HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+# the contract is re-exported so that ``svg.likelihoods`` stays the one place to import from
+__all__ = ["HALF_LOG_2PI", "LIKELIHOODS", "DecoderNLL", "Likelihood", "at_least_float32", "gaussian_nll",
+           "register", "softclip", "FixedGaussian", "MSE", "LearnedSigma", "OptimalSigma", "PerPixelSigma",
+           "Bernoulli", "build_likelihood"]
 OPTIMAL_AXES = ("sequence", "batch", "frame")
-
-
-def softclip(log_sigma: torch.Tensor, minimum: float = -6.0) -> torch.Tensor:
-    """Bound log σ smoothly from below: ``minimum + softplus(log_sigma − minimum)`` > ``minimum``."""
-    return minimum + F.softplus(log_sigma - minimum)
-
-
-def gaussian_nll(x: torch.Tensor, x_hat: torch.Tensor, log_sigma: torch.Tensor) -> torch.Tensor:
-    """Gaussian NLL summed over all but the first dimension.
-
-    x, x_hat : (B, ...) floats; log_sigma : log σ, broadcastable to x. Returns (B,).
-    """
-    var = torch.exp(2 * log_sigma)
-    per_value = (x - x_hat).pow(2) / (2 * var) + log_sigma + HALF_LOG_2PI
-    return per_value.expand_as(x).flatten(1).sum(1)
-
-
-@dataclass
-class DecoderNLL:
-    """Result of :meth:`Likelihood.nll`.
-
-    nll : (B,) negative log-likelihood summed over each sample's dimensions (nats).
-    sigma : decoder standard deviation, broadcastable to x: a scalar, (B, 1, ...), (B, T, 1, ...)
-        or a full map.
-    """
-    nll: torch.Tensor
-    sigma: torch.Tensor
-
-    def _sigma_sq_mean(self) -> torch.Tensor:
-        s2 = self.sigma.pow(2)
-        if s2.dim() == 0:
-            return s2.expand(self.nll.shape[0])
-        return s2.expand(self.nll.shape[0], *s2.shape[1:]).flatten(1).mean(1)
-
-    def effective_beta(self) -> torch.Tensor:
-        """(B,) mean σ² per sample: the equivalent KL weight of a unit-variance Gaussian decoder."""
-        return self._sigma_sq_mean()
-
-    def sigma_per_sample(self) -> torch.Tensor:
-        """(B,) root-mean-square σ per sample, a one-number summary for logging."""
-        return self._sigma_sq_mean().sqrt()
-
-
-def at_least_float32(t: torch.Tensor) -> torch.Tensor:
-    """t in float32, or in its own dtype if that is wider (float64)."""
-    # Sums over tens of thousands of values: never accumulate in half precision.
-    return t.to(torch.promote_types(t.dtype, torch.float32))
-
-
-class Likelihood(nn.Module):
-    """Base class of every decoder distribution: the contract a new likelihood fulfils.
-
-    A subclass sets :attr:`name` (its config name), builds itself from a
-    :class:`~svg.config.LikelihoodConfig` in :meth:`from_config` (reading the fields that apply
-    to it; add a field there if it needs a new option), and implements :meth:`_nll`, which gets
-    x, x_hat (and log σ when :attr:`predicts_log_sigma`) already checked and in at least float32,
-    and returns a :class:`DecoderNLL` summed over every dimension of each sample. Decorating it
-    with :func:`register` makes it a config choice; the tests are parametrised over the registry.
-    Learned state goes in parameters or buffers (so checkpoints carry it); training-only updates
-    happen when ``self.training``.
-    """
-
-    name = "base"
-    #: True when the decoder must also output a log σ map (one extra channel per image channel).
-    predicts_log_sigma = False
-
-    @classmethod
-    def from_config(cls, cfg: LikelihoodConfig) -> "Likelihood":
-        """Build from the config fields that apply to this likelihood (default: none)."""
-        return cls()
-
-    def nll(self, x: torch.Tensor, x_hat: torch.Tensor,
-            log_sigma: Optional[torch.Tensor] = None) -> DecoderNLL:
-        """Negative log-likelihood of x under the decoder.
-
-        Parameters
-        ----------
-        x : (B, ...) targets, float in [0, 1] for images; a sequence is (B, T, C, H, W).
-        x_hat : decoder mean, same shape as x (probabilities in [0, 1] for ``bernoulli``).
-        log_sigma : per-value log σ, same shape as x; only for ``per_pixel``.
-        """
-        if x.shape != x_hat.shape:
-            raise ValueError(f"{self.name} likelihood: x has shape {tuple(x.shape)} but x_hat has "
-                             f"{tuple(x_hat.shape)}; they must match")
-        if x.dim() < 2:
-            raise ValueError(f"{self.name} likelihood: expected a batch (B, ...) with at least 2 "
-                             f"dimensions, got shape {tuple(x.shape)}")
-        if self.predicts_log_sigma:
-            if log_sigma is None or log_sigma.shape != x.shape:
-                got = None if log_sigma is None else tuple(log_sigma.shape)
-                raise ValueError(f"{self.name} likelihood needs log_sigma of shape {tuple(x.shape)}, "
-                                 f"got {got}")
-        elif log_sigma is not None:
-            raise ValueError(f"{self.name} likelihood does not take a log_sigma map; use per_pixel")
-        return self._nll(at_least_float32(x), at_least_float32(x_hat),
-                         None if log_sigma is None else at_least_float32(log_sigma))
-
-    def _nll(self, x, x_hat, log_sigma) -> DecoderNLL:
-        raise NotImplementedError
-
-    def extra_repr(self) -> str:
-        return f"name={self.name}"
-
-
-LIKELIHOODS: Dict[str, Type[Likelihood]] = {}
-
-
-def register(cls: Type[Likelihood]) -> Type[Likelihood]:
-    """Class decorator: make ``cls`` selectable as ``model.likelihood.name = cls.name``."""
-    if cls.name in LIKELIHOODS:
-        raise ValueError(f"likelihood {cls.name!r} is registered twice")
-    LIKELIHOODS[cls.name] = cls
-    return cls
 
 
 @register

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Subset
 
+from .base import VideoDataset
 from .files import load_array, load_json, read_image
 from .splits import check_split
 from .tfrecords import read_example, scan_records
@@ -68,7 +69,7 @@ def decode_example(example, where: str, camera: str = "image_aux1"
     return frames, actions, endeff
 
 
-class _BAIRBase(Dataset):
+class _BAIRBase(VideoDataset):
     def __init__(self, seq_len: int, split: str, with_actions: bool):
         if not 1 <= seq_len <= FRAMES:
             raise ValueError(f"seq_len {seq_len} does not fit BAIR's {FRAMES}-frame videos")

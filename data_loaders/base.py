@@ -1,8 +1,8 @@
 """The dataset contract: what a video dataset must do to plug into training and evaluation.
 
 A new dataset is one file with a :class:`VideoDataset` subclass and a builder function, plus one
-line in ``data_loaders.DATASETS``; the registry-wide tests (splits disjoint, item shape and range)
-then cover it.
+line in ``data_loaders.DATASETS``. The split-name test loops over the registry; add the new
+dataset's disjointness and prefix tests next to the others in ``tests/test_data_splits.py``.
 """
 from __future__ import annotations
 

@@ -38,8 +38,8 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
+from .base import VideoDataset
 from .kth_files import CLASSES, KTHVideo, list_videos, read_clip, read_manifest
 
 TRAIN_PEOPLE, TEST_PEOPLE = tuple(range(1, 21)), tuple(range(21, 26))
@@ -108,7 +108,7 @@ def srvp_clips(videos: List[KTHVideo], n: int = SRVP_CLIPS, clip_len: int = SRVP
     return clips
 
 
-class KTH(Dataset):
+class KTH(VideoDataset):
     """KTH clips; items (seq_len, 1, size, size) float32 in [0, 1].
 
     Parameters

@@ -5,15 +5,15 @@ import os
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
+from .base import VideoDataset
 from .files import load_array
 from .splits import check_split
 
 MMNIST_FILE = "mnist_test_seq.npy"
 
 
-class MovingMNIST(Dataset):
+class MovingMNIST(VideoDataset):
     """Videos of the standard Moving MNIST file; items (seq_len, 1, 64, 64) float32 in [0, 1].
 
     The file is memory-mapped. ``split``: ``train`` = videos [0, split_at − val_videos), ``val`` =

@@ -5,6 +5,7 @@ from typing import Optional
 
 import torch
 
+from .base import VideoDataset
 from .splits import check_split
 
 
@@ -54,7 +55,7 @@ def split_of_start(row: int, col: int) -> str:
     return "test" if cell == 0 else "val" if cell == 1 else "train"
 
 
-class MovingSquares(torch.utils.data.Dataset):
+class MovingSquares(VideoDataset):
     """Bouncing-squares videos as a dataset: item i is a fixed function of (seed, i).
 
     Returns (seq_len, channels, size, size) float32 in [0, 1]. ``length`` sets len() (the

@@ -12,8 +12,8 @@ from typing import List, Optional, Tuple
 import numpy as np
 import torch
 from PIL import Image
-from torch.utils.data import Dataset
 
+from .base import VideoDataset
 from .smmnist_srvp import SEED as SRVP_SEED
 from .smmnist_srvp import srvp_test_set, srvp_trajectory
 from .splits import check_split
@@ -76,7 +76,7 @@ def render(digits: List[np.ndarray], positions: List[np.ndarray], image_size: in
     return torch.from_numpy(frames).unsqueeze(1).float().div_(255.0)
 
 
-class StochasticMovingMNIST(Dataset):
+class StochasticMovingMNIST(VideoDataset):
     """Videos of bouncing MNIST digits; items (seq_len, 1, S, S) float32 in [0, 1].
 
     Parameters

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 from typing import Any, Dict, Optional, Sequence
 
@@ -51,8 +52,11 @@ def evaluate_run(run: str, cfg: EvalConfig = EvalConfig(), split: str = "test",
         res = fvd.result()
         report["fvd"] = res["fvd"]
         report["protocol"]["fvd"] = res.get("protocol") or f"failed: {res['error']}"
-    out_dir = out_dir or os.path.join(os.path.dirname(os.path.abspath(ckpt)),
-                                      f"eval_{split}_{cfg.n_past}to{cfg.n_future}_N{cfg.n_samples}")
+    if out_dir is None:   # data overrides get their own folder, so they never overwrite the default's
+        tag = (f"_data-{hashlib.sha1(' '.join(sorted(overrides)).encode()).hexdigest()[:8]}"
+               if overrides else "")
+        out_dir = os.path.join(os.path.dirname(os.path.abspath(ckpt)),
+                               f"eval_{split}_{cfg.n_past}to{cfg.n_future}_N{cfg.n_samples}{tag}")
     write_report(out_dir, report)
     report["out_dir"] = out_dir
     if fvd is not None and fvd.error is not None:

@@ -117,3 +117,17 @@ def test_evaluate_with_fvd(run_dir, tmp_path):
     with pytest.raises(ValueError, match="FVD needs videos of at least 9 frames"):
         evaluate(str(run_dir), n_samples=1, max_videos=2, metrics=["psnr"], out_dir=str(tmp_path),
                  fvd=True)
+
+
+def test_data_overrides_change_the_test_set_and_get_their_own_folder(run_dir, capsys):
+    args = ["evaluate", "--run", str(run_dir), "--n-samples", "2", "--max-videos", "2", "--lpips", "none"]
+    assert main(args) == 0
+    assert main(args + ["data.options={size: 32}"]) == 2      # the model's frames are 64×64
+    assert "frames must be (C, H, W) = (1, 64, 64)" in capsys.readouterr().err
+    assert main(args + ["data.options={length: 2}"]) == 0
+    plain = json.loads((run_dir / "eval_test_2to3_N2" / "metrics.json").read_text())
+    [other] = [p for p in run_dir.glob("eval_test_2to3_N2_data-*")]
+    moved = json.loads((other / "metrics.json").read_text())
+    assert plain["protocol"]["data_options"] == {} and moved["protocol"]["data_options"] == {"length": 2}
+    assert main(args + ["model.g_dim=8"]) == 2
+    assert "only keys under data. may change" in capsys.readouterr().err

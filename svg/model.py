@@ -22,7 +22,7 @@ from .kl import gaussian_kl
 from .likelihoods import at_least_float32, build_likelihood
 
 PRIORS = ("learned", "fixed")
-SKIPS = ("last_context", "previous")
+SKIPS = ("last_context", "previous", "original")
 
 
 @dataclass
@@ -86,6 +86,9 @@ class SVG(nn.Module):
             raise ValueError(f"unknown skip mode {cfg.skip!r}; choose one of {SKIPS}")
         if cfg.n_past < 1:
             raise ValueError(f"n_past must be >= 1, got {cfg.n_past}")
+        if cfg.skip == "original" and cfg.n_past < 2:
+            raise ValueError(f"skip='original' freezes the skip maps at frame n_past-2 (0-based), "
+                             f"so it needs n_past >= 2; got n_past={cfg.n_past}")
         if cfg.channels < 1:
             raise ValueError(f"channels must be >= 1, got {cfg.channels}")
         self.cfg = cfg
@@ -141,11 +144,13 @@ class SVG(nn.Module):
         return mean, (out[:, c:] if self.likelihood.predicts_log_sigma else None)
 
     def skip_index(self, seq_len: int) -> List[int]:
-        """Frame whose skip maps decode step t = 1..T−1 (0-based): t−1, frozen at n_past−1 unless
-        ``skip='previous'``. The original SVG code froze them at n_past−2; we follow the paper."""
+        """Frame whose skip maps decode step t = 1..T−1 (0-based): t−1, frozen at n_past−1
+        (``last_context``, the paper), at n_past−2 (``original``, what the original SVG code did)
+        or never frozen (``previous``, the original's ``--last_frame_skip``)."""
         if self.cfg.skip == "previous":
             return list(range(seq_len - 1))
-        return [min(t - 1, self.cfg.n_past - 1) for t in range(1, seq_len)]
+        last = self.cfg.n_past - (2 if self.cfg.skip == "original" else 1)
+        return [min(t - 1, last) for t in range(1, seq_len)]
 
     def _teacher_forced(self, x: torch.Tensor, eps: Optional[torch.Tensor],
                         generator: Optional[torch.Generator]):
@@ -222,7 +227,8 @@ class SVG(nn.Module):
 
         Parameters
         ----------
-        context : (B, K, C, H, W) float in [0, 1], K ≥ 1 ground-truth frames (usually n_past).
+        context : (B, K, C, H, W) float in [0, 1], K ≥ 1 ground-truth frames (usually n_past;
+            K ≥ 2 with ``skip='original'``, whose skip maps come from context frame K − 2).
         n_future : frames to predict (≥ 1).
         n_samples : N ≥ 1 futures per sequence.
         generator : optional torch.Generator for reproducible samples.
@@ -233,7 +239,8 @@ class SVG(nn.Module):
         """
         if n_future < 1 or n_samples < 1:
             raise ValueError(f"n_future and n_samples must be >= 1, got {n_future}, {n_samples}")
-        self.check_frames(context, 1, "context")
+        original = self.cfg.skip == "original"
+        self.check_frames(context, 2 if original else 1, "context")
         b, k = context.shape[:2]
 
         def per_sample(t: torch.Tensor) -> torch.Tensor:  # (B, ...) → (N·B, ...), sample-major
@@ -250,9 +257,9 @@ class SVG(nn.Module):
                     prior_state = self.prior(h[:, :-1])[2]
                 pred_state = self.predictor(torch.cat([h[:, :-1], z], -1))[1]
             h_prev = h[:, -1]
-            # Every sample of a sequence starts from its last context frame's skip maps, kept
-            # once per sequence: row n·B + b of the rollout reads map b.
-            skip = [s[:, -1] for s in skips]
+            # Every sample of a sequence starts from its last context frame's skip maps (one
+            # earlier for 'original'), kept once per sequence: row n·B + b of the rollout reads map b.
+            skip = [s[:, -2 if original else -1] for s in skips]
             rows = torch.arange(b, device=context.device).repeat(n_samples)
             frames = []
             for t in range(n_future):

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from models import GaussianLSTM, LSTMPredictor, build_backbone, get_backbone, init_weights
+from models.skip import Rows, SharedSkips
 
 from .config import ModelConfig
 from .kl import gaussian_kl
@@ -130,12 +131,12 @@ class SVG(nn.Module):
         h, skips = self.encoder(x.flatten(0, 1))
         return h.view(b, t, -1), [s.view(b, t, *s.shape[1:]) for s in skips]
 
-    def decode(self, g: torch.Tensor, skips: List[torch.Tensor], rows: Optional[torch.Tensor] = None
+    def decode(self, g: torch.Tensor, skips: List[torch.Tensor], rows: Rows = None
                ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
         """Decode N frames in one call.
 
-        g : (N, g_dim); skips : encoder maps [(M, c, h, w)]; rows : optional (N,) long, the skip
-        maps of each frame (None: M = N). Returns the mean (N, C, H, W) in [0, 1] and, for a
+        g : (N, g_dim); skips : encoder maps [(M, c, h, w)]; rows : the skip maps of each frame,
+        a ``models.skip.SharedSkips`` layout or an (N,) long index (None: M = N). Returns the mean (N, C, H, W) in [0, 1] and, for a
         per-pixel likelihood, log σ of the same shape (else None).
         """
         out = self.decoder(g, skips, rows)
@@ -170,10 +171,8 @@ class SVG(nn.Module):
         idx = self.skip_index(t_len)
         used = idx[-1] + 1   # skip maps of frames 0..used-1 are needed
         skips = [s[:, :used].flatten(0, 1) for s in skips]
-        rows = None
-        if used != t_len - 1:   # frames share skip maps: row of (b, t) is b·used + idx[t]
-            rows = (torch.arange(b, device=x.device).unsqueeze(1) * used
-                    + torch.tensor(idx, device=x.device)).flatten()
+        # frames share skip maps: frame (b, t) reads map (b, idx[t]) = (b, min(t, used − 1))
+        rows = None if used == t_len - 1 else SharedSkips(1, t_len - 1, used)
         mean, log_sigma = self.decode(g.flatten(0, 1), skips, rows)
         unflat = (lambda t: None if t is None else t.view(b, t_len - 1, *t.shape[1:]))
         return unflat(mean), unflat(log_sigma), (mu_q, logvar_q, mu_p, logvar_p)
@@ -260,7 +259,7 @@ class SVG(nn.Module):
             # Every sample of a sequence starts from its last context frame's skip maps (one
             # earlier for 'original'), kept once per sequence: row n·B + b of the rollout reads map b.
             skip = [s[:, -2 if original else -1] for s in skips]
-            rows = torch.arange(b, device=context.device).repeat(n_samples)
+            rows = SharedSkips(n_samples, 1, 1)
             frames = []
             for t in range(n_future):
                 if self.prior is not None:

@@ -12,7 +12,7 @@ Per case and device it prints, for each side: GFLOP per step (torch.utils.flop_c
 wall seconds and process CPU seconds per full training step (forward, backward, Adam), achieved
 GFLOP/s, the speed-up; with ``--profile`` the torch.profiler split of one step into convolutions
 (forward + backward) and everything else, with the costliest other operators; with ``--memory``
-the peak memory of one step (CPU: peak RSS of a fresh process over its RSS before the step;
+the peak memory of one step (CPU: peak RSS of a fresh process over its RSS just before the step;
 CUDA: ``max_memory_allocated``). Sides alternate (A B A B ...) so machine noise hits both alike.
 
     python benchmarks/train_step.py                          # both cases, fp32, 3 repeats
@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -49,9 +49,10 @@ CASES = {
 SIDES = ("original", "batched")
 
 
-def build(name: str, device: torch.device):
-    """Both models with identical weights, an Adam per side, and the batch (B, T, C, 64, 64)."""
-    backbone, channels, batch, n_past, n_future, z_dim = CASES[name]
+def build(name: str, device: torch.device, batch: int = 0):
+    """Both models with identical weights and the batch (B, T, C, 64, 64); batch 0: the case's."""
+    backbone, channels, case_batch, n_past, n_future, z_dim = CASES[name]
+    batch = batch or case_batch
     torch.manual_seed(0)
     cfg = ModelConfig(backbone=backbone, channels=channels, z_dim=z_dim, n_past=n_past,
                       skip="original", likelihood=LikelihoodConfig(name="mse", beta=BETA))
@@ -112,37 +113,46 @@ def profile_split(fn, top: int = 6) -> dict:
     return dict(conv_s=conv, other_s=sum(other.values()), top_other=ranked)
 
 
-def memory_of_step(name: str, side: str, device: torch.device, precision: str) -> dict:
+def memory_of_step(name: str, side: str, device: torch.device, precision: str, batch: int) -> dict:
     """Peak memory of one training step. CPU: in a fresh process (peak RSS − RSS before)."""
     if device.type == "cuda":
-        models, x = build(name, device)
+        models, x = build(name, device, batch)
         opt = torch.optim.Adam(models[side].parameters(), lr=1e-6)
         torch.cuda.reset_peak_memory_stats(device)
         before = torch.cuda.memory_allocated(device)
         train_step(side, models[side], opt, x, device, precision)
         return dict(peak_mb=(torch.cuda.max_memory_allocated(device) - before) / 2**20)
     cmd = [sys.executable, __file__, "--memory-child", side, "--case", name,
-           "--precision", precision]
+           "--threads", str(torch.get_num_threads()),
+           "--precision", precision, "--batch", str(batch)]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def memory_child(name: str, side: str, precision: str) -> None:
+def _status_kb(key: str) -> int:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith(key + ":"))
+
+
+def memory_child(name: str, side: str, precision: str, batch: int) -> None:
+    """Runs in a fresh process: peak RSS of one step over the RSS before it (Linux /proc)."""
     device = torch.device("cpu")
-    models, x = build(name, device)
-    other = [s for s in SIDES if s != side][0]
-    del models[other]
-    opt = torch.optim.Adam(models[side].parameters(), lr=1e-6)
-    with open("/proc/self/statm") as f:
-        rss0 = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    train_step(side, models[side], opt, x, device, precision)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024   # Linux: KiB
-    print(json.dumps(dict(peak_mb=(peak - rss0) / 2**20)))
+    models, x = build(name, device, batch)
+    model = models.pop(side)
+    models.clear()
+    gc.collect()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-6)
+    with open("/proc/self/clear_refs", "w") as f:   # reset the high-water mark VmHWM to now
+        f.write("5")
+    rss0 = _status_kb("VmRSS")
+    train_step(side, model, opt, x, device, precision)
+    peak = _status_kb("VmHWM")
+    print(json.dumps(dict(peak_mb=(peak - rss0) / 1024, rss_before_mb=rss0 / 1024)))
 
 
-def time_case(name, device, precision, repeats):
-    models, x = build(name, device)
+def time_case(name, device, precision, repeats, batch):
+    models, x = build(name, device, batch)
     opts = {s: torch.optim.Adam(m.parameters(), lr=1e-6) for s, m in models.items()}
     step = {s: (lambda s=s: train_step(s, models[s], opts[s], x, device, precision)) for s in SIDES}
     counts = {s: count_flops(step[s]) for s in SIDES}   # doubles as warm-up
@@ -161,8 +171,8 @@ def time_case(name, device, precision, repeats):
     return step, flops, conv_flops, wall, cpu, params
 
 
-def run_case(name, device, precision, repeats, profile, memory) -> None:
-    step, flops, conv_flops, wall, cpu, params = time_case(name, device, precision, repeats)
+def run_case(name, device, precision, repeats, profile, memory, batch) -> None:
+    step, flops, conv_flops, wall, cpu, params = time_case(name, device, precision, repeats, batch)
     med = {s: statistics.median(wall[s]) for s in SIDES}
     med_cpu = {s: statistics.median(cpu[s]) for s in SIDES}
     print(f"   parameters: original {params['original']:,}, batched {params['batched']:,}")
@@ -181,7 +191,7 @@ def run_case(name, device, precision, repeats, profile, memory) -> None:
                   f"({conv_flops[s] / 1e9 / max(p['conv_s'], 1e-9):.0f} GFLOP/s), "
                   f"other {p['other_s']:.2f} s; top other: {others}", flush=True)
     if memory:
-        mem = {s: memory_of_step(name, s, device, precision)["peak_mb"] for s in SIDES}
+        mem = {s: memory_of_step(name, s, device, precision, batch)["peak_mb"] for s in SIDES}
         print(f"   peak memory of one step: original {mem['original']:.0f} MB, batched "
               f"{mem['batched']:.0f} MB (×{mem['batched'] / mem['original']:.2f})", flush=True)
 
@@ -195,10 +205,14 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=3, help="timed steps per side (interleaved)")
     p.add_argument("--profile", action="store_true", help="torch.profiler split of one step")
     p.add_argument("--memory", action="store_true", help="peak memory of one step per side")
+    p.add_argument("--batch", type=int, default=0, help="B (default: the case's, 16)")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's)")
     p.add_argument("--memory-child", choices=SIDES, help=argparse.SUPPRESS)
     args = p.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     if args.memory_child:
-        return memory_child(args.case[0], args.memory_child, args.precision)
+        return memory_child(args.case[0], args.memory_child, args.precision, args.batch)
     devices = args.device or (["cpu"] + (["cuda"] if torch.cuda.is_available() else []))
     print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads; paper widths; "
           f"skip=original, mse likelihood (β = {BETA}); Adam; {args.precision}; median of "
@@ -207,9 +221,10 @@ def main() -> None:
         device = torch.device(dev)
         for name in args.case or list(CASES):
             b, c, bs, n_past, n_future, z = CASES[name]
-            print(f"-- {name} on {device}: {c} channel(s), B={bs}, {n_past}+{n_future} frames, "
-                  f"z_dim={z}", flush=True)
-            run_case(name, device, args.precision, args.repeats, args.profile, args.memory)
+            print(f"-- {name} on {device}: {c} channel(s), B={args.batch or bs}, {n_past}+{n_future}"
+                  f" frames, z_dim={z}; load average {os.getloadavg()[0]:.1f}", flush=True)
+            run_case(name, device, args.precision, args.repeats, args.profile, args.memory,
+                     args.batch)
 
 
 if __name__ == "__main__":

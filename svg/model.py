@@ -136,8 +136,9 @@ class SVG(nn.Module):
         """Decode N frames in one call.
 
         g : (N, g_dim); skips : encoder maps [(M, c, h, w)]; rows : the skip maps of each frame,
-        a ``models.skip.SharedSkips`` layout or an (N,) long index (None: M = N). Returns the mean (N, C, H, W) in [0, 1] and, for a
-        per-pixel likelihood, log σ of the same shape (else None).
+        a ``models.skip.SharedSkips`` layout or an (N,) long index (None: M = N). Returns the
+        mean (N, C, H, W) in [0, 1] and, for a per-pixel likelihood, log σ of the same shape
+        (else None).
         """
         out = self.decoder(g, skips, rows)
         c = self.cfg.channels

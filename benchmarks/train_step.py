@@ -66,7 +66,7 @@ def build(name: str, device: torch.device, batch: int = 0):
 
 
 def objective(side: str, model, x):
-    return model.loss(x, BETA) if side == "original" else model.loss(x).objective()
+    return model.loss(x, BETA) if side == "original" else model(x).objective()   # forward = loss
 
 
 def autocast(device: torch.device, precision: str):
@@ -151,11 +151,21 @@ def memory_child(name: str, side: str, precision: str, batch: int) -> None:
     print(json.dumps(dict(peak_mb=(peak - rss0) / 1024, rss_before_mb=rss0 / 1024)))
 
 
-def time_case(name, device, precision, repeats, batch):
+def time_case(name, device, precision, repeats, batch, compile_batched=False):
     models, x = build(name, device, batch)
     opts = {s: torch.optim.Adam(m.parameters(), lr=1e-6) for s, m in models.items()}
-    step = {s: (lambda s=s: train_step(s, models[s], opts[s], x, device, precision)) for s in SIDES}
-    counts = {s: count_flops(step[s]) for s in SIDES}   # doubles as warm-up
+    params = {s: sum(p.numel() for p in m.parameters()) for s, m in models.items()}
+
+    def make_step(s):
+        return lambda: train_step(s, models[s], opts[s], x, device, precision)
+    counts = {s: count_flops(make_step(s)) for s in SIDES}   # eager; doubles as warm-up
+    if compile_batched:   # time the first call: compilation plus one step
+        models["batched"] = torch.compile(models["batched"])
+        t0 = time.perf_counter()
+        make_step("batched")()
+        print(f"   torch.compile of the batched model: first step {time.perf_counter() - t0:.1f} s "
+              f"(compilation + one step)", flush=True)
+    step = {s: make_step(s) for s in SIDES}
     flops = {s: c[0] for s, c in counts.items()}
     conv_flops = {s: c[1] for s, c in counts.items()}
     wall, cpu = {s: [] for s in SIDES}, {s: [] for s in SIDES}
@@ -167,12 +177,12 @@ def time_case(name, device, precision, repeats, batch):
             sync(device)
             wall[s].append(time.perf_counter() - t0)
             cpu[s].append(time.process_time() - c0)
-    params = {s: sum(p.numel() for p in m.parameters()) for s, m in models.items()}
     return step, flops, conv_flops, wall, cpu, params
 
 
-def run_case(name, device, precision, repeats, profile, memory, batch) -> None:
-    step, flops, conv_flops, wall, cpu, params = time_case(name, device, precision, repeats, batch)
+def run_case(name, device, precision, repeats, profile, memory, batch, compile_batched) -> None:
+    step, flops, conv_flops, wall, cpu, params = time_case(name, device, precision, repeats, batch,
+                                                          compile_batched)
     med = {s: statistics.median(wall[s]) for s in SIDES}
     med_cpu = {s: statistics.median(cpu[s]) for s in SIDES}
     print(f"   parameters: original {params['original']:,}, batched {params['batched']:,}")
@@ -207,6 +217,8 @@ def main() -> None:
     p.add_argument("--memory", action="store_true", help="peak memory of one step per side")
     p.add_argument("--batch", type=int, default=0, help="B (default: the case's, 16)")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's)")
+    p.add_argument("--compile", action="store_true",
+                   help="torch.compile the batched model (prints the compile time; not for --memory)")
     p.add_argument("--memory-child", choices=SIDES, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.threads:
@@ -224,7 +236,7 @@ def main() -> None:
             print(f"-- {name} on {device}: {c} channel(s), B={args.batch or bs}, {n_past}+{n_future}"
                   f" frames, z_dim={z}; load average {os.getloadavg()[0]:.1f}", flush=True)
             run_case(name, device, args.precision, args.repeats, args.profile, args.memory,
-                     args.batch)
+                     args.batch, args.compile)
 
 
 if __name__ == "__main__":

@@ -31,11 +31,11 @@ def original_protocol(model, x, n_past, n_future, n_samples):
     for b in range(x.shape[0]):
         ctx = x[b:b + 1, :n_past]
         samples = [model.generate(ctx, n_future, 1)[0, 0] for _ in range(n_samples)]   # (T, C, H, W)
-        truth = x[b, n_past:].numpy()
+        truth = x[b, n_past:].cpu().numpy()
         p = np.zeros((n_samples, n_future))
         s = np.zeros((n_samples, n_future))
         for i, sample in enumerate(samples):
-            pred = sample[n_past:].numpy()
+            pred = sample[n_past:].cpu().numpy()
             for t in range(n_future):
                 p[i, t] = np.mean([peak_signal_noise_ratio(truth[t, c], pred[t, c], data_range=1.0)
                                    for c in range(truth.shape[1])])
@@ -53,6 +53,53 @@ def batched_protocol(model, x, n_past, n_future, n_samples):
     return best_of_n(psnr(pred, truth), True), best_of_n(ssim(pred, truth, window="uniform"), True)
 
 
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def run(args, device: torch.device) -> None:
+    torch.manual_seed(0)
+    model = SVG(ModelConfig(backbone=args.backbone, channels=args.channels, n_past=args.n_past)
+                ).to(device).eval()
+    x = moving_squares(args.videos, args.n_past + args.n_future, model.image_size, args.channels,
+                       generator=torch.Generator().manual_seed(0)).to(device)
+    print(f"-- {device}: {args.backbone} (paper widths), {args.videos} videos, {args.n_past} → "
+          f"{args.n_future} frames, N = {args.n_samples}", flush=True)
+
+    sync(device)
+    t0 = time.perf_counter()
+    base_psnr, base_ssim, base_samples, (p_last, s_last) = original_protocol(
+        model, x, args.n_past, args.n_future, args.n_samples)
+    t_base = time.perf_counter() - t0
+
+    times = []
+    for _ in range(args.repeats):
+        sync(device)
+        t0 = time.perf_counter()
+        batched_protocol(model, x, args.n_past, args.n_future, args.n_samples)
+        sync(device)
+        times.append(time.perf_counter() - t0)
+    t_ours = float(np.median(times))
+
+    # Equal results: our metrics on the baseline's own samples.
+    pred = base_samples[:, :, args.n_past:]
+    truth = x[:, args.n_past:].unsqueeze(0).expand_as(pred)
+    ours_p, ours_s = best_of_n(psnr(pred, truth), True), best_of_n(ssim(pred, truth, window="uniform"), True)
+    last = x.shape[0] - 1
+    dp = np.abs(ours_p.per_sample[:, last].cpu().numpy() - p_last).max()
+    ds = np.abs(ours_s.per_sample[:, last].cpu().numpy() - s_last).max()
+    same_best = np.allclose(ours_p.best.cpu().numpy(), base_psnr, atol=1e-4) and np.allclose(
+        ours_s.best.cpu().numpy(), base_ssim, atol=1e-4)
+    per_video = lambda t: t / args.videos   # noqa: E731
+    print(f"original protocol : {t_base:8.2f} s  ({per_video(t_base):.2f} s per video)")
+    print(f"batched (median of {args.repeats}): {t_ours:8.2f} s  ({per_video(t_ours):.2f} s per video)"
+          f"  runs: {', '.join(f'{t:.2f}' for t in times)}")
+    print(f"speed-up          : ×{t_base / t_ours:.1f}")
+    print(f"equal results     : max |PSNR − skimage| {dp:.2e} dB, max |SSIM − skimage| {ds:.2e}, "
+          f"same best-of-N values: {same_best}", flush=True)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--videos", type=int, default=2)
@@ -62,41 +109,11 @@ def main() -> None:
     p.add_argument("--n-past", type=int, default=5)
     p.add_argument("--n-future", type=int, default=20)
     p.add_argument("--repeats", type=int, default=3, help="timed repeats of the batched side")
+    p.add_argument("--device", action="append", help="default: cpu, and cuda when present")
     args = p.parse_args()
-    torch.manual_seed(0)
-    model = SVG(ModelConfig(backbone=args.backbone, channels=args.channels, n_past=args.n_past)).eval()
-    x = moving_squares(args.videos, args.n_past + args.n_future, model.image_size, args.channels,
-                       generator=torch.Generator().manual_seed(0))
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; {args.backbone} (paper widths), "
-          f"{args.videos} videos, {args.n_past} → {args.n_future} frames, N = {args.n_samples}")
-
-    t0 = time.perf_counter()
-    base_psnr, base_ssim, base_samples, (p_last, s_last) = original_protocol(
-        model, x, args.n_past, args.n_future, args.n_samples)
-    t_base = time.perf_counter() - t0
-
-    times = []
-    for _ in range(args.repeats):
-        t0 = time.perf_counter()
-        batched_protocol(model, x, args.n_past, args.n_future, args.n_samples)
-        times.append(time.perf_counter() - t0)
-    t_ours = float(np.median(times))
-
-    # Equal results: our metrics on the baseline's own samples.
-    pred = base_samples[:, :, args.n_past:]
-    truth = x[:, args.n_past:].unsqueeze(0).expand_as(pred)
-    ours_p, ours_s = best_of_n(psnr(pred, truth), True), best_of_n(ssim(pred, truth, window="uniform"), True)
-    last = x.shape[0] - 1
-    dp = np.abs(ours_p.per_sample[:, last].numpy() - p_last).max()
-    ds = np.abs(ours_s.per_sample[:, last].numpy() - s_last).max()
-    same_best = np.allclose(ours_p.best.numpy(), base_psnr, atol=1e-4) and np.allclose(
-        ours_s.best.numpy(), base_ssim, atol=1e-4)
-    per_video = lambda t: t / args.videos   # noqa: E731
-    print(f"original protocol : {t_base:8.2f} s  ({per_video(t_base):.2f} s per video)")
-    print(f"batched (median of {args.repeats}): {t_ours:8.2f} s  ({per_video(t_ours):.2f} s per video)")
-    print(f"speed-up          : ×{t_base / t_ours:.1f}")
-    print(f"equal results     : max |PSNR − skimage| {dp:.2e} dB, max |SSIM − skimage| {ds:.2e}, "
-          f"same best-of-N values: {same_best}")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads")
+    for dev in args.device or (["cpu"] + (["cuda"] if torch.cuda.is_available() else [])):
+        run(args, torch.device(dev))
 
 
 if __name__ == "__main__":

@@ -1,68 +1,78 @@
-"""Training-step speed: the time-batched SVG-LP against a step-by-step loop, side by side.
+"""Training-step speed: the time-batched SVG-LP against the original SVG code, side by side.
 
-The step-by-step implementation below follows the original SVG training code: a Python loop over
-time, two encoder calls per step (one for x_{t−1}, one for the target x_t), one call of each LSTM
-and of the decoder per step. Both use the same model, weights and likelihood. Each repeat times a
-few full training steps (forward, backward, Adam); the two implementations alternate repeats so
-that machine noise hits both alike; medians are reported.
+The baseline (``benchmarks/original_svg.py``) is written the way the original SVG training code
+is: its own networks with concatenated skips, stacked ``LSTMCell``s, a Python loop over time
+with two encoder calls per step, BatchNorm over each frame's batch of B, in-place activations,
+the loss summed over steps. Ours is ``SVG.loss`` with ``model.skip: original`` (skip maps frozen
+where the original froze them) and the ``mse`` likelihood (the original objective). Weights are
+copied, so both sides have the same parameters and compute the same loss in eval mode
+(``tests/test_original_baseline.py``).
 
-Also prints achieved FLOP/s (counted with torch.utils.flop_counter) as a fraction of a plain
-convolution — the model's costliest encoder layer over the same B·T frames, forward and backward —
-timed in the same run.
+Per case and device it prints, for each side: GFLOP per step (torch.utils.flop_counter), median
+wall seconds and process CPU seconds per full training step (forward, backward, Adam), achieved
+GFLOP/s, the speed-up; with ``--profile`` the torch.profiler split of one step into convolutions
+(forward + backward) and everything else, with the costliest other operators; with ``--memory``
+the peak memory of one step (CPU: peak RSS of a fresh process over its RSS just before the step;
+CUDA: ``max_memory_allocated``). Sides alternate (A B A B ...) so machine noise hits both alike.
 
-    python benchmarks/train_step.py                 # both cases, fp32 and bf16 autocast
-    python benchmarks/train_step.py --case dcgan64 --repeats 3
+    python benchmarks/train_step.py                          # both cases, fp32, 3 repeats
+    python benchmarks/train_step.py --case vgg64 --repeats 5 --profile --memory
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
+import json
+import os
 import statistics
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from data_loaders.moving_squares import moving_squares
-from svg import SVG, LikelihoodConfig, ModelConfig
-from svg.kl import gaussian_kl
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from original_svg import OriginalSVG, copy_weights  # noqa: E402
 
+from data_loaders.moving_squares import moving_squares  # noqa: E402
+from svg import SVG, LikelihoodConfig, ModelConfig  # noqa: E402
+
+BETA = 1e-4   # the original objective's KL weight; our mse likelihood uses the same β
 # name: (backbone, channels, batch, n_past, n_future, z_dim)
 CASES = {
     "dcgan64": ("dcgan64", 1, 16, 5, 10, 10),
     "vgg64": ("vgg64", 3, 16, 2, 10, 64),
 }
+SIDES = ("original", "batched")
 
 
-def step_by_step_objective(model: SVG, x: torch.Tensor) -> torch.Tensor:
-    """The original SVG loop over time (same maths as SVG.loss, frame by frame)."""
-    cfg = model.cfg
-    post_state = prior_state = pred_state = None
-    x_hats, kl, skip = [], 0.0, None
-    for t in range(1, x.shape[1]):
-        h, skip_prev = model.encoder(x[:, t - 1])
-        h_target, _ = model.encoder(x[:, t])
-        if t <= cfg.n_past:
-            skip = skip_prev
-        mu_q, lv_q, post_state = model.posterior.step(h_target, post_state)
-        z = mu_q + torch.exp(0.5 * lv_q) * torch.randn_like(mu_q)
-        mu_p, lv_p, prior_state = model.prior.step(h, prior_state)
-        g, pred_state = model.predictor.step(torch.cat([h, z], 1), pred_state)
-        x_hats.append(torch.sigmoid(model.decoder(g, skip)[:, :cfg.channels]))
-        kl = kl + gaussian_kl(mu_q.float(), lv_q.float(), mu_p.float(), lv_p.float()).sum(1)
-    nll = model.likelihood.nll(x[:, 1:], torch.stack(x_hats, 1)).nll
-    return (nll + kl).mean()
+def build(name: str, device: torch.device, batch: int = 0):
+    """Both models with identical weights and the batch (B, T, C, 64, 64); batch 0: the case's."""
+    backbone, channels, case_batch, n_past, n_future, z_dim = CASES[name]
+    batch = batch or case_batch
+    torch.manual_seed(0)
+    cfg = ModelConfig(backbone=backbone, channels=channels, z_dim=z_dim, n_past=n_past,
+                      skip="original", likelihood=LikelihoodConfig(name="mse", beta=BETA))
+    ours = SVG(cfg)
+    base = OriginalSVG(cfg)
+    copy_weights(ours, base)
+    models = {"original": base.to(device), "batched": ours.to(device)}
+    x = moving_squares(batch, n_past + n_future, ours.image_size, channels,
+                       generator=torch.Generator().manual_seed(0)).to(device)
+    return models, x
 
 
-def batched_objective(model: SVG, x: torch.Tensor) -> torch.Tensor:
-    return model.loss(x).objective()
+def objective(side: str, model, x):
+    return model.loss(x, BETA) if side == "original" else model(x).objective()   # forward = loss
 
 
 def autocast(device: torch.device, precision: str):
     if precision == "fp32":
         return contextlib.nullcontext()
-    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
-    return torch.autocast(device.type, dtype=dtype)
+    return torch.autocast(device.type, dtype=torch.bfloat16 if precision == "bf16" else torch.float16)
 
 
 def sync(device: torch.device) -> None:
@@ -70,122 +80,163 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def train_step(model, opt, objective, x, device, precision):
+def train_step(side, model, opt, x, device, precision) -> None:
     with autocast(device, precision):
-        loss = objective(model, x)
+        loss = objective(side, model, x)
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
 
 
-def count_flops(fn) -> int:
+def count_flops(fn):
+    """(total, convolution) FLOPs of one call, forward and backward."""
     with FlopCounterMode(display=False) as counter:
         fn()
-    return counter.get_total_flops()
+    per_op = counter.get_flop_counts().get("Global", {})
+    return counter.get_total_flops(), sum(v for k, v in per_op.items() if "convolution" in str(k))
 
 
-def reference_conv(model: SVG, n_frames: int, device, precision, repeats: int):
-    """FLOP/s of the costliest encoder convolution alone over n_frames (forward + backward)."""
-    x = torch.rand(n_frames, model.cfg.channels, model.image_size, model.image_size, device=device)
-    best = (0, None, None)
-    feats = {}   # each encoder convolution → its input shape, found with forward hooks
+def profile_split(fn, top: int = 6) -> dict:
+    """Self CPU (and CUDA) time of one call, split into convolution operators and the rest."""
+    from torch.profiler import ProfilerActivity, profile
+    acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if torch.cuda.is_available() else [])
+    with profile(activities=acts) as prof:
+        fn()
+    conv, other = 0.0, {}
+    for ev in prof.key_averages():
+        t = (ev.self_cpu_time_total + getattr(ev, "self_device_time_total", 0)) / 1e6
+        if "conv" in ev.key.lower():
+            conv += t
+        else:
+            other[ev.key] = other.get(ev.key, 0.0) + t
+    ranked = sorted(other.items(), key=lambda kv: -kv[1])[:top]
+    return dict(conv_s=conv, other_s=sum(other.values()), top_other=ranked)
 
-    def hook(mod, inp, out):
-        feats[mod] = inp[0].shape
-    handles = [m.register_forward_hook(hook) for m in model.encoder.modules()
-               if isinstance(m, torch.nn.Conv2d)]
-    with torch.no_grad():
-        model.encoder(x[:2])
-    for h in handles:
-        h.remove()
-    for conv, shape in feats.items():
-        f = count_flops(lambda: conv(torch.zeros(shape, device=device)))
-        if f > best[0]:
-            best = (f, conv, shape)
-    _, conv, shape = best
-    conv = torch.nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride,
-                           conv.padding).to(device)
-    inp = torch.rand(n_frames, *shape[1:], device=device, requires_grad=True)
 
-    def step():
-        with autocast(device, precision):
-            out = conv(inp)
-        out.float().sum().backward()
-    flops = count_flops(step)
-    times = []
-    step()
-    for _ in range(repeats):
-        sync(device)
+def memory_of_step(name: str, side: str, device: torch.device, precision: str, batch: int) -> dict:
+    """Peak memory of one training step. CPU: in a fresh process (peak RSS − RSS before)."""
+    if device.type == "cuda":
+        models, x = build(name, device, batch)
+        opt = torch.optim.Adam(models[side].parameters(), lr=1e-6)
+        torch.cuda.reset_peak_memory_stats(device)
+        before = torch.cuda.memory_allocated(device)
+        train_step(side, models[side], opt, x, device, precision)
+        return dict(peak_mb=(torch.cuda.max_memory_allocated(device) - before) / 2**20)
+    cmd = [sys.executable, __file__, "--memory-child", side, "--case", name,
+           "--threads", str(torch.get_num_threads()),
+           "--precision", precision, "--batch", str(batch)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _status_kb(key: str) -> int:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith(key + ":"))
+
+
+def memory_child(name: str, side: str, precision: str, batch: int) -> None:
+    """Runs in a fresh process: peak RSS of one step over the RSS before it (Linux /proc)."""
+    device = torch.device("cpu")
+    models, x = build(name, device, batch)
+    model = models.pop(side)
+    models.clear()
+    gc.collect()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-6)
+    with open("/proc/self/clear_refs", "w") as f:   # reset the high-water mark VmHWM to now
+        f.write("5")
+    rss0 = _status_kb("VmRSS")
+    train_step(side, model, opt, x, device, precision)
+    peak = _status_kb("VmHWM")
+    print(json.dumps(dict(peak_mb=(peak - rss0) / 1024, rss_before_mb=rss0 / 1024)))
+
+
+def time_case(name, device, precision, repeats, batch, compile_batched=False):
+    models, x = build(name, device, batch)
+    opts = {s: torch.optim.Adam(m.parameters(), lr=1e-6) for s, m in models.items()}
+    params = {s: sum(p.numel() for p in m.parameters()) for s, m in models.items()}
+
+    def make_step(s):
+        return lambda: train_step(s, models[s], opts[s], x, device, precision)
+    counts = {s: count_flops(make_step(s)) for s in SIDES}   # eager; doubles as warm-up
+    if compile_batched:   # time the first call: compilation plus one step
+        models["batched"] = torch.compile(models["batched"])
         t0 = time.perf_counter()
-        step()
-        sync(device)
-        times.append(time.perf_counter() - t0)
-    desc = (f"Conv2d({conv.in_channels}→{conv.out_channels}, k{conv.kernel_size[0]}"
-            f" s{conv.stride[0]}) on {n_frames}×{tuple(shape[1:])}")
-    return flops / statistics.median(times), desc
+        make_step("batched")()
+        print(f"   torch.compile of the batched model: first step {time.perf_counter() - t0:.1f} s "
+              f"(compilation + one step)", flush=True)
+    step = {s: make_step(s) for s in SIDES}
+    flops = {s: c[0] for s, c in counts.items()}
+    conv_flops = {s: c[1] for s, c in counts.items()}
+    wall, cpu = {s: [] for s in SIDES}, {s: [] for s in SIDES}
+    for _ in range(repeats):
+        for s in SIDES:
+            sync(device)
+            t0, c0 = time.perf_counter(), time.process_time()
+            step[s]()
+            sync(device)
+            wall[s].append(time.perf_counter() - t0)
+            cpu[s].append(time.process_time() - c0)
+    return step, flops, conv_flops, wall, cpu, params
 
 
-def run_case(name: str, device: torch.device, precisions, repeats: int, steps: int) -> list:
-    backbone, channels, batch, n_past, n_future, z_dim = CASES[name]
-    torch.manual_seed(0)
-    model = SVG(ModelConfig(backbone=backbone, channels=channels, z_dim=z_dim, n_past=n_past,
-                            likelihood=LikelihoodConfig(name="optimal"))).to(device)
-    x = moving_squares(batch, n_past + n_future, model.image_size, channels,
-                       generator=torch.Generator().manual_seed(0)).to(device)
-    rows = []
-    for precision in precisions:
-        impls = {"batched": batched_objective, "step-by-step": step_by_step_objective}
-        opts = {k: torch.optim.Adam(model.parameters(), lr=1e-6) for k in impls}
-        flops = {k: count_flops(lambda: train_step(model, opts[k], f, x, device, precision))
-                 for k, f in impls.items()}   # doubles as warm-up
-        times = {k: [] for k in impls}
-        for _ in range(repeats):
-            for k, f in impls.items():
-                sync(device)
-                t0 = time.perf_counter()
-                for _ in range(steps):
-                    train_step(model, opts[k], f, x, device, precision)
-                sync(device)
-                times[k].append((time.perf_counter() - t0) / steps)
-        conv_flops, conv_desc = reference_conv(model, batch * (n_past + n_future), device, precision,
-                                               max(3, repeats))
-        med = {k: statistics.median(v) for k, v in times.items()}
-        for k in impls:
-            rows.append(dict(case=name, precision=precision, impl=k, s_per_step=med[k],
-                             seq_per_s=batch / med[k], speedup=med["step-by-step"] / med[k],
-                             gflops=flops[k] / 1e9, frac=flops[k] / med[k] / conv_flops,
-                             conv=conv_desc, conv_gflops_s=conv_flops / 1e9))
-        print_rows(rows[-2:])
-    return rows
-
-
-def print_rows(rows) -> None:
-    for r in rows:
-        print(f"{r['case']:8s} {r['precision']:5s} {r['impl']:13s} {r['s_per_step']:8.3f} s/step "
-              f"{r['seq_per_s']:8.2f} seq/s  ×{r['speedup']:5.2f} vs step-by-step  "
-              f"{r['gflops']:8.1f} GFLOP/step  {r['frac']:6.1%} of conv FLOP/s "
-              f"({r['conv_gflops_s']:.1f} GFLOP/s: {r['conv']})", flush=True)
+def run_case(name, device, precision, repeats, profile, memory, batch, compile_batched) -> None:
+    step, flops, conv_flops, wall, cpu, params = time_case(name, device, precision, repeats, batch,
+                                                          compile_batched)
+    med = {s: statistics.median(wall[s]) for s in SIDES}
+    med_cpu = {s: statistics.median(cpu[s]) for s in SIDES}
+    print(f"   parameters: original {params['original']:,}, batched {params['batched']:,}")
+    for s in SIDES:
+        print(f"   {s:9s} {flops[s] / 1e9:8.1f} GFLOP  {med[s]:8.2f} s/step wall "
+              f"(runs {', '.join(f'{t:.2f}' for t in wall[s])})  {med_cpu[s]:8.2f} s/step CPU  "
+              f"{flops[s] / 1e9 / med[s]:6.1f} GFLOP/s", flush=True)
+    print(f"   speed-up (median wall): ×{med['original'] / med['batched']:.2f}; "
+          f"(median CPU time): ×{med_cpu['original'] / med_cpu['batched']:.2f}; "
+          f"FLOP ratio ×{flops['original'] / flops['batched']:.2f}", flush=True)
+    if profile:
+        for s in SIDES:
+            p = profile_split(step[s])
+            others = ", ".join(f"{k} {v:.2f}" for k, v in p["top_other"])
+            print(f"   profile {s:9s}: convolutions {p['conv_s']:.2f} s "
+                  f"({conv_flops[s] / 1e9 / max(p['conv_s'], 1e-9):.0f} GFLOP/s), "
+                  f"other {p['other_s']:.2f} s; top other: {others}", flush=True)
+    if memory:
+        mem = {s: memory_of_step(name, s, device, precision, batch)["peak_mb"] for s in SIDES}
+        print(f"   peak memory of one step: original {mem['original']:.0f} MB, batched "
+              f"{mem['batched']:.0f} MB (×{mem['batched'] / mem['original']:.2f})", flush=True)
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--case", choices=sorted(CASES), action="append", help="default: all")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--precision", action="append", choices=["fp32", "bf16", "fp16"],
-                   help="default: fp32 and bf16 (CPU: bf16 autocast)")
-    p.add_argument("--repeats", type=int, default=5, help="timed repeats per implementation")
-    p.add_argument("--steps", type=int, default=1, help="training steps per repeat")
+    p.add_argument("--device", action="append",
+                   help="default: cpu, and cuda when present")
+    p.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"])
+    p.add_argument("--repeats", type=int, default=3, help="timed steps per side (interleaved)")
+    p.add_argument("--profile", action="store_true", help="torch.profiler split of one step")
+    p.add_argument("--memory", action="store_true", help="peak memory of one step per side")
+    p.add_argument("--batch", type=int, default=0, help="B (default: the case's, 16)")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's)")
+    p.add_argument("--compile", action="store_true",
+                   help="torch.compile the batched model (prints the compile time; not for --memory)")
+    p.add_argument("--memory-child", choices=SIDES, help=argparse.SUPPRESS)
     args = p.parse_args()
-    device = torch.device(("cuda" if torch.cuda.is_available() else "cpu")
-                          if args.device == "auto" else args.device)
-    precisions = args.precision or ["fp32", "bf16"]
-    print(f"torch {torch.__version__}, device {device}, {torch.get_num_threads()} threads; "
-          f"paper widths; Adam; optimal σ per sequence; median of {args.repeats} repeats × "
-          f"{args.steps} steps")
-    for name in args.case or list(CASES):
-        b, c, bs, n_past, n_future, z = CASES[name]
-        print(f"-- {name}: {c} channel(s), B={bs}, {n_past}+{n_future} frames, z_dim={z}")
-        run_case(name, device, precisions, args.repeats, args.steps)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.memory_child:
+        return memory_child(args.case[0], args.memory_child, args.precision, args.batch)
+    devices = args.device or (["cpu"] + (["cuda"] if torch.cuda.is_available() else []))
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads; paper widths; "
+          f"skip=original, mse likelihood (β = {BETA}); Adam; {args.precision}; median of "
+          f"{args.repeats} interleaved steps per side")
+    for dev in devices:
+        device = torch.device(dev)
+        for name in args.case or list(CASES):
+            b, c, bs, n_past, n_future, z = CASES[name]
+            print(f"-- {name} on {device}: {c} channel(s), B={args.batch or bs}, {n_past}+{n_future}"
+                  f" frames, z_dim={z}; load average {os.getloadavg()[0]:.1f}", flush=True)
+            run_case(name, device, args.precision, args.repeats, args.profile, args.memory,
+                     args.batch, args.compile)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ tested (shapes, time-batched loss against a step-by-step loop, generation) the m
 """
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Sequence, Tuple
 
 import torch
 from torch import nn
@@ -31,13 +31,13 @@ class FrameDecoder(nn.Module):
 
     Constructed as ``Decoder(g_dim, out_channels, image_size, width)``.
     ``forward(g, skips, rows=None)``: g (N, g_dim); skips, the encoder's maps finest first, each
-    (M, c_k, h_k, w_k); rows, optional (N,) long, the index of each frame's skip maps among the M
-    (None: M = N, aligned). Many frames share skip maps (every predicted frame of SVG reads the
-    last context frame's), so a decoder should compute the skip-dependent part once per distinct
-    map (see :func:`models.skip.conv_cat`). Returns (N, out_channels, S, S) *pre-activation*
-    values: the model applies the sigmoid and reads any extra channels (a per-pixel log σ).
+    (M, c_k, h_k, w_k); rows says which map each frame reads: None (M = N, aligned), an (N,) long
+    index, or a :class:`models.skip.SharedSkips` layout. Many frames share skip maps (every
+    predicted frame of SVG reads the last context frame's), so a decoder computes the
+    skip-dependent part once per distinct map: use :func:`models.skip.conv_cat` for each
+    convolution that reads a skip map. Returns (N, out_channels, S, S) *pre-activation* values:
+    the model applies the sigmoid and reads any extra channels (a per-pixel log σ).
     """
 
-    def forward(self, g: torch.Tensor, skips: Sequence[torch.Tensor],
-                rows: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(self, g: torch.Tensor, skips: Sequence[torch.Tensor], rows=None) -> torch.Tensor:
         raise NotImplementedError

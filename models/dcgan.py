@@ -1,12 +1,13 @@
 """DCGAN frame encoder/decoder with skip connections (SVG's ``dcgan_64`` and ``dcgan_128``)."""
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Sequence, Tuple
 
 import torch
 from torch import nn
 
-from .skip import conv_cat
+from .base import FrameDecoder, FrameEncoder
+from .skip import Rows, conv_cat
 
 # Channels of the strided blocks in units of ``width`` (64 in the paper); the 128-pixel variant
 # adds one block.
@@ -18,15 +19,16 @@ def dcgan_widths(image_size: int, width: int) -> tuple:
 
 
 def _down(c_in: int, c_out: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(c_in, c_out, 4, 2, 1), nn.BatchNorm2d(c_out), nn.LeakyReLU(0.2))
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 4, 2, 1), nn.BatchNorm2d(c_out),
+                         nn.LeakyReLU(0.2, inplace=True))
 
 
 def _up(c_in: int, c_out: int) -> nn.Sequential:
     return nn.Sequential(nn.ConvTranspose2d(c_in, c_out, 4, 2, 1), nn.BatchNorm2d(c_out),
-                         nn.LeakyReLU(0.2))
+                         nn.LeakyReLU(0.2, inplace=True))
 
 
-class DCGANEncoder(nn.Module):
+class DCGANEncoder(FrameEncoder):
     """Strided 4×4 convolutions down to a 4×4 map, then a 4×4 convolution to a ``g_dim`` vector.
 
     Input (N, C, S, S) float in [0, 1] with S = ``image_size``; output ``h`` (N, g_dim) in (-1, 1)
@@ -48,7 +50,7 @@ class DCGANEncoder(nn.Module):
         return self.head(x).flatten(1), skips
 
 
-class DCGANDecoder(nn.Module):
+class DCGANDecoder(FrameDecoder):
     """Mirror of :class:`DCGANEncoder`; each block sees its input concatenated with the skip map.
 
     Returns pre-activation outputs (N, out_channels, S, S); the caller applies the sigmoid (or reads
@@ -60,15 +62,15 @@ class DCGANDecoder(nn.Module):
         widths = dcgan_widths(image_size, width)
         self.g_dim = g_dim
         self.head = nn.Sequential(nn.ConvTranspose2d(g_dim, widths[-1], 4, 1, 0),
-                                  nn.BatchNorm2d(widths[-1]), nn.LeakyReLU(0.2))
+                                  nn.BatchNorm2d(widths[-1]), nn.LeakyReLU(0.2, inplace=True))
         rev = widths[::-1]                     # e.g. 512, 256, 128, 64
         self.blocks = nn.ModuleList(_up(2 * rev[i], rev[i + 1]) for i in range(len(rev) - 1))
         self.out = nn.ConvTranspose2d(2 * rev[-1], out_channels, 4, 2, 1)
 
     def forward(self, h: torch.Tensor, skips: Sequence[torch.Tensor],
-                rows: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """h (N, g_dim); skips: the encoder's maps, finest first, each (M, c, h, w); rows: optional
-        (N,) long choosing each frame's skip maps (None: M = N, aligned). → (N, out_channels, S, S)."""
+                rows: Rows = None) -> torch.Tensor:
+        """h (N, g_dim); skips: the encoder's maps, finest first, each (M, c, h, w); rows: which
+        map each frame reads (None: M = N, aligned; see models.skip). → (N, out_channels, S, S)."""
         x = self.head(h.view(-1, self.g_dim, 1, 1))
         for block, skip in zip(self.blocks, reversed(skips[1:])):
             x = block[1:](conv_cat(block[0], x, skip, rows))

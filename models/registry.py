@@ -12,7 +12,7 @@ from .vgg import VGGDecoder, VGGEncoder
 
 @dataclass(frozen=True)
 class Backbone:
-    """A frame encoder/decoder family at one resolution."""
+    """A frame encoder/decoder family at one resolution (the contract: :mod:`models.base`)."""
     encoder: Callable[..., nn.Module]   # (g_dim, channels, image_size, width) -> encoder
     decoder: Callable[..., nn.Module]   # (g_dim, out_channels, image_size, width) -> decoder
     image_size: int

@@ -1,13 +1,14 @@
 """VGG frame encoder/decoder with skip connections (SVG's ``vgg_64`` and ``vgg_128``)."""
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Sequence, Tuple
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .skip import conv_cat
+from .base import FrameDecoder, FrameEncoder
+from .skip import Rows, upsample_conv_cat
 
 # Output widths of the 3×3 layers in each encoder block, finest resolution first, in units of
 # ``width`` (64 in the paper); max-pooling between blocks. The 128-pixel variant adds one block.
@@ -22,7 +23,8 @@ def vgg_blocks(image_size: int, width: int) -> tuple:
 
 
 def _layer(c_in: int, c_out: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, 1, 1), nn.BatchNorm2d(c_out), nn.LeakyReLU(0.2))
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, 1, 1), nn.BatchNorm2d(c_out),
+                         nn.LeakyReLU(0.2, inplace=True))
 
 
 def _stack(c_in: int, widths: Sequence[int]) -> nn.Sequential:
@@ -33,7 +35,7 @@ def _stack(c_in: int, widths: Sequence[int]) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-class VGGEncoder(nn.Module):
+class VGGEncoder(FrameEncoder):
     """VGG blocks with 2×2 max-pooling down to 4×4, then a 4×4 convolution to a ``g_dim`` vector.
 
     Input (N, C, S, S) float in [0, 1]; output ``h`` (N, g_dim) in (-1, 1) and the block outputs
@@ -56,7 +58,7 @@ class VGGEncoder(nn.Module):
         return self.head(F.max_pool2d(x, 2)).flatten(1), skips
 
 
-class VGGDecoder(nn.Module):
+class VGGDecoder(FrameDecoder):
     """Mirror of :class:`VGGEncoder` with nearest-neighbour upsampling and skip concatenation.
 
     Each block mirrors an encoder block in reverse: its first layer takes the upsampled input
@@ -70,7 +72,7 @@ class VGGDecoder(nn.Module):
         self.g_dim = g_dim
         top = blocks[-1][-1]
         self.head = nn.Sequential(nn.ConvTranspose2d(g_dim, top, 4, 1, 0), nn.BatchNorm2d(top),
-                                  nn.LeakyReLU(0.2))
+                                  nn.LeakyReLU(0.2, inplace=True))
         self.blocks = nn.ModuleList()
         c_in = top
         for level in range(len(blocks) - 1, -1, -1):
@@ -81,12 +83,14 @@ class VGGDecoder(nn.Module):
         self.out = nn.ConvTranspose2d(c_in, out_channels, 3, 1, 1)
 
     def forward(self, h: torch.Tensor, skips: Sequence[torch.Tensor],
-                rows: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """h (N, g_dim); skips: the encoder's maps, finest first, each (M, c, h, w); rows: optional
-        (N,) long choosing each frame's skip maps (None: M = N, aligned). → (N, out_channels, S, S)."""
+                rows: Rows = None) -> torch.Tensor:
+        """h (N, g_dim); skips: the encoder's maps, finest first, each (M, c, h, w); rows: which
+        map each frame reads (None: M = N, aligned; see models.skip). → (N, out_channels, S, S).
+
+        Each block's nearest 2× upsampling and first 3×3 convolution run as one stride-2
+        transposed convolution (same function, 2.25× fewer multiply-adds, no upsampled copy)."""
         x = self.head(h.view(-1, self.g_dim, 1, 1))
         for block, skip in zip(self.blocks, reversed(skips)):
-            x = F.interpolate(x, scale_factor=2.0, mode="nearest")
             first = block[0]
-            x = block[1:](first[1:](conv_cat(first[0], x, skip, rows)))
+            x = block[1:](first[1:](upsample_conv_cat(first[0], x, skip, rows)))
         return self.out(x)

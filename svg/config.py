@@ -44,7 +44,9 @@ class ModelConfig:
     predictor_layers, prior_layers, posterior_layers : stacked LSTM layers of each network.
     prior : learned (SVG-LP) | fixed (SVG-FP, N(0, I)).
     n_past : context frames; the training loss covers every step 2..T all the same.
-    skip : last_context (the paper: skips from the last context frame) | previous (from x_{t-1}).
+    skip : last_context (the paper: skips from the last context frame) | previous (from x_{t-1};
+        the original code's --last_frame_skip) | original (frozen at frame n_past-2, as the
+        original SVG code did; needs n_past >= 2).
     beta : KL weight; 1 with calibrated decoders.
     """
     backbone: str = "dcgan64"

@@ -16,13 +16,14 @@ import torch
 from torch import nn
 
 from models import GaussianLSTM, LSTMPredictor, build_backbone, get_backbone, init_weights
+from models.skip import Rows, SharedSkips
 
 from .config import ModelConfig
 from .kl import gaussian_kl
 from .likelihoods import at_least_float32, build_likelihood
 
 PRIORS = ("learned", "fixed")
-SKIPS = ("last_context", "previous")
+SKIPS = ("last_context", "previous", "original")
 
 
 @dataclass
@@ -86,8 +87,15 @@ class SVG(nn.Module):
             raise ValueError(f"unknown skip mode {cfg.skip!r}; choose one of {SKIPS}")
         if cfg.n_past < 1:
             raise ValueError(f"n_past must be >= 1, got {cfg.n_past}")
+        if cfg.skip == "original" and cfg.n_past < 2:
+            raise ValueError(f"skip='original' freezes the skip maps at frame n_past-2 (0-based), "
+                             f"so it needs n_past >= 2; got n_past={cfg.n_past}")
         if cfg.channels < 1:
             raise ValueError(f"channels must be >= 1, got {cfg.channels}")
+        if cfg.likelihood.name == "mse" and cfg.beta != 1:
+            raise ValueError(f"model.beta={cfg.beta} with the mse likelihood: its KL weight is "
+                             f"model.likelihood.mse_beta ({cfg.likelihood.mse_beta}); set model.beta=1 "
+                             f"so the two do not multiply")
         self.cfg = cfg
         self.image_size = get_backbone(cfg.backbone).image_size
         self.likelihood = build_likelihood(cfg.likelihood)
@@ -127,13 +135,14 @@ class SVG(nn.Module):
         h, skips = self.encoder(x.flatten(0, 1))
         return h.view(b, t, -1), [s.view(b, t, *s.shape[1:]) for s in skips]
 
-    def decode(self, g: torch.Tensor, skips: List[torch.Tensor], rows: Optional[torch.Tensor] = None
+    def decode(self, g: torch.Tensor, skips: List[torch.Tensor], rows: Rows = None
                ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
         """Decode N frames in one call.
 
-        g : (N, g_dim); skips : encoder maps [(M, c, h, w)]; rows : optional (N,) long, the skip
-        maps of each frame (None: M = N). Returns the mean (N, C, H, W) in [0, 1] and, for a
-        per-pixel likelihood, log σ of the same shape (else None).
+        g : (N, g_dim); skips : encoder maps [(M, c, h, w)]; rows : the skip maps of each frame,
+        a ``models.skip.SharedSkips`` layout or an (N,) long index (None: M = N). Returns the
+        mean (N, C, H, W) in [0, 1] and, for a per-pixel likelihood, log σ of the same shape
+        (else None).
         """
         out = self.decoder(g, skips, rows)
         c = self.cfg.channels
@@ -141,11 +150,13 @@ class SVG(nn.Module):
         return mean, (out[:, c:] if self.likelihood.predicts_log_sigma else None)
 
     def skip_index(self, seq_len: int) -> List[int]:
-        """Frame whose skip maps decode step t = 1..T−1 (0-based): t−1, frozen at n_past−1 unless
-        ``skip='previous'``. The original SVG code froze them at n_past−2; we follow the paper."""
+        """Frame whose skip maps decode step t = 1..T−1 (0-based): t−1, frozen at n_past−1
+        (``last_context``, the paper), at n_past−2 (``original``, what the original SVG code did)
+        or never frozen (``previous``, the original's ``--last_frame_skip``)."""
         if self.cfg.skip == "previous":
             return list(range(seq_len - 1))
-        return [min(t - 1, self.cfg.n_past - 1) for t in range(1, seq_len)]
+        last = self.cfg.n_past - (2 if self.cfg.skip == "original" else 1)
+        return [min(t - 1, last) for t in range(1, seq_len)]
 
     def _teacher_forced(self, x: torch.Tensor, eps: Optional[torch.Tensor],
                         generator: Optional[torch.Generator]):
@@ -165,10 +176,8 @@ class SVG(nn.Module):
         idx = self.skip_index(t_len)
         used = idx[-1] + 1   # skip maps of frames 0..used-1 are needed
         skips = [s[:, :used].flatten(0, 1) for s in skips]
-        rows = None
-        if used != t_len - 1:   # frames share skip maps: row of (b, t) is b·used + idx[t]
-            rows = (torch.arange(b, device=x.device).unsqueeze(1) * used
-                    + torch.tensor(idx, device=x.device)).flatten()
+        # frames share skip maps: frame (b, t) reads map (b, idx[t]) = (b, min(t, used − 1))
+        rows = None if used == t_len - 1 else SharedSkips(1, t_len - 1, used)
         mean, log_sigma = self.decode(g.flatten(0, 1), skips, rows)
         unflat = (lambda t: None if t is None else t.view(b, t_len - 1, *t.shape[1:]))
         return unflat(mean), unflat(log_sigma), (mu_q, logvar_q, mu_p, logvar_p)
@@ -222,7 +231,8 @@ class SVG(nn.Module):
 
         Parameters
         ----------
-        context : (B, K, C, H, W) float in [0, 1], K ≥ 1 ground-truth frames (usually n_past).
+        context : (B, K, C, H, W) float in [0, 1], K ≥ 1 ground-truth frames (usually n_past;
+            K ≥ 2 with ``skip='original'``, whose skip maps come from context frame K − 2).
         n_future : frames to predict (≥ 1).
         n_samples : N ≥ 1 futures per sequence.
         generator : optional torch.Generator for reproducible samples.
@@ -233,7 +243,8 @@ class SVG(nn.Module):
         """
         if n_future < 1 or n_samples < 1:
             raise ValueError(f"n_future and n_samples must be >= 1, got {n_future}, {n_samples}")
-        self.check_frames(context, 1, "context")
+        original = self.cfg.skip == "original"
+        self.check_frames(context, 2 if original else 1, "context")
         b, k = context.shape[:2]
 
         def per_sample(t: torch.Tensor) -> torch.Tensor:  # (B, ...) → (N·B, ...), sample-major
@@ -250,10 +261,10 @@ class SVG(nn.Module):
                     prior_state = self.prior(h[:, :-1])[2]
                 pred_state = self.predictor(torch.cat([h[:, :-1], z], -1))[1]
             h_prev = h[:, -1]
-            # Every sample of a sequence starts from its last context frame's skip maps, kept
-            # once per sequence: row n·B + b of the rollout reads map b.
-            skip = [s[:, -1] for s in skips]
-            rows = torch.arange(b, device=context.device).repeat(n_samples)
+            # Every sample of a sequence starts from its last context frame's skip maps (one
+            # earlier for 'original'), kept once per sequence: row n·B + b of the rollout reads map b.
+            skip = [s[:, -2 if original else -1] for s in skips]
+            rows = SharedSkips(n_samples, 1, 1)
             frames = []
             for t in range(n_future):
                 if self.prior is not None:

@@ -60,7 +60,7 @@ def step_by_step_loss(model, x, eps):
     for t in range(1, t_len):
         h_target, _ = model.encoder(x[:, t])
         h_prev, skip_prev = model.encoder(x[:, t - 1])
-        if cfg.skip == "previous" or t <= cfg.n_past:
+        if cfg.skip == "previous" or t <= cfg.n_past - (cfg.skip == "original"):
             skip = skip_prev
         q = post(h_target)
         mu_q, lv_q = model.posterior.mu(q), model.posterior.logvar(q)
@@ -94,6 +94,7 @@ def step_by_step_loss(model, x, eps):
     ("dcgan64", 1, dict(skip="previous", prior="fixed")),
     ("vgg64", 3, dict(likelihood=LikelihoodConfig(name="per_pixel"))),
     ("dcgan64", 2, dict(likelihood=LikelihoodConfig(name="gaussian", sigma=0.5), n_past=3)),
+    ("vgg64", 1, dict(skip="original", n_past=3)),
 ])
 def test_time_batched_loss_equals_step_by_step(backbone, channels, kw):
     torch.manual_seed(0)
@@ -191,6 +192,8 @@ def step_by_step_generate(model, ctx, n_future, n_samples, generator):
             prior(h_prev)
             pred(torch.cat([h_prev, z], 1))
         x_in, frames, skip = ctx[:, k - 1], [], None
+        if cfg.skip == "original":   # frozen one frame before the last context frame
+            skip = model.encoder(ctx[:, k - 2])[1]
         for t in range(n_future):
             h_prev, s = model.encoder(x_in)
             if skip is None or cfg.skip == "previous":
@@ -204,7 +207,8 @@ def step_by_step_generate(model, ctx, n_future, n_samples, generator):
     return torch.stack(samples)
 
 
-@pytest.mark.parametrize("skip,k", [("last_context", 3), ("previous", 2), ("last_context", 1)])
+@pytest.mark.parametrize("skip,k", [("last_context", 3), ("previous", 2), ("last_context", 1),
+                                    ("original", 3)])
 def test_generate_batch_equals_step_by_step_rollouts(skip, k):
     """All N samples rolled out as one B·N batch equal N separate step-by-step rollouts."""
     torch.manual_seed(0)

@@ -142,7 +142,7 @@ def table(results: List[Dict[str, Any]]) -> str:
             "|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         lk = r["likelihood"]
-        decoder = {"gaussian": f"Gaussian σ={lk['sigma']:g}, β=1", "mse": f"MSE, β={lk['beta']:g}",
+        decoder = {"gaussian": f"Gaussian σ={lk['sigma']:g}, β=1", "mse": f"MSE, β={lk['mse_beta']:g}",
                    "learned": "learned shared σ", "optimal": f"optimal σ per {lk['axes']}",
                    "per_pixel": "per-pixel σ map", "bernoulli": "Bernoulli"}[lk["name"]]
         m = r["metrics"]

@@ -55,7 +55,7 @@ def build(name: str, device: torch.device, batch: int = 0):
     batch = batch or case_batch
     torch.manual_seed(0)
     cfg = ModelConfig(backbone=backbone, channels=channels, z_dim=z_dim, n_past=n_past,
-                      skip="original", likelihood=LikelihoodConfig(name="mse", beta=BETA))
+                      skip="original", likelihood=LikelihoodConfig(name="mse", mse_beta=BETA))
     ours = SVG(cfg)
     base = OriginalSVG(cfg)
     copy_weights(ours, base)

@@ -25,7 +25,7 @@ BETA = 1e-4
 def pair(backbone, channels, n_past, skip="original"):
     torch.manual_seed(0)
     cfg = ModelConfig(backbone=backbone, channels=channels, n_past=n_past, skip=skip, g_dim=16,
-                      z_dim=4, rnn_size=24, width=8, likelihood=LikelihoodConfig(name="mse", beta=BETA))
+                      z_dim=4, rnn_size=24, width=8, likelihood=LikelihoodConfig(name="mse", mse_beta=BETA))
     model = SVG(cfg).double()
     with torch.no_grad():   # larger LSTM/linear weights so that the KL terms are far from zero
         for m in model.modules():

@@ -116,26 +116,3 @@ def decode_video(path: str, start: int = 0, stop: Optional[int] = None, size: in
     if not frames:
         return np.zeros((0, size, size), np.uint8)
     return np.stack(frames)
-
-
-def write_video(path: str, frames: np.ndarray, fps: int = FPS, codec: str = "mpeg4",
-                quality: int = 2) -> None:
-    """Write grey frames as an AVI in the format KTH distributes (MPEG-4 part 2, yuv420p, 25 fps).
-
-    frames : (T, H, W) uint8 in [0, 255] (KTH: H = 120, W = 160). quality : the encoder's fixed
-    quantiser (``qscale``; 1 best … 31 worst). For tests, benchmarks and custom data.
-    """
-    import av
-
-    if frames.ndim != 3 or frames.dtype != np.uint8:
-        raise ValueError(f"frames must be (T, H, W) uint8, got {frames.dtype} {frames.shape}")
-    with av.open(path, "w", format="avi") as container:
-        stream = container.add_stream(codec, rate=fps)
-        stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], "yuv420p"
-        stream.options = {"qscale": str(quality)} if codec == "mpeg4" else {}
-        for img in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(img),
-                                                                   format="gray")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)

@@ -131,3 +131,19 @@ def test_data_overrides_change_the_test_set_and_get_their_own_folder(run_dir, ca
     assert plain["protocol"]["data_options"] == {} and moved["protocol"]["data_options"] == {"length": 2}
     assert main(args + ["model.g_dim=8"]) == 2
     assert "only keys under data. may change" in capsys.readouterr().err
+
+
+def test_a_failing_fvd_still_writes_the_other_metrics(run_dir, tmp_path, monkeypatch):
+    import eval_fvd
+
+    def broken(model, videos):
+        raise MemoryError("I3D ran out of memory")
+
+    monkeypatch.setattr(eval_fvd, "i3d_features", broken)
+    with pytest.raises(RuntimeError, match=r"FVD failed \(I3D ran out of memory\); the other metrics are "
+                                           r"written to"):
+        evaluate(str(run_dir), n_samples=2, n_future=7, max_videos=2, metrics=["psnr", "ssim"],
+                 out_dir=str(tmp_path), fvd=True)
+    saved = json.loads((tmp_path / "metrics.json").read_text())
+    assert set(saved["metrics"]) == {"psnr", "ssim"} and saved["fvd"] is None
+    assert saved["protocol"]["fvd"] == "failed: MemoryError: I3D ran out of memory"

@@ -103,6 +103,8 @@ def test_sigint_saves_a_checkpoint_and_exits_cleanly(tmp_path):
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     assert "stopped by SIGINT" in err
+    # the closing line lists only what exists: no rollouts.gif or summary metrics after a stop
+    assert "rollouts.gif" not in err.strip().splitlines()[-1] and not (run / "rollouts.gif").exists()
     ckpt = latest_checkpoint(str(run))
     step = torch.load(ckpt, weights_only=False)["step"]
     assert 0 < step < 100000
@@ -147,7 +149,7 @@ def test_a_few_steps_on_each_dataset_type(tmp_path, data):
                             np.zeros((3, 30, 4), np.float32), np.zeros((3, 30, 3), np.float32))
         extra += [f"data.root={tmp_path}", "model.channels=3", "data.options={val_videos: 1}"]
     if data == "kth":
-        from data_loaders.kth_video import write_video
+        from kth_videos import write_video
         for person in (1, 20, 21):   # train, val, test
             os.makedirs(tmp_path / "boxing", exist_ok=True)
             write_video(str(tmp_path / "boxing" / f"person{person:02d}_boxing_d1_uncomp.avi"),

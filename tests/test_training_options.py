@@ -78,3 +78,10 @@ def test_old_mse_beta_key_is_translated_with_a_warning(tmp_path, caplog):
     assert load_config(None, ["model.likelihood.beta=0.01"]).model.likelihood.mse_beta == 0.01
     with pytest.raises(ValueError, match="keep mse_beta only"):
         load_config(None, ["model.likelihood.beta=0.01", "model.likelihood.mse_beta=0.01"])
+
+
+def test_the_run_records_data_root_as_an_absolute_path(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    train(load_config(None, TINY + ["train.steps_per_epoch=1", "data.root=data/here", "run_dir=run"]),
+          progress=False)
+    assert load_config(str(tmp_path / "run" / "config.yaml")).data.root == str(tmp_path / "data" / "here")

@@ -77,11 +77,12 @@ class Session:
         return {"model": self.model.state_dict(), "optimizer": self.opt.state_dict(),
                 "scaler": self.scaler.state_dict(), "config": dataclasses.asdict(self.cfg)}
 
-    def checkpoint(self, step: int, validate_first: bool = True) -> Optional[str]:
+    def checkpoint(self, step: int, validate_first: bool = True, sync: bool = True) -> Optional[str]:
         """Save step ``step`` on the main process if its state is healthy; returns the path.
 
         Healthy: finite weights and (when validated) a finite validation loss. A diverging run
-        thus never writes a checkpoint that a re-run would resume from.
+        thus never writes a checkpoint that a re-run would resume from. ``sync``: wait for the other
+        ranks afterwards (not when one rank is failing alone).
         """
         path = None
         if self.d.main:
@@ -95,7 +96,8 @@ class Session:
                 path = save_checkpoint(self.cfg.run_dir, state, step, self.cfg.train.keep_last,
                                        None if val is None else val["loss"])
                 self.saved_step = step
-        barrier(self.d)
+        if sync:
+            barrier(self.d)
         return path
 
 
@@ -231,7 +233,7 @@ def _save_before_failing(s: Session, done: int) -> None:
     if done <= s.saved_step or not s.d.main:
         return
     try:
-        path = s.checkpoint(done, validate_first=False)
+        path = s.checkpoint(done, validate_first=False, sync=False)
         if path:
             log.error("training failed after step %d; saved %s first, resume by re-running", done, path)
     except Exception as e:   # the original failure matters more than this one

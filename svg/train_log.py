@@ -5,7 +5,7 @@ import contextlib
 import logging
 import os
 import time
-from typing import Dict, Iterator, Optional
+from typing import Iterator, Optional
 
 from .train_step import StepStats
 
@@ -95,7 +95,3 @@ class TrainLog:
     def tensorboard(self) -> Optional[object]:
         """The SummaryWriter (None off the main process)."""
         return self.writer
-
-
-def format_scalars(values: Dict[str, float]) -> str:
-    return ", ".join(f"{k} {v:.4g}" for k, v in values.items())

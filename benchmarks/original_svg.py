@@ -97,11 +97,12 @@ class DCGANEncoder64(nn.Module):
         self.head = nn.Sequential(nn.Conv2d(top, g_dim, 4, 1, 0), nn.BatchNorm2d(g_dim), nn.Tanh())
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, List[torch.Tensor]]:
-        skips = []
-        for block in self.blocks:
-            x = block(x)
-            skips.append(x)
-        return self.head(x).flatten(1), skips
+        # as the original: one named output per layer, the four of them the skips
+        h1 = self.blocks[0](x)
+        h2 = self.blocks[1](h1)
+        h3 = self.blocks[2](h2)
+        h4 = self.blocks[3](h3)
+        return self.head(h4).flatten(1), [h1, h2, h3, h4]
 
 
 class DCGANDecoder64(nn.Module):

@@ -16,7 +16,7 @@ from .config import EvalConfig, apply_overrides
 from .data import make_dataset
 from .devices import pick_device
 from .eval_report import write_report
-from .evaluation import evaluate, resolve_lengths
+from .evaluation import check_eval_config, evaluate, resolve_lengths
 from .metric_registry import METRICS, SSIM_WINDOWS
 from .runs import load_model
 
@@ -35,12 +35,11 @@ def evaluate_run(run: str, cfg: EvalConfig = EvalConfig(), split: str = "test",
     cfg = resolve_lengths(cfg, model, run_cfg.data.eval_n_future)
     seq_len = cfg.n_past + cfg.n_future
     dataset = make_dataset(run_cfg.data, split, seq_len)
+    n = check_eval_config(cfg, len(dataset), split)   # before any network is loaded
     fvd = None
     if cfg.fvd:
-        from .evaluation import check_eval_config
         from .fvd import FVDAccumulator
 
-        n = check_eval_config(cfg, len(dataset), split)
         fvd = FVDAccumulator(device, seq_len, {"dataset": run_cfg.data.name, "root": run_cfg.data.root,
                                                "options": dict(run_cfg.data.options), "split": split,
                                                "videos": n, "frames": seq_len}, cfg.fvd_real_stats)

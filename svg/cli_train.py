@@ -46,5 +46,5 @@ def run(args: argparse.Namespace) -> int:
     if args.resume and not list_checkpoints(cfg.run_dir):
         raise ValueError(f"--resume: no checkpoint in {cfg.run_dir}")
     train(cfg, progress=not args.no_progress, resume_from=args.resume_from,
-                    strict_resume=args.strict_resume)
+          strict_resume=args.strict_resume)
     return 0

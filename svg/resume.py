@@ -90,6 +90,9 @@ def session_config_text(cfg_yaml: str, step: int, path: Optional[str], changes: 
     """``config.<step>.yaml`` of a resumed session: the config, headed by where it resumed from
     and what changed."""
     head = [f"# resumed from {path} at step {step}"]
-    head += ["# settings changed since that checkpoint:"] + [f"#   {c}" for c in changes] if changes else \
-        ["# no setting changed"]
+    if changes:
+        head.append("# settings changed since that checkpoint:")
+        head += [f"#   {c}" for c in changes]
+    else:
+        head.append("# no setting changed")
     return "\n".join(head) + "\n" + cfg_yaml

@@ -47,9 +47,9 @@ def train_step(model: SVG, net: nn.Module, opt: torch.optim.Optimizer, scaler: t
     noise : generator of the posterior noise (seeded per step by the caller for exact resume).
     amp : none | bf16 | fp16 (fp16 with ``scaler`` enabled). grad_clip : max gradient norm or None.
 
-    A non-finite loss on any process (or a non-finite gradient norm without an fp16 scaler) skips the update everywhere, and the running buffers the
-    forward pass touched (BatchNorm statistics, the optimal σ's running σ²) are put back, so the
-    skipped batch changes nothing.
+    A non-finite loss on any process (or a non-finite gradient norm without an fp16 scaler) skips
+    the update everywhere, and the running buffers the forward pass touched (BatchNorm statistics,
+    the optimal σ's running σ²) are put back, so the skipped batch changes nothing.
     """
     model.train()
     buffers = [b.detach().clone() for b in model.buffers()]

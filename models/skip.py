@@ -38,27 +38,55 @@ class SharedSkips:
 Rows = Optional[Union[torch.Tensor, SharedSkips]]
 
 
+class _AddSharedSkips(torch.autograd.Function):
+    """``out += term`` broadcast over a :class:`SharedSkips` layout, with a copy-free backward.
+
+    Done with plain in-place adds on views of ``out``, autograd would record them as
+    ``CopySlices`` and clone the whole output gradient once per view in backward; here the
+    gradient of ``out`` passes through unchanged and that of ``term`` is a sum over the frames
+    that read each map.
+    """
+
+    @staticmethod
+    def forward(ctx, out, term, layout: SharedSkips):
+        ctx.layout = layout
+        maps = term.shape[0] // layout.used
+        o = out.view(layout.repeats, maps, layout.steps, *out.shape[1:])
+        s = term.view(1, maps, layout.used, *term.shape[1:])
+        f = layout.used - 1   # steps 0..f−1 read their own map, steps f.. all read map f
+        if f:
+            o[:, :, :f].add_(s[:, :, :f])
+        o[:, :, f:].add_(s[:, :, f:])
+        ctx.mark_dirty(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        layout, grad_term = ctx.layout, None
+        if ctx.needs_input_grad[1]:
+            maps = grad.shape[0] // (layout.repeats * layout.steps)
+            g = grad.view(layout.repeats, maps, layout.steps, *grad.shape[1:])
+            f = layout.used - 1
+            grad_term = grad.new_empty(maps, layout.used, *grad.shape[1:])
+            if f:
+                torch.sum(g[:, :, :f], 0, out=grad_term[:, :f])
+            torch.sum(g[:, :, f:], (0, 2), out=grad_term[:, f])
+            grad_term = grad_term.flatten(0, 1)
+        return grad, grad_term, None
+
+
 def add_skip_term(out: torch.Tensor, term: torch.Tensor, rows: Rows) -> torch.Tensor:
     """``out + term[rows]`` for out (N, C, H, W), term (M, C, H, W); ``out`` is overwritten.
 
     ``out`` must be a fresh result that autograd does not keep (a convolution's output), so the
     in-place add is safe. A :class:`SharedSkips` layout adds by broadcasting views (no copy of
-    the maps per frame); an index tensor falls back to ``index_select``.
+    the maps per frame, forward or backward); an index tensor falls back to ``index_select``.
     """
     if rows is None:
         return out.add_(term)
     if isinstance(rows, torch.Tensor):
         return out.add_(term.index_select(0, rows))
-    maps = term.shape[0] // rows.used
-    o = out.view(rows.repeats, maps, rows.steps, *out.shape[1:])
-    s = term.view(1, maps, rows.used, *term.shape[1:])
-    f = rows.used - 1   # steps 0..f−1 read their own map, steps f.. all read map f
-    if f == 0:
-        o.add_(s)
-    else:
-        o[:, :, :f].add_(s[:, :, :f])
-        o[:, :, f:].add_(s[:, :, f:])
-    return out
+    return _AddSharedSkips.apply(out, term, rows)
 
 
 def _split_weight(conv: Union[nn.Conv2d, nn.ConvTranspose2d], c: int):

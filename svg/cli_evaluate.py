@@ -15,6 +15,7 @@ from typing import Any, Dict, Optional, Sequence
 from .config import EvalConfig, apply_overrides
 from .data import make_dataset
 from .devices import pick_device
+from .host_memory import keep_freed_memory
 from .eval_report import write_report
 from .evaluation import check_eval_config, evaluate, resolve_lengths
 from .metric_registry import METRICS, SSIM_WINDOWS
@@ -30,6 +31,8 @@ def evaluate_run(run: str, cfg: EvalConfig = EvalConfig(), split: str = "test",
     ``cfg.fvd``, a failure of FVD is raised only after the other metrics are written.
     """
     device = pick_device(cfg.device)
+    if device.type == "cpu":
+        keep_freed_memory()   # large sample batches: see svg.host_memory
     model, run_cfg, ckpt, step = load_model(run, device)
     run_cfg = apply_overrides(run_cfg, overrides, allowed=["data."])
     cfg = resolve_lengths(cfg, model, run_cfg.data.eval_n_future)

@@ -14,6 +14,10 @@ GFLOP/s, the speed-up; with ``--profile`` the torch.profiler split of one step i
 (forward + backward) and everything else, with the costliest other operators; with ``--memory``
 the peak memory of one step (CPU: peak RSS of a fresh process over its RSS just before the step;
 CUDA: ``max_memory_allocated``). Sides alternate (A B A B ...) so machine noise hits both alike.
+Optimisers as each side's training code builds them: the original's per-module ``Adam``, ours the
+trainer's fused ``Adam``. Host memory (``--host-memory``): ``keep`` (default) applies the trainer's
+``svg.host_memory.keep_freed_memory`` to the whole process, so both sides run under it; ``default``
+leaves glibc as it is.
 
     python benchmarks/train_step.py                          # both cases, fp32, 3 repeats
     python benchmarks/train_step.py --case vgg64 --repeats 5 --profile --memory
@@ -39,6 +43,7 @@ from original_svg import OriginalSVG, copy_weights  # noqa: E402
 
 from data_loaders.moving_squares import moving_squares  # noqa: E402
 from svg import SVG, LikelihoodConfig, ModelConfig  # noqa: E402
+from svg.host_memory import keep_freed_memory  # noqa: E402
 
 BETA = 1e-4   # the original objective's KL weight; our mse likelihood uses the same β
 # name: (backbone, channels, batch, n_past, n_future, z_dim)
@@ -63,6 +68,12 @@ def build(name: str, device: torch.device, batch: int = 0):
     x = moving_squares(batch, n_past + n_future, ours.image_size, channels,
                        generator=torch.Generator().manual_seed(0)).to(device)
     return models, x
+
+
+def make_optimizer(side: str, model):
+    """The original trains with plain Adam (one per module: the same update); ours fused, as
+    ``svg.training`` builds it."""
+    return torch.optim.Adam(model.parameters(), lr=1e-6, fused=side == "batched")
 
 
 def objective(side: str, model, x):
@@ -113,17 +124,18 @@ def profile_split(fn, top: int = 6) -> dict:
     return dict(conv_s=conv, other_s=sum(other.values()), top_other=ranked)
 
 
-def memory_of_step(name: str, side: str, device: torch.device, precision: str, batch: int) -> dict:
+def memory_of_step(name: str, side: str, device: torch.device, precision: str, batch: int,
+                   host_memory: str) -> dict:
     """Peak memory of one training step. CPU: in a fresh process (peak RSS − RSS before)."""
     if device.type == "cuda":
         models, x = build(name, device, batch)
-        opt = torch.optim.Adam(models[side].parameters(), lr=1e-6)
+        opt = make_optimizer(side, models[side])
         torch.cuda.reset_peak_memory_stats(device)
         before = torch.cuda.memory_allocated(device)
         train_step(side, models[side], opt, x, device, precision)
         return dict(peak_mb=(torch.cuda.max_memory_allocated(device) - before) / 2**20)
     cmd = [sys.executable, __file__, "--memory-child", side, "--case", name,
-           "--threads", str(torch.get_num_threads()),
+           "--threads", str(torch.get_num_threads()), "--host-memory", host_memory,
            "--precision", precision, "--batch", str(batch)]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
@@ -142,7 +154,7 @@ def memory_child(name: str, side: str, precision: str, batch: int) -> None:
     model = models.pop(side)
     models.clear()
     gc.collect()
-    opt = torch.optim.Adam(model.parameters(), lr=1e-6)
+    opt = make_optimizer(side, model)
     with open("/proc/self/clear_refs", "w") as f:   # reset the high-water mark VmHWM to now
         f.write("5")
     rss0 = _status_kb("VmRSS")
@@ -153,7 +165,7 @@ def memory_child(name: str, side: str, precision: str, batch: int) -> None:
 
 def time_case(name, device, precision, repeats, batch, compile_batched=False):
     models, x = build(name, device, batch)
-    opts = {s: torch.optim.Adam(m.parameters(), lr=1e-6) for s, m in models.items()}
+    opts = {s: make_optimizer(s, m) for s, m in models.items()}
     params = {s: sum(p.numel() for p in m.parameters()) for s, m in models.items()}
 
     def make_step(s):
@@ -180,7 +192,8 @@ def time_case(name, device, precision, repeats, batch, compile_batched=False):
     return step, flops, conv_flops, wall, cpu, params
 
 
-def run_case(name, device, precision, repeats, profile, memory, batch, compile_batched) -> None:
+def run_case(name, device, precision, repeats, profile, memory, batch, compile_batched,
+             host_memory) -> None:
     step, flops, conv_flops, wall, cpu, params = time_case(name, device, precision, repeats, batch,
                                                           compile_batched)
     med = {s: statistics.median(wall[s]) for s in SIDES}
@@ -201,7 +214,8 @@ def run_case(name, device, precision, repeats, profile, memory, batch, compile_b
                   f"({conv_flops[s] / 1e9 / max(p['conv_s'], 1e-9):.0f} GFLOP/s), "
                   f"other {p['other_s']:.2f} s; top other: {others}", flush=True)
     if memory:
-        mem = {s: memory_of_step(name, s, device, precision, batch)["peak_mb"] for s in SIDES}
+        mem = {s: memory_of_step(name, s, device, precision, batch, host_memory)["peak_mb"]
+               for s in SIDES}
         print(f"   peak memory of one step: original {mem['original']:.0f} MB, batched "
               f"{mem['batched']:.0f} MB (×{mem['batched'] / mem['original']:.2f})", flush=True)
 
@@ -219,16 +233,20 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's)")
     p.add_argument("--compile", action="store_true",
                    help="torch.compile the batched model (prints the compile time; not for --memory)")
+    p.add_argument("--host-memory", choices=["keep", "default"], default="keep",
+                   help="keep: glibc keeps freed memory (svg.host_memory), as the trainer does on CPU")
     p.add_argument("--memory-child", choices=SIDES, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    kept = args.host_memory == "keep" and keep_freed_memory()
     if args.memory_child:
         return memory_child(args.case[0], args.memory_child, args.precision, args.batch)
     devices = args.device or (["cpu"] + (["cuda"] if torch.cuda.is_available() else []))
     print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads; paper widths; "
           f"skip=original, mse likelihood (β = {BETA}); Adam; {args.precision}; median of "
-          f"{args.repeats} interleaved steps per side")
+          f"{args.repeats} interleaved steps per side; host memory "
+          f"{'kept (glibc mmap and trimming off)' if kept else 'glibc default'}")
     for dev in devices:
         device = torch.device(dev)
         for name in args.case or list(CASES):
@@ -236,7 +254,7 @@ def main() -> None:
             print(f"-- {name} on {device}: {c} channel(s), B={args.batch or bs}, {n_past}+{n_future}"
                   f" frames, z_dim={z}; load average {os.getloadavg()[0]:.1f}", flush=True)
             run_case(name, device, args.precision, args.repeats, args.profile, args.memory,
-                     args.batch, args.compile)
+                     args.batch, args.compile, args.host_memory)
 
 
 if __name__ == "__main__":

@@ -13,11 +13,12 @@ wall seconds and process CPU seconds per full training step (forward, backward, 
 GFLOP/s, the speed-up; with ``--profile`` the torch.profiler split of one step into convolutions
 (forward + backward) and everything else, with the costliest other operators; with ``--memory``
 the peak memory of one step (CPU: peak RSS of a fresh process over its RSS just before the step;
-CUDA: ``max_memory_allocated``). Sides alternate (A B A B ...) so machine noise hits both alike.
+CUDA: ``max_memory_allocated``). Each side runs in its own process, as each side's training
+does (so neither inherits the other's heap), and the two step in turn (A B A B ...) so machine
+noise hits both alike.
 Optimisers as each side's training code builds them: the original's per-module ``Adam``, ours the
 trainer's fused ``Adam``. Host memory (``--host-memory``): ``keep`` (default) applies the trainer's
-``svg.host_memory.keep_freed_memory`` to the whole process, so both sides run under it; ``default``
-leaves glibc as it is.
+``svg.host_memory.keep_freed_memory`` in both sides' processes; ``default`` leaves glibc as it is.
 
     python benchmarks/train_step.py                          # both cases, fp32, 3 repeats
     python benchmarks/train_step.py --case vgg64 --repeats 5 --profile --memory
@@ -28,11 +29,13 @@ import argparse
 import contextlib
 import gc
 import json
+import multiprocessing
 import os
 import statistics
 import subprocess
 import sys
 import time
+import traceback
 from pathlib import Path
 
 import torch
@@ -163,39 +166,97 @@ def memory_child(name: str, side: str, precision: str, batch: int) -> None:
     print(json.dumps(dict(peak_mb=(peak - rss0) / 1024, rss_before_mb=rss0 / 1024)))
 
 
-def time_case(name, device, precision, repeats, batch, compile_batched=False):
-    models, x = build(name, device, batch)
-    opts = {s: make_optimizer(s, m) for s, m in models.items()}
-    params = {s: sum(p.numel() for p in m.parameters()) for s, m in models.items()}
+def side_worker(conn, side, name, device, precision, batch, compile_batched, host_memory, threads):
+    """One side in its own process, as each side's training runs: builds, counts FLOPs (also the
+    warm-up), then answers "step" (wall and CPU seconds of one step) and "profile" until "stop"."""
+    try:
+        if threads:
+            torch.set_num_threads(threads)
+        if host_memory == "keep":
+            keep_freed_memory()
+        device = torch.device(device)
+        models, x = build(name, device, batch)
+        model = models.pop(side)
+        models.clear()
+        opt = make_optimizer(side, model)
+        net = model
 
-    def make_step(s):
-        return lambda: train_step(s, models[s], opts[s], x, device, precision)
-    counts = {s: count_flops(make_step(s)) for s in SIDES}   # eager; doubles as warm-up
-    if compile_batched:   # time the first call: compilation plus one step
-        models["batched"] = torch.compile(models["batched"])
-        t0 = time.perf_counter()
-        make_step("batched")()
-        print(f"   torch.compile of the batched model: first step {time.perf_counter() - t0:.1f} s "
-              f"(compilation + one step)", flush=True)
-    step = {s: make_step(s) for s in SIDES}
-    flops = {s: c[0] for s, c in counts.items()}
-    conv_flops = {s: c[1] for s, c in counts.items()}
+        def step():
+            train_step(side, net, opt, x, device, precision)
+        flops, conv_flops = count_flops(step)
+        info = dict(params=sum(p.numel() for p in model.parameters()), flops=flops,
+                    conv_flops=conv_flops)
+        if compile_batched and side == "batched":   # time the first call: compilation + one step
+            net = torch.compile(model)
+            t0 = time.perf_counter()
+            step()
+            info["compile_s"] = time.perf_counter() - t0
+        conn.send(info)
+        for cmd in iter(conn.recv, "stop"):
+            if cmd == "profile":
+                conn.send(profile_split(step))
+                continue
+            sync(device)
+            t0, c0 = time.perf_counter(), time.process_time()
+            step()
+            sync(device)
+            conn.send((time.perf_counter() - t0, time.process_time() - c0))
+    except Exception:   # reported by the parent, which then stops
+        conn.send({"error": traceback.format_exc()})
+
+
+class Side:
+    """The parent's handle on a :func:`side_worker` process."""
+
+    def __init__(self, side, *args):
+        ctx = multiprocessing.get_context("spawn")
+        self.name = side
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=side_worker, args=(child, side, *args), daemon=True)
+        self.proc.start()
+        self.info = self._recv()
+
+    def ask(self, cmd: str):
+        self.conn.send(cmd)
+        return self._recv()
+
+    def _recv(self):
+        msg = self.conn.recv()
+        if isinstance(msg, dict) and "error" in msg:
+            raise RuntimeError(f"the {self.name} side's process failed:\n{msg['error']}")
+        return msg
+
+    def close(self) -> None:
+        self.conn.send("stop")
+        self.proc.join()
+
+
+def time_case(name, device, precision, repeats, batch, compile_batched, host_memory, threads):
+    """Both sides, each in its own process: one untimed step each, then timed steps in turn."""
+    sides = {s: Side(s, name, str(device), precision, batch, compile_batched, host_memory, threads)
+             for s in SIDES}
+    if "compile_s" in sides["batched"].info:
+        print(f"   torch.compile of the batched model: first step "
+              f"{sides['batched'].info['compile_s']:.1f} s (compilation + one step)", flush=True)
+    for s in SIDES:   # untimed: with kept host memory the heap settles over the first steps
+        sides[s].ask("step")
     wall, cpu = {s: [] for s in SIDES}, {s: [] for s in SIDES}
     for _ in range(repeats):
         for s in SIDES:
-            sync(device)
-            t0, c0 = time.perf_counter(), time.process_time()
-            step[s]()
-            sync(device)
-            wall[s].append(time.perf_counter() - t0)
-            cpu[s].append(time.process_time() - c0)
-    return step, flops, conv_flops, wall, cpu, params
+            w, c = sides[s].ask("step")
+            wall[s].append(w)
+            cpu[s].append(c)
+    return sides, wall, cpu
 
 
 def run_case(name, device, precision, repeats, profile, memory, batch, compile_batched,
              host_memory) -> None:
-    step, flops, conv_flops, wall, cpu, params = time_case(name, device, precision, repeats, batch,
-                                                          compile_batched)
+    sides, wall, cpu = time_case(name, device, precision, repeats, batch, compile_batched,
+                                 host_memory, torch.get_num_threads())
+    info = {s: sides[s].info for s in SIDES}
+    flops = {s: info[s]["flops"] for s in SIDES}
+    conv_flops = {s: info[s]["conv_flops"] for s in SIDES}
+    params = {s: info[s]["params"] for s in SIDES}
     med = {s: statistics.median(wall[s]) for s in SIDES}
     med_cpu = {s: statistics.median(cpu[s]) for s in SIDES}
     print(f"   parameters: original {params['original']:,}, batched {params['batched']:,}")
@@ -208,11 +269,13 @@ def run_case(name, device, precision, repeats, profile, memory, batch, compile_b
           f"FLOP ratio ×{flops['original'] / flops['batched']:.2f}", flush=True)
     if profile:
         for s in SIDES:
-            p = profile_split(step[s])
+            p = sides[s].ask("profile")
             others = ", ".join(f"{k} {v:.2f}" for k, v in p["top_other"])
             print(f"   profile {s:9s}: convolutions {p['conv_s']:.2f} s "
                   f"({conv_flops[s] / 1e9 / max(p['conv_s'], 1e-9):.0f} GFLOP/s), "
                   f"other {p['other_s']:.2f} s; top other: {others}", flush=True)
+    for side in sides.values():
+        side.close()
     if memory:
         mem = {s: memory_of_step(name, s, device, precision, batch, host_memory)["peak_mb"]
                for s in SIDES}

@@ -175,8 +175,16 @@ def test_demo_config_switched_to_mmnist_and_its_split_point(mmnist_demo_run, cap
     assert "best of 10 on 16 test sequences" in caplog.text
 
 
+def trained(mmnist_demo_run):
+    """The demo run's folder, trained here unless an earlier test of the module has done it."""
+    _, run, args = mmnist_demo_run
+    if not any(run.glob("ckpt_*.pt")):
+        assert main(args) == 0
+    return run
+
+
 def test_generate_arguments(mmnist_demo_run, tmp_path, capsys):
-    _, run, _ = mmnist_demo_run
+    run = trained(mmnist_demo_run)
     out = tmp_path / "videos"
     assert main(["generate", "--run", str(run), "--out", str(out), "--n-samples", "2",
                  "--max-videos", "1", "--scale", "1"]) == 0
@@ -194,7 +202,7 @@ def test_generate_arguments(mmnist_demo_run, tmp_path, capsys):
 
 
 def test_damaged_checkpoints_are_named(mmnist_demo_run, tmp_path, capsys):
-    _, run, _ = mmnist_demo_run
+    run = trained(mmnist_demo_run)
     good = sorted(run.glob("ckpt_*.pt"))[-1]
     (tmp_path / "cut.pt").write_bytes(good.read_bytes()[:len(good.read_bytes()) // 2])
     random_bytes(tmp_path / "noise.pt")

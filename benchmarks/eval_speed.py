@@ -21,6 +21,7 @@ from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from data_loaders.moving_squares import moving_squares
 from svg import SVG, ModelConfig
+from svg.host_memory import keep_freed_memory
 from svg.metrics import psnr, ssim
 from svg.scoring import best_of_n
 
@@ -110,8 +111,12 @@ def main() -> None:
     p.add_argument("--n-future", type=int, default=20)
     p.add_argument("--repeats", type=int, default=3, help="timed repeats of the batched side")
     p.add_argument("--device", action="append", help="default: cpu, and cuda when present")
+    p.add_argument("--host-memory", choices=["keep", "default"], default="keep",
+                   help="keep: glibc keeps freed memory (svg.host_memory), as svg evaluate does on CPU")
     args = p.parse_args()
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads")
+    kept = args.host_memory == "keep" and keep_freed_memory()
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads; host memory "
+          f"{'kept' if kept else 'glibc default'} (both sides, one process)")
     for dev in args.device or (["cpu"] + (["cuda"] if torch.cuda.is_available() else [])):
         run(args, torch.device(dev))
 

@@ -85,3 +85,13 @@ def test_the_run_records_data_root_as_an_absolute_path(tmp_path, monkeypatch):
     train(load_config(None, TINY + ["train.steps_per_epoch=1", "data.root=data/here", "run_dir=run"]),
           progress=False)
     assert load_config(str(tmp_path / "run" / "config.yaml")).data.root == str(tmp_path / "data" / "here")
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_keep_host_memory_follows_the_config_on_cpu(tmp_path, monkeypatch, keep):
+    calls = []
+    monkeypatch.setattr("svg.training.keep_freed_memory", lambda: calls.append(1) or True)
+    train(load_config(None, TINY + ["train.device=cpu", "train.steps_per_epoch=1",
+                                    f"train.keep_host_memory={str(keep).lower()}",
+                                    f"run_dir={tmp_path}"]), progress=False)
+    assert calls == ([1] if keep else [])

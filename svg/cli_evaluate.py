@@ -15,9 +15,9 @@ from typing import Any, Dict, Optional, Sequence
 from .config import EvalConfig, apply_overrides
 from .data import make_dataset
 from .devices import pick_device
-from .host_memory import keep_freed_memory
 from .eval_report import write_report
 from .evaluation import check_eval_config, evaluate, resolve_lengths
+from .host_memory import keep_freed_memory
 from .metric_registry import METRICS, SSIM_WINDOWS
 from .runs import load_model
 

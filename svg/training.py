@@ -25,9 +25,9 @@ from .checkpoint import is_finite_state, save_checkpoint
 from .config import Config, EvalConfig, config_to_yaml
 from .data import fixed_batches, make_dataset, step_seed, training_loader
 from .devices import AMP_MODES, pick_device
-from .host_memory import keep_freed_memory
 from .distributed import Dist, any_rank, barrier, init_distributed, rank_checksums
 from .evaluation import evaluate, resolve_lengths
+from .host_memory import keep_freed_memory
 from .model import SVG
 from .resume import restore, session_config_text
 from .signals import StopSignal

@@ -26,7 +26,6 @@ trainer's fused ``Adam``. Host memory (``--host-memory``): ``keep`` (default) ap
 from __future__ import annotations
 
 import argparse
-import contextlib
 import gc
 import json
 import multiprocessing
@@ -46,6 +45,7 @@ from original_svg import OriginalSVG, copy_weights  # noqa: E402
 
 from data_loaders.moving_squares import moving_squares  # noqa: E402
 from svg import SVG, LikelihoodConfig, ModelConfig  # noqa: E402
+from svg.devices import autocast_context  # noqa: E402
 from svg.host_memory import keep_freed_memory  # noqa: E402
 
 BETA = 1e-4   # the original objective's KL weight; our mse likelihood uses the same β
@@ -79,14 +79,17 @@ def make_optimizer(side: str, model):
     return torch.optim.Adam(model.parameters(), lr=1e-6, fused=side == "batched")
 
 
+def build_side(name: str, side: str, device: torch.device, batch: int):
+    """One side's model (the other dropped), its optimiser and the batch."""
+    models, x = build(name, device, batch)
+    model = models.pop(side)
+    models.clear()
+    gc.collect()
+    return model, make_optimizer(side, model), x
+
+
 def objective(side: str, model, x):
     return model.loss(x, BETA) if side == "original" else model(x).objective()   # forward = loss
-
-
-def autocast(device: torch.device, precision: str):
-    if precision == "fp32":
-        return contextlib.nullcontext()
-    return torch.autocast(device.type, dtype=torch.bfloat16 if precision == "bf16" else torch.float16)
 
 
 def sync(device: torch.device) -> None:
@@ -95,7 +98,7 @@ def sync(device: torch.device) -> None:
 
 
 def train_step(side, model, opt, x, device, precision) -> None:
-    with autocast(device, precision):
+    with autocast_context(device, "none" if precision == "fp32" else precision):
         loss = objective(side, model, x)
     opt.zero_grad(set_to_none=True)
     loss.backward()
@@ -131,11 +134,10 @@ def memory_of_step(name: str, side: str, device: torch.device, precision: str, b
                    host_memory: str) -> dict:
     """Peak memory of one training step. CPU: in a fresh process (peak RSS − RSS before)."""
     if device.type == "cuda":
-        models, x = build(name, device, batch)
-        opt = make_optimizer(side, models[side])
+        model, opt, x = build_side(name, side, device, batch)
         torch.cuda.reset_peak_memory_stats(device)
         before = torch.cuda.memory_allocated(device)
-        train_step(side, models[side], opt, x, device, precision)
+        train_step(side, model, opt, x, device, precision)
         return dict(peak_mb=(torch.cuda.max_memory_allocated(device) - before) / 2**20)
     cmd = [sys.executable, __file__, "--memory-child", side, "--case", name,
            "--threads", str(torch.get_num_threads()), "--host-memory", host_memory,
@@ -153,11 +155,7 @@ def _status_kb(key: str) -> int:
 def memory_child(name: str, side: str, precision: str, batch: int) -> None:
     """Runs in a fresh process: peak RSS of one step over the RSS before it (Linux /proc)."""
     device = torch.device("cpu")
-    models, x = build(name, device, batch)
-    model = models.pop(side)
-    models.clear()
-    gc.collect()
-    opt = make_optimizer(side, model)
+    model, opt, x = build_side(name, side, device, batch)
     with open("/proc/self/clear_refs", "w") as f:   # reset the high-water mark VmHWM to now
         f.write("5")
     rss0 = _status_kb("VmRSS")
@@ -175,10 +173,7 @@ def side_worker(conn, side, name, device, precision, batch, compile_batched, hos
         if host_memory == "keep":
             keep_freed_memory()
         device = torch.device(device)
-        models, x = build(name, device, batch)
-        model = models.pop(side)
-        models.clear()
-        opt = make_optimizer(side, model)
+        model, opt, x = build_side(name, side, device, batch)
         net = model
 
         def step():

@@ -50,12 +50,13 @@ def load_json(path: str) -> Any:
         raise ValueError(f"{path} is not valid JSON: {e}") from None
 
 
-def read_image(path: str) -> np.ndarray:
-    """One image (PNG, GIF frame, ...) as a numpy array via imageio; unreadable → ``ValueError``."""
+def read_image(path: str, all_frames: bool = False):
+    """One image (PNG, GIF frame, ...) as a numpy array via imageio, or with ``all_frames`` the
+    list of every frame (an animated GIF); unreadable → ``ValueError``."""
     import imageio.v2 as imageio
 
     _require(path)
     try:
-        return imageio.imread(path)
+        return imageio.mimread(path) if all_frames else imageio.imread(path)
     except (ValueError, OSError, SyntaxError) as e:   # PIL reports some bad headers as SyntaxError
         raise ValueError(f"{path} is not a readable image: {e}") from None

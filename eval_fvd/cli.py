@@ -11,56 +11,32 @@ import argparse
 import glob
 import json
 import os
-import zipfile
 from typing import Optional, Tuple, Union
 
 import numpy as np
 import torch
 
 from data_loaders.atomic import write_text
+from data_loaders.files import load_array, read_image
 
 from .features import video_stats
 from .frechet import FeatureStats, check_shapes, fvd_from_stats
 from .i3d import load_i3d
 
 
-def _np_load(path: str):
-    """``np.load`` that names ``path`` when the file is not a readable .npy/.npz."""
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"{path} does not exist")
-    with open(path, "rb") as f:
-        head = f.read(6)
-    if head != b"\x93NUMPY" and not head.startswith(b"PK\x03\x04"):
-        raise ValueError(f"{path} is not a .npy/.npz file (no .npy magic or zip header); is it damaged?")
-    try:
-        return np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
-        raise ValueError(f"{path} is not a readable .npy/.npz file ({str(e).splitlines()[0]})") from None
-
-
-def _read_frames(path: str, reader) -> list:
-    try:
-        frames = reader(path)
-    except (ValueError, OSError, SyntaxError) as e:   # imageio / PIL on a damaged file
-        raise ValueError(f"{path} is not a readable image: {e}") from None
-    return frames if isinstance(frames, list) else [frames]
-
-
 def load_videos(path: str) -> torch.Tensor:
     """Videos as (N, T, C, H, W) float in [0, 1] from an array file or a folder of GIFs."""
     if os.path.isdir(path):
-        import imageio.v2 as imageio
-
         gifs = sorted(glob.glob(os.path.join(path, "*.gif")))
         seqs = sorted(d for d in glob.glob(os.path.join(path, "*")) if glob.glob(os.path.join(d, "*.png")))
         if gifs:
-            frames = [_read_frames(p, imageio.mimread) for p in gifs]
+            frames = [read_image(p, all_frames=True) for p in gifs]
         elif seqs:   # one folder of numbered PNG frames per video
             def frame_no(p):
                 stem = os.path.splitext(os.path.basename(p))[0]
                 return int(stem) if stem.isdigit() else stem
             frames = [[f for p in sorted(glob.glob(os.path.join(d, "*.png")), key=frame_no)
-                       for f in _read_frames(p, imageio.imread)] for d in seqs]
+                       for f in [read_image(p)]] for d in seqs]
         else:
             raise FileNotFoundError(f"no videos in {path}: expected *.gif files or folders of PNG frames")
         frames = [[f[..., None] if f.ndim == 2 else f[..., :3] for f in video] for video in frames]
@@ -70,7 +46,7 @@ def load_videos(path: str) -> torch.Tensor:
         except ValueError:
             raise ValueError(f"{path}: videos differ in frame count or size ({sorted(map(str, shapes))})") from None
     else:
-        data = _np_load(path)
+        data = load_array(path)
         arr = data[data.files[0]] if isinstance(data, np.lib.npyio.NpzFile) else data
     if arr.ndim != 5:
         raise ValueError(f"{path}: expected 5-D videos, got shape {arr.shape}")
@@ -86,9 +62,9 @@ def load_videos(path: str) -> torch.Tensor:
 def load_side(path: str) -> Union[FeatureStats, torch.Tensor]:
     """Saved statistics, or videos (N, T, C, H, W) in [0, 1]."""
     if path.endswith(".npz"):
-        with _np_load(path) as z:
+        with load_array(path) as z:
             if {"count", "total", "outer"} <= set(z.files):
-                return FeatureStats.load(path)
+                return FeatureStats.from_npz(z, path)
     return load_videos(path)
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import scipy.linalg
 
 from data_loaders.atomic import atomic_write
+from data_loaders.files import load_array
 
 # Below this many videos per side FVD gets a warning: the reference protocol (Unterthiner et al.
 # 2018; SVG/SRVP on BAIR) uses the 256 BAIR test videos, and with 400-dimensional features a
@@ -96,15 +97,21 @@ class FeatureStats:
 
     @classmethod
     def load(cls, path: str) -> "FeatureStats":
-        with np.load(path) as z:
-            missing = {"count", "total", "outer"} - set(z.files)
-            if missing:
-                raise KeyError(f"{path}: not a statistics file (missing {sorted(missing)})")
-            source = json.loads(str(z["source"])) if "source" in z.files else {}
-            frames = int(z["frames"]) if "frames" in z.files and int(z["frames"]) >= 0 else None
-            size = (tuple(int(v) for v in z["size"]) if "size" in z.files and int(z["size"][0]) >= 0
-                    else None)
-            return cls(int(z["count"]), z["total"], z["outer"], source, frames, size)
+        """Statistics saved by :meth:`save`; a file that is not one raises naming ``path``."""
+        with load_array(path) as z:
+            return cls.from_npz(z, path)
+
+    @classmethod
+    def from_npz(cls, z, path: str) -> "FeatureStats":
+        """Statistics from an open ``.npz`` (``path`` names it in errors)."""
+        missing = {"count", "total", "outer"} - set(z.files)
+        if missing:
+            raise KeyError(f"{path}: not a statistics file (missing {sorted(missing)})")
+        source = json.loads(str(z["source"])) if "source" in z.files else {}
+        frames = int(z["frames"]) if "frames" in z.files and int(z["frames"]) >= 0 else None
+        size = (tuple(int(v) for v in z["size"]) if "size" in z.files and int(z["size"][0]) >= 0
+                else None)
+        return cls(int(z["count"]), z["total"], z["outer"], source, frames, size)
 
 
 def frechet_distance(mu1: np.ndarray, cov1: np.ndarray, mu2: np.ndarray, cov2: np.ndarray,

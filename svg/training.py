@@ -210,8 +210,10 @@ def _loop(s: Session, train_set, total: int) -> Dict[str, Any]:
                     s.checkpoint(done)
                 if interrupted:
                     stopped_by = stop.name or "another rank"
-                    log.warning("stopped by %s at step %d; checkpoint saved, resume by re-running",
-                                stopped_by, done)
+                    saved = ("checkpoint saved" if s.saved_step == done or not d.main else
+                             "no checkpoint of this step (its state is not finite)")
+                    log.warning("stopped by %s at step %d; %s, resume by re-running", stopped_by,
+                                done, saved)
                     break
         except TrainingDiverged:
             raise

@@ -102,7 +102,7 @@ def test_sigint_saves_a_checkpoint_and_exits_cleanly(tmp_path):
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
-    assert "stopped by SIGINT" in err
+    assert "stopped by SIGINT" in err and "; checkpoint saved, resume by re-running" in err
     # the closing line lists only what exists: no rollouts.gif or summary metrics after a stop
     assert "rollouts.gif" not in err.strip().splitlines()[-1] and not (run / "rollouts.gif").exists()
     ckpt = latest_checkpoint(str(run))

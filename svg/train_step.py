@@ -67,7 +67,9 @@ def train_step(model: SVG, net: nn.Module, opt: torch.optim.Optimizer, scaler: t
         return _skip(model, opt, buffers)
     scaler.step(opt)
     scaler.update()
-    return StepStats(skipped=False, loss=out.total.mean().item(),
-                     nll_per_dim=out.nll.mean().item() / out.n_dims, kl=out.kl.mean().item(),
-                     sigma=out.sigma.mean().item(), effective_beta=out.effective_beta.mean().item(),
-                     grad_norm=float(grad_norm))
+    # one device-to-host transfer for all the numbers the log reads
+    total, nll, kl, sigma, beta, norm = torch.stack([
+        t.detach().float() for t in (out.total.mean(), out.nll.mean(), out.kl.mean(),
+                                     out.sigma.mean(), out.effective_beta.mean(), grad_norm)]).tolist()
+    return StepStats(skipped=False, loss=total, nll_per_dim=nll / out.n_dims, kl=kl, sigma=sigma,
+                     effective_beta=beta, grad_norm=norm)

@@ -21,7 +21,7 @@ from torch import nn
 
 from data_loaders.atomic import write_text
 
-from .checkpoint import is_finite_state, save_checkpoint
+from .checkpoint import is_finite_state, latest_checkpoint, save_checkpoint
 from .config import Config, EvalConfig, config_to_yaml
 from .data import fixed_batches, make_dataset, step_seed, training_loader
 from .devices import AMP_MODES, pick_device
@@ -224,8 +224,6 @@ def _loop(s: Session, train_set, total: int) -> Dict[str, Any]:
 
 
 def _diverged_message(s: Session, nonfinite: int, done: int) -> str:
-    from .checkpoint import latest_checkpoint
-
     last = latest_checkpoint(s.cfg.run_dir)
     where = (f"the last good checkpoint is {last}; re-running with a lower train.lr or a "
              f"train.grad_clip resumes from it, --resume-from CKPT picks an earlier one" if last else
@@ -281,8 +279,7 @@ def final_report(model: SVG, cfg: Config, device: torch.device, n_videos: int = 
     seq_len = cfg.model.n_past + cfg.data.n_future
     test_set = make_dataset(cfg.data, "test", seq_len)
     ecfg = resolve_lengths(EvalConfig(n_samples=n_samples, max_videos=n_videos, batch_size=n_videos,
-                                      n_future=cfg.data.n_future, likelihood=False), model,
-                           cfg.data.n_future)
+                                      likelihood=False), model, cfg.data.n_future)
     rep = evaluate(model, test_set, ecfg)
     return {"metrics": rep["metrics"],
             "protocol": dict(rep["protocol"], dataset=cfg.data.name, split="test")}

@@ -49,7 +49,7 @@ def save_checkpoint(run_dir: str, state: Dict[str, Any], step: int, keep_last: i
         best = None
         if os.path.exists(best_path):
             try:
-                best = load_checkpoint(best_path).get("val_loss")
+                best = load_checkpoint(best_path, mmap=True).get("val_loss")
             except CorruptCheckpoint as e:
                 os.replace(best_path, best_path + ".corrupt")
                 log.warning("%s; moved aside to best.pt.corrupt and replaced", e)
@@ -78,8 +78,9 @@ class CorruptCheckpoint(ValueError):
     """A checkpoint file that cannot be read (truncated, not a torch file, missing entries)."""
 
 
-def load_checkpoint(path: str, model_cfg: Any = None) -> Dict[str, Any]:
+def load_checkpoint(path: str, model_cfg: Any = None, mmap: bool = False) -> Dict[str, Any]:
     """Load a checkpoint on the CPU; with ``model_cfg``, refuse one built for another model.
+    ``mmap``: map the tensors instead of reading them (for a look at the small entries).
 
     Raises :class:`CorruptCheckpoint` (naming the file) when it cannot be read, and ``ValueError``
     naming the differing keys when it was built for another model.
@@ -87,7 +88,7 @@ def load_checkpoint(path: str, model_cfg: Any = None) -> Dict[str, Any]:
     if not os.path.exists(path):
         raise FileNotFoundError(f"checkpoint {path} does not exist")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
+        state = torch.load(path, map_location="cpu", weights_only=False, mmap=mmap)
     except (RuntimeError, EOFError, OSError, pickle.UnpicklingError, ValueError, KeyError) as e:
         # truncated, damaged, not a torch file: torch's own message names neither file nor cause
         first = (str(e).strip().splitlines() or [type(e).__name__])[0].split(". ")[0]

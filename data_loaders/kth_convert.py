@@ -15,13 +15,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 import numpy as np
 from tqdm import tqdm
 
-from .atomic import atomic_write, write_text
-from .kth_files import MANIFEST, list_videos, png_frames, read_clip
+from .atomic import atomic_write, remove_stale_temporaries, write_text
+from .files import load_array
+from .kth_files import MANIFEST, list_videos, png_frames, read_clip, read_manifest
 from .kth_video import RESIZE_FILTER
 
 
@@ -31,22 +32,24 @@ def _source_bytes(path: str) -> int:
     return os.path.getsize(path)
 
 
-def _is_complete(path: str, size: int) -> bool:
-    """A finished video array (final names are only ever given to complete files)."""
+def _complete_frames(path: str, size: int) -> Optional[int]:
+    """The frame count of a finished video array (final names are only ever given to complete
+    files), or None when there is none."""
     try:
-        arr = np.load(path, mmap_mode="r")
+        arr = load_array(path, mmap_mode="r")
     except (OSError, ValueError):
-        return False
-    return arr.dtype == np.uint8 and arr.ndim == 3 and arr.shape[1:] == (size, size)
+        return None
+    ok = isinstance(arr, np.ndarray) and arr.dtype == np.uint8 and arr.ndim == 3 \
+        and arr.shape[1:] == (size, size)
+    return arr.shape[0] if ok else None
 
 
 def _previous(dst: str) -> Tuple[Dict, Dict[str, int]]:
     """The finished manifest in ``dst`` (or {}) and its source size per output file."""
     try:
-        with open(os.path.join(dst, MANIFEST)) as f:
-            manifest = json.load(f)
+        manifest = read_manifest(dst)
         return manifest, {v["file"]: v["source_bytes"] for v in manifest["videos"]}
-    except (OSError, ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError):
         return {}, {}
 
 
@@ -64,6 +67,9 @@ def convert(src: str, dst: str, image_size: int = 64, progress: bool = True) -> 
     manifest_path = os.path.join(dst, MANIFEST)
     if os.path.exists(manifest_path):
         os.remove(manifest_path)   # stale; written again at the end
+    for action in sorted({v.action for v in videos}):   # left by a conversion that was killed
+        if os.path.isdir(os.path.join(dst, action)):
+            remove_stale_temporaries(os.path.join(dst, action))
     entries = []
     bar = tqdm(videos, desc="convert KTH", unit="video", disable=not progress, dynamic_ncols=True)
     for video in bar:
@@ -71,12 +77,13 @@ def convert(src: str, dst: str, image_size: int = 64, progress: bool = True) -> 
         out, source_bytes = os.path.join(dst, rel), sources[rel]
         if previous.get(rel, source_bytes) != source_bytes and os.path.exists(out):
             os.remove(out)   # the source changed since it was converted
-        if not _is_complete(out, image_size):
+        frames_written = _complete_frames(out, image_size)
+        if frames_written is None:
             os.makedirs(os.path.dirname(out), exist_ok=True)
             frames = read_clip(video, fmt, 0, video.frames, image_size)
             with atomic_write(out, "wb") as f:
                 np.save(f, frames)
-        frames_written = np.load(out, mmap_mode="r").shape[0]
+            frames_written = frames.shape[0]
         entries.append({"name": video.name, "action": video.action, "person": video.person,
                         "scenario": video.scenario, "frames": frames_written, "file": rel,
                         "source_bytes": source_bytes, "declared_frames": video.declared})

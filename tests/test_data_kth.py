@@ -234,6 +234,8 @@ def test_converter_is_atomic_and_resumable(kth_root, tmp_path, monkeypatch):
     with pytest.raises(FileNotFoundError, match="not a finished conversion"):
         build_dataset("kth", "test", str(dst), 10)
     first = os.stat(dst / "boxing" / "person01_boxing_d1.npy")
+    dead_writer = dst / "boxing" / ".person01_boxing_d3.npy.tmp-999999999.npy"   # a killed run's
+    dead_writer.write_bytes(b"partial")
     convert(str(root), str(dst), progress=False)
     again = os.stat(dst / "boxing" / "person01_boxing_d1.npy")
     assert (again.st_ino, again.st_mtime_ns) == (first.st_ino, first.st_mtime_ns)   # kept, not redone

@@ -41,6 +41,7 @@ import torch
 
 from .base import VideoDataset
 from .kth_files import CLASSES, KTHVideo, list_videos, read_clip, read_manifest
+from .splits import check_split
 
 TRAIN_PEOPLE, TEST_PEOPLE = tuple(range(1, 21)), tuple(range(21, 26))
 SRVP_SEED, SRVP_CLIPS, SRVP_CLIP_LEN = 42, 1000, 40
@@ -49,6 +50,7 @@ PROTOCOLS = ("default", "srvp")
 
 def split_people(split: str, val_people: Sequence[int]) -> Tuple[int, ...]:
     """The people of ``split`` (train | val | test) given the held-out validation people."""
+    check_split(split)
     bad = [p for p in val_people if p not in TRAIN_PEOPLE]
     if bad:
         raise ValueError(f"val_people {list(val_people)}: {bad} are not training people (1–20)")
@@ -59,9 +61,7 @@ def split_people(split: str, val_people: Sequence[int]) -> Tuple[int, ...]:
             raise ValueError("KTH has no val split with val_people=[]; set data.options.val_people "
                              "(default [20])")
         return tuple(sorted(val_people))
-    if split == "test":
-        return TEST_PEOPLE
-    raise ValueError(f"unknown split {split!r}; choose train, val or test")
+    return TEST_PEOPLE
 
 
 def long_enough(videos: List[KTHVideo], min_frames: int, split: str) -> List[KTHVideo]:

@@ -22,14 +22,14 @@ from tqdm import tqdm
 
 from .atomic import atomic_write, remove_stale_temporaries, write_text
 from .files import load_array
-from .kth_files import MANIFEST, list_videos, png_frames, read_clip, read_manifest
+from .kth_files import MANIFEST, KTHVideo, list_videos, read_clip, read_manifest
 from .kth_video import RESIZE_FILTER
 
 
-def _source_bytes(path: str) -> int:
-    if os.path.isdir(path):   # a PNG folder: the sum of its frames
-        return sum(os.path.getsize(p) for p in png_frames(path))
-    return os.path.getsize(path)
+def _source_bytes(video: KTHVideo) -> int:
+    if video.frame_files:   # a PNG folder: the sum of its frames
+        return sum(os.path.getsize(p) for p in video.frame_files)
+    return os.path.getsize(video.path)
 
 
 def _complete_frames(path: str, size: int) -> Optional[int]:
@@ -61,7 +61,7 @@ def convert(src: str, dst: str, image_size: int = 64, progress: bool = True) -> 
     if fmt == "converted":
         raise ValueError(f"{src} is already a `svg convert-kth` output; use it as data.root directly")
     done, previous = _previous(dst)
-    sources = {os.path.join(v.action, f"{v.name}.npy"): _source_bytes(v.path) for v in videos}
+    sources = {os.path.join(v.action, f"{v.name}.npy"): _source_bytes(v) for v in videos}
     if done.get("size") == image_size and previous == sources:
         return done   # finished, and the sources are unchanged
     manifest_path = os.path.join(dst, MANIFEST)

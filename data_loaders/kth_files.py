@@ -15,7 +15,7 @@ import os
 import re
 import warnings
 from dataclasses import dataclass
-from typing import Collection, List, Optional, Tuple
+from typing import Collection, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -37,6 +37,7 @@ class KTHVideo:
 
     ``frames`` is what can be read; ``declared`` is the count a raw video's header declares (more
     than ``frames`` for a truncated file), or None where no header is read (PNG folders).
+    ``frame_files``: a PNG folder's frames in order (listed once, not at every read).
     """
     name: str
     action: str
@@ -45,6 +46,7 @@ class KTHVideo:
     path: str
     frames: int
     declared: Optional[int] = None
+    frame_files: Tuple[str, ...] = ()
 
     @property
     def truncated(self) -> bool:
@@ -138,7 +140,9 @@ def _png_videos(root: str, people: Collection[int]) -> List[KTHVideo]:
             name = os.path.basename(folder)
             person, scenario = parse_name(name, folder, action)
             if person in people:
-                videos.append(KTHVideo(name, action, person, scenario, folder, len(png_frames(folder))))
+                files = tuple(png_frames(folder))
+                videos.append(KTHVideo(name, action, person, scenario, folder, len(files),
+                                       frame_files=files))
     return videos
 
 
@@ -194,10 +198,10 @@ def read_clip(video: KTHVideo, fmt: str, start: int, n: int, size: int = 64) -> 
             raise ValueError(f"{video.path}: expected uint8 {(video.frames, size, size)} (from {MANIFEST}), "
                              f"got {data.dtype} {data.shape}")
         return np.array(data[start:start + n])
-    return _read_pngs(png_frames(video.path)[start:start + n], size)
+    return _read_pngs(video.frame_files[start:start + n], size)
 
 
-def _read_pngs(paths: List[str], size: int) -> np.ndarray:
+def _read_pngs(paths: Sequence[str], size: int) -> np.ndarray:
     from PIL import Image
 
     out = np.empty((len(paths), size, size), np.uint8)

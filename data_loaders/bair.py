@@ -92,10 +92,6 @@ class _BAIRBase(VideoDataset):
         return {"frames": x, "actions": torch.from_numpy(np.array(actions[s:s + self.seq_len])),
                 "endeffector": torch.from_numpy(np.array(endeff[s:s + self.seq_len]))}
 
-    def _check(self, i: int) -> None:
-        if not 0 <= i < len(self):
-            raise IndexError(f"index {i} out of range for {len(self)} videos")
-
 
 class BAIRTFRecords(_BAIRBase):
     """Reads the original TFRecords: an index of record offsets is built once, then random access."""
@@ -112,7 +108,7 @@ class BAIRTFRecords(_BAIRBase):
         return len(self.index)
 
     def __getitem__(self, i: int):
-        self._check(i)
+        self.check_index(i)
         path, off, n = self.index[i]
         return self._item(*decode_example(read_example(path, off, n), f"{path} (byte {off - 12})",
                                           self.camera))
@@ -142,7 +138,7 @@ class BAIRConverted(_BAIRBase):
         return self.videos.shape[0]
 
     def __getitem__(self, i: int):
-        self._check(i)
+        self.check_index(i)
         return self._item(self.videos[i], self.actions[i], self.endeff[i])
 
 
@@ -164,7 +160,7 @@ class BAIRPngFolders(_BAIRBase):
         return len(self.dirs)
 
     def __getitem__(self, i: int):
-        self._check(i)
+        self.check_index(i)
         start = self._start()   # decode only the clip's frames
         frames = np.empty((self.seq_len, SIZE, SIZE, 3), np.uint8)
         for k, t in enumerate(range(start, start + self.seq_len)):

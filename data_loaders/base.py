@@ -31,3 +31,8 @@ class VideoDataset(Dataset):
 
     def __getitem__(self, index: int) -> torch.Tensor:
         raise NotImplementedError
+
+    def check_index(self, i: int, items: str = "videos") -> None:
+        """Raise ``IndexError`` for an ``i`` outside 0 .. len − 1 (``items`` names what is counted)."""
+        if not 0 <= i < len(self):
+            raise IndexError(f"index {i} out of range for {len(self)} {items}")

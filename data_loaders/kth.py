@@ -133,8 +133,7 @@ class KTH(VideoDataset):
 
     def clip(self, i: int) -> Tuple[KTHVideo, int]:
         """(video, start frame) of item ``i`` (drawn afresh for training)."""
-        if not 0 <= i < self.length:
-            raise IndexError(f"index {i} out of range for {self.length} clips")
+        self.check_index(i, "clips")
         if self.clips is not None:
             k, start = self.clips[i]
             return self.videos[k], start

@@ -52,7 +52,6 @@ class MovingMNIST(VideoDataset):
         return self.n
 
     def __getitem__(self, i: int) -> torch.Tensor:
-        if not 0 <= i < self.n:
-            raise IndexError(f"index {i} out of range for {self.n} videos")
+        self.check_index(i)
         frames = np.ascontiguousarray(self.data[:self.seq_len, self.lo + i])    # (T, 64, 64) uint8
         return torch.from_numpy(frames).unsqueeze(1).float().div_(255.0)

@@ -74,8 +74,7 @@ class MovingSquares(VideoDataset):
         return self.length
 
     def __getitem__(self, i: int) -> torch.Tensor:
-        if not 0 <= i < self.length:
-            raise IndexError(f"index {i} out of range for {self.length} sequences")
+        self.check_index(i, "sequences")
         g = torch.Generator().manual_seed(self.seed * 1_000_003 + int(i))
         while True:
             video = moving_squares(1, self.seq_len, self.size, self.channels, generator=g)[0]

@@ -148,8 +148,7 @@ class StochasticMovingMNIST(VideoDataset):
         return [np.random.default_rng(key + [n]) for n in range(self.num_digits)]
 
     def __getitem__(self, i: int) -> torch.Tensor:
-        if not 0 <= i < self.length:
-            raise IndexError(f"index {i} out of range for {self.length} sequences")
+        self.check_index(i, "sequences")
         if self.srvp_set:
             return render([self.digits[k] for k in self.index[i]], list(self.positions[i, :, :self.seq_len]),
                           self.image_size)

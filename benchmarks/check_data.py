@@ -24,7 +24,7 @@ import numpy as np
 from data_loaders.bair_check import check_files
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))
-from bair_records import write_tfrecords  # noqa: E402  (the tests' BAIR record writer)
+from bair_records import write_random_videos  # noqa: E402  (the tests' BAIR record writer)
 
 
 def plain_read(files):
@@ -44,10 +44,8 @@ def main() -> None:
         files = []
         for k in range(0, args.videos, 50):
             n = min(50, args.videos - k)
-            frames = rng.integers(0, 256, (n, 30, 64, 64, 3), dtype=np.uint8)
             path = os.path.join(tmp, f"traj_{k}_to_{k + n - 1}.tfrecords")
-            write_tfrecords(path, frames, frames, rng.standard_normal((n, 30, 4)).astype(np.float32),
-                            rng.standard_normal((n, 30, 3)).astype(np.float32))
+            write_random_videos(path, n, rng)
             files.append(path)
         size = sum(os.path.getsize(p) for p in files)
         cases = {"read": lambda: plain_read(files),

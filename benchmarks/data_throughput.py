@@ -35,7 +35,7 @@ from data_loaders.kth_files import list_videos
 from data_loaders.kth_video import decode_video
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))
-from bair_records import write_tfrecords  # noqa: E402  (the tests' BAIR record writer)
+from bair_records import write_random_videos  # noqa: E402  (the tests' BAIR record writer)
 from kth_videos import write_video  # noqa: E402  (the tests' KTH video writer)
 
 
@@ -45,10 +45,8 @@ def make_bair(root: str, n_videos: int) -> None:
     per_file = 32
     for start in range(0, n_videos, per_file):
         n = min(per_file, n_videos - start)
-        aux = rng.integers(0, 256, (n, 30, 64, 64, 3), dtype=np.uint8)
-        write_tfrecords(os.path.join(root, "raw", "train", f"traj_{start}_to_{start + n - 1}.tfrecords"),
-                        aux, aux, rng.standard_normal((n, 30, 4)).astype(np.float32),
-                        rng.standard_normal((n, 30, 3)).astype(np.float32))
+        aux = write_random_videos(os.path.join(root, "raw", "train",
+                                                f"traj_{start}_to_{start + n - 1}.tfrecords"), n, rng)
         for k in range(n):
             folder = os.path.join(root, "png", "train", f"traj_{start}_to_{start + n - 1}", str(k))
             os.makedirs(folder)

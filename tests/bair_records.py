@@ -28,3 +28,12 @@ def write_tfrecords(path: str, aux: np.ndarray, main: np.ndarray, actions: np.nd
             w.write(example)
     finally:
         w.close()
+
+
+def write_random_videos(path: str, n: int, rng: np.random.Generator, size: int = 64) -> np.ndarray:
+    """``n`` videos of random frames (both cameras the same) with random actions and end-effector
+    values, drawn from ``rng`` in that order; returns the frames (n, 30, size, size, 3) uint8."""
+    frames = rng.integers(0, 256, (n, 30, size, size, 3), dtype=np.uint8)
+    write_tfrecords(path, frames, frames, rng.standard_normal((n, 30, 4)).astype(np.float32),
+                    rng.standard_normal((n, 30, 3)).astype(np.float32))
+    return frames

@@ -8,17 +8,14 @@ import numpy as np
 import pytest
 
 from data_loaders import build_dataset
-from bair_records import write_tfrecords
+from bair_records import write_random_videos
 from svg.cli import main
 
 TINY_MODEL = ["model.width=8", "model.g_dim=16", "model.z_dim=2", "model.rnn_size=16"]
 
 
 def write_videos(path, n, seed, size=64):
-    rng = np.random.default_rng(seed)
-    frames = rng.integers(0, 256, (n, 30, size, size, 3), dtype=np.uint8)
-    write_tfrecords(str(path), frames, frames, rng.standard_normal((n, 30, 4)).astype(np.float32),
-                    rng.standard_normal((n, 30, 3)).astype(np.float32))
+    write_random_videos(str(path), n, np.random.default_rng(seed), size)
 
 
 def flip_byte(path, at):

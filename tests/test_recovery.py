@@ -2,8 +2,6 @@
 changed settings on resume, failures mid-run. Driven through the CLI where a user would be."""
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -13,23 +11,7 @@ from svg.checkpoint import latest_checkpoint, list_checkpoints
 from svg.config import load_config
 from svg.train_step import train_step
 from svg.training import train
-
-TINY = ["data.name=moving_squares", "data.num_workers=0", "data.n_future=2", "model.n_past=2",
-        "model.width=8", "model.g_dim=16", "model.z_dim=4", "model.rnn_size=16",
-        "train.batch_size=4", "train.log_every=1", "train.gif_every=100", "train.ckpt_every=2",
-        "train.val_batches=1", "train.epochs=1"]
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def tiny(run_dir, steps, *extra):
-    return load_config(None, TINY + [f"train.steps_per_epoch={steps}", f"run_dir={run_dir}", *extra])
-
-
-def cli_train(run_dir, steps, *extra):
-    cmd = [sys.executable, os.path.join(REPO, "train_svg.py"), "--no-progress", *TINY,
-           f"train.steps_per_epoch={steps}", f"run_dir={run_dir}", *extra]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-
+from tiny_runs import cli_train, tiny
 
 def test_a_skipped_step_leaves_no_trace():
     torch.manual_seed(0)

@@ -12,16 +12,13 @@ import torch
 from svg.checkpoint import latest_checkpoint, list_checkpoints
 from svg.config import load_config
 from svg.training import TrainingDiverged, train
+from tiny_runs import REPO, TINY as TINY_RUN, tiny as tiny_run
 
-TINY = ["data.name=moving_squares", "data.num_workers=0", "data.n_future=2", "model.n_past=2",
-        "model.width=8", "model.g_dim=16", "model.z_dim=4", "model.rnn_size=16",
-        "train.batch_size=4", "train.log_every=1", "train.gif_every=3", "train.ckpt_every=2",
-        "train.val_batches=1", "train.epochs=1"]
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY = TINY_RUN + ["train.gif_every=3"]   # rollout GIFs within the short runs
 
 
 def tiny(run_dir, steps=6, *extra):
-    return load_config(None, TINY + [f"train.steps_per_epoch={steps}", f"run_dir={run_dir}", *extra])
+    return tiny_run(run_dir, steps, "train.gif_every=3", *extra)
 
 
 def final_weights(run_dir):

@@ -10,12 +10,9 @@ import torch
 from svg import LIKELIHOODS, LikelihoodConfig, build_likelihood
 from svg.config import config_from_dict, load_config
 from svg.training import train
+from tiny_runs import REPO, TINY as TINY_RUN
 
-TINY = ["data.name=moving_squares", "data.num_workers=0", "data.n_future=2", "model.n_past=2",
-        "model.width=8", "model.g_dim=16", "model.z_dim=4", "model.rnn_size=16",
-        "train.batch_size=4", "train.log_every=1", "train.gif_every=100", "train.ckpt_every=2",
-        "train.val_batches=1", "train.epochs=1", "train.steps_per_epoch=2"]
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY = TINY_RUN + ["train.steps_per_epoch=2"]
 
 
 def test_fixed_prior_trains_and_generates(tmp_path):

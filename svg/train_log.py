@@ -5,7 +5,7 @@ import contextlib
 import logging
 import os
 import time
-from typing import Iterator, Optional
+from typing import Iterator
 
 from .train_step import StepStats
 
@@ -48,8 +48,7 @@ class TrainLog:
         from tqdm import tqdm
 
         self.start, self.log_every, self.per_step = start, log_every, sequences_per_step
-        self.enabled = enabled
-        self.writer = None
+        self.writer = None   # the SummaryWriter, on the main process only
         if enabled:
             from torch.utils.tensorboard import SummaryWriter
 
@@ -61,7 +60,7 @@ class TrainLog:
     def step(self, done: int, stats: StepStats, lr: float) -> None:
         """Record step ``done`` (1-based): bar every step, scalars every ``log_every`` steps."""
         self.steps += 1
-        if not self.enabled:
+        if self.writer is None:
             return
         self.bar.update(1)
         if stats.skipped:
@@ -90,8 +89,3 @@ class TrainLog:
         self.bar.close()
         if self.writer is not None:
             self.writer.close()
-
-    @property
-    def tensorboard(self) -> Optional[object]:
-        """The SummaryWriter (None off the main process)."""
-        return self.writer

@@ -204,7 +204,7 @@ def _loop(s: Session, train_set, total: int) -> Dict[str, Any]:
                 if d.main and done % t.gif_every == 0:
                     training_rollouts(s.model, s.val_batches[0], cfg.model.n_past,
                                       os.path.join(cfg.run_dir, "gifs", f"step_{done:09d}.gif"),
-                                      s.logger.tensorboard, done)
+                                      s.logger.writer, done)
                 interrupted = any_rank(stop.signal is not None, d, s.device)
                 if (done % t.ckpt_every == 0 or done == total or interrupted) and not nonfinite:
                     s.checkpoint(done)

@@ -71,7 +71,7 @@ class Session:
     scaler: torch.amp.GradScaler
     start: int
     val_batches: list
-    logger: Optional[TrainLog] = None
+    logger: TrainLog
     saved_step: int = -1
 
     def state(self) -> Dict[str, Any]:
@@ -161,8 +161,7 @@ def _train(cfg: Config, d: Dist, device: torch.device, resume: bool, progress: b
     val_batches = fixed_batches(make_dataset(cfg.data, "val", seq_len), t.val_batches * t.batch_size,
                                 t.batch_size)
     total = t.epochs * t.steps_per_epoch
-    s = Session(cfg, d, device, model, _wrap(model, cfg, d, device), opt, scaler, start, val_batches,
-                saved_step=start)
+    net = _wrap(model, cfg, d, device)
     if d.main:
         if resumed is None:
             write_text(os.path.join(cfg.run_dir, "config.yaml"), config_to_yaml(cfg))
@@ -173,7 +172,8 @@ def _train(cfg: Config, d: Dist, device: torch.device, resume: bool, progress: b
         log.info("device %s, %d threads, %d process(es); %s from step %d of %d; run folder %s",
                  device, torch.get_num_threads(), d.world, "resuming" if start else "starting", start,
                  total, cfg.run_dir)
-    s.logger = TrainLog(cfg.run_dir, start, total, t.log_every, t.batch_size * d.world, d.main, progress)
+    logger = TrainLog(cfg.run_dir, start, total, t.log_every, t.batch_size * d.world, d.main, progress)
+    s = Session(cfg, d, device, model, net, opt, scaler, start, val_batches, logger, saved_step=start)
     try:
         summary = _loop(s, train_set, total)
     finally:

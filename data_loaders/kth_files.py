@@ -19,6 +19,7 @@ from typing import Collection, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .files import load_array
 from .kth_video import count_frames, decode_video
 
 CLASSES = ("boxing", "handclapping", "handwaving", "jogging", "running", "walking")
@@ -193,7 +194,7 @@ def read_clip(video: KTHVideo, fmt: str, start: int, n: int, size: int = 64) -> 
     if fmt == "converted":
         if not os.path.exists(video.path):
             raise FileNotFoundError(f"{video.path} is missing from the conversion; re-run `svg convert-kth`")
-        data = np.load(video.path, mmap_mode="r")
+        data = load_array(video.path, mmap_mode="r")
         if data.dtype != np.uint8 or data.shape != (video.frames, size, size):
             raise ValueError(f"{video.path}: expected uint8 {(video.frames, size, size)} (from {MANIFEST}), "
                              f"got {data.dtype} {data.shape}")

@@ -32,13 +32,13 @@ sys.path.insert(0, ROOT)
 
 from svg.config import config_to_yaml, load_config  # noqa: E402
 from data_loaders.atomic import atomic_path, write_text  # noqa: E402
-from svg.cli_evaluate import evaluate_run  # noqa: E402
-from svg.cli_generate import rollout_columns, write_rollouts  # noqa: E402
+from svg.cli.evaluate import evaluate_run  # noqa: E402
+from svg.cli.generate import rollout_columns, write_rollouts  # noqa: E402
 from svg.config import EvalConfig  # noqa: E402
 from svg.data import make_dataset  # noqa: E402
-from svg.devices import pick_device  # noqa: E402
-from svg.runs import load_model  # noqa: E402
-from svg.training import train  # noqa: E402
+from svg.runtime import pick_device  # noqa: E402
+from svg.train.checkpoint import load_model  # noqa: E402
+from svg.train.loop import train  # noqa: E402
 from svg.visualize import labelled_rollout, write_gif, write_png  # noqa: E402
 
 LIK = "model.likelihood."

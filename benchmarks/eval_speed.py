@@ -21,9 +21,9 @@ from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from data_loaders.moving_squares import moving_squares
 from svg import SVG, ModelConfig
-from svg.host_memory import keep_freed_memory
-from svg.metrics import psnr, ssim
-from svg.scoring import best_of_n
+from svg.runtime import keep_freed_memory
+from svg.eval.metrics import psnr, ssim
+from svg.eval.scoring import best_of_n
 
 
 def original_protocol(model, x, n_past, n_future, n_samples):
@@ -112,7 +112,7 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=3, help="timed repeats of the batched side")
     p.add_argument("--device", action="append", help="default: cpu, and cuda when present")
     p.add_argument("--host-memory", choices=["keep", "default"], default="keep",
-                   help="keep: glibc keeps freed memory (svg.host_memory), as svg evaluate does on CPU")
+                   help="keep: glibc keeps freed memory (svg.runtime), as svg evaluate does on CPU")
     args = p.parse_args()
     kept = args.host_memory == "keep" and keep_freed_memory()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads; host memory "

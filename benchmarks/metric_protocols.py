@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from data_loaders import build_dataset  # noqa: E402
 from data_loaders.moving_squares import moving_squares  # noqa: E402
-from svg.metrics import psnr, ssim  # noqa: E402
+from svg.eval.metrics import psnr, ssim  # noqa: E402
 
 
 def old_compare_ssim(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

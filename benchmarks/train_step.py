@@ -18,7 +18,7 @@ does (so neither inherits the other's heap), and the two step in turn (A B A B .
 noise hits both alike.
 Optimisers as each side's training code builds them: the original's per-module ``Adam``, ours the
 trainer's fused ``Adam``. Host memory (``--host-memory``): ``keep`` (default) applies the trainer's
-``svg.host_memory.keep_freed_memory`` in both sides' processes; ``default`` leaves glibc as it is.
+``svg.runtime.keep_freed_memory`` in both sides' processes; ``default`` leaves glibc as it is.
 
     python benchmarks/train_step.py                          # both cases, fp32, 3 repeats
     python benchmarks/train_step.py --case vgg64 --repeats 5 --profile --memory
@@ -45,8 +45,8 @@ from original_svg import OriginalSVG, copy_weights  # noqa: E402
 
 from data_loaders.moving_squares import moving_squares  # noqa: E402
 from svg import SVG, LikelihoodConfig, ModelConfig  # noqa: E402
-from svg.devices import autocast_context  # noqa: E402
-from svg.host_memory import keep_freed_memory  # noqa: E402
+from svg.runtime import autocast_context  # noqa: E402
+from svg.runtime import keep_freed_memory  # noqa: E402
 
 BETA = 1e-4   # the original objective's KL weight; our mse likelihood uses the same β
 # name: (backbone, channels, batch, n_past, n_future, z_dim)
@@ -75,7 +75,7 @@ def build(name: str, device: torch.device, batch: int = 0):
 
 def make_optimizer(side: str, model):
     """The original trains with plain Adam (one per module: the same update); ours fused, as
-    ``svg.training`` builds it."""
+    ``svg.train.loop`` builds it."""
     return torch.optim.Adam(model.parameters(), lr=1e-6, fused=side == "batched")
 
 
@@ -292,7 +292,7 @@ def main() -> None:
     p.add_argument("--compile", action="store_true",
                    help="torch.compile the batched model (prints the compile time; not for --memory)")
     p.add_argument("--host-memory", choices=["keep", "default"], default="keep",
-                   help="keep: glibc keeps freed memory (svg.host_memory), as the trainer does on CPU")
+                   help="keep: glibc keeps freed memory (svg.runtime), as the trainer does on CPU")
     p.add_argument("--memory-child", choices=SIDES, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.threads:

@@ -1,9 +1,11 @@
-"""svg-sigma: SVG-LP stochastic video prediction with σ-VAE calibrated decoders."""
-from .config import LikelihoodConfig, ModelConfig
-from .kl import gaussian_kl
-from .likelihoods import (LIKELIHOODS, DecoderNLL, Likelihood, build_likelihood, gaussian_nll,
-                          softclip)
-from .model import SVG, SVGOutput, eval_mode
+"""svg-sigma: SVG-LP stochastic video prediction with σ-VAE calibrated decoders.
+
+The model lives in :mod:`models`; this package is what runs it: :mod:`svg.config`, :mod:`svg.data`,
+:mod:`svg.train`, :mod:`svg.eval`, :mod:`svg.cli` and :mod:`svg.runtime`. The model's public names
+are re-exported here.
+"""
+from models import (LIKELIHOODS, SVG, DecoderNLL, Likelihood, LikelihoodConfig, ModelConfig,
+                    SVGOutput, build_likelihood, eval_mode, gaussian_kl, gaussian_nll, softclip)
 
 __all__ = ["LikelihoodConfig", "ModelConfig", "gaussian_kl", "LIKELIHOODS", "DecoderNLL",
            "Likelihood", "build_likelihood", "gaussian_nll", "softclip", "SVG", "SVGOutput",

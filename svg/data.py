@@ -15,7 +15,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from data_loaders import build_dataset
 
-from .config import DataConfig
+from svg.config import DataConfig
 
 
 def make_dataset(cfg: DataConfig, split: str, seq_len: int) -> Dataset:

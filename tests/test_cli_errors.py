@@ -8,8 +8,8 @@ from importlib import metadata
 import numpy as np
 import pytest
 
-from svg import cli
-from svg.cli import main
+from svg.cli import entry as cli
+main = cli.main
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -7,13 +7,13 @@ import pytest
 import torch
 
 from eval_fvd import FeatureStats
-from svg import cli_evaluate
-from svg.checkpoint import latest_checkpoint
+from svg.cli import evaluate as cli_evaluate
+from svg.train.checkpoint import latest_checkpoint
 from svg.cli import main
-from svg.cli_evaluate import evaluate_run
-from svg.cli_generate import write_rollouts
+from svg.cli.evaluate import evaluate_run
+from svg.cli.generate import write_rollouts
 from svg.config import EvalConfig, load_config
-from svg.training import train
+from svg.train.loop import train
 
 TINY = ["data.name=moving_squares", "data.num_workers=0", "data.n_future=2", "data.eval_n_future=3",
         "model.n_past=2", "model.width=8", "model.g_dim=16", "model.z_dim=4", "model.rnn_size=16",

@@ -1,4 +1,4 @@
-"""svg.host_memory: freed large CPU tensors are reused without new page faults."""
+"""svg.runtime: freed large CPU tensors are reused without new page faults."""
 import json
 import subprocess
 import sys
@@ -10,7 +10,7 @@ import pytest
 CYCLES = 16
 PROBE = f"""
 import json, resource, sys, torch
-from svg.host_memory import keep_freed_memory
+from svg.runtime import keep_freed_memory
 kept = keep_freed_memory() if sys.argv[1] == "keep" else False
 faults = []
 for i in range({CYCLES}):

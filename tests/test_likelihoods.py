@@ -6,7 +6,7 @@ import torch
 from torch.distributions import Normal
 
 from svg import LIKELIHOODS, LikelihoodConfig, build_likelihood, gaussian_nll, softclip
-from svg.likelihoods import MSE, OptimalSigma
+from models.likelihoods import MSE, OptimalSigma
 
 B, T, C, H, W = 3, 4, 2, 5, 6
 

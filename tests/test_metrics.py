@@ -8,7 +8,7 @@ import pytest
 import torch
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from svg.metrics import (build_lpips, lpips_backbone_path, lpips_distance, mean_confidence_interval,
+from svg.eval.metrics import (build_lpips, lpips_backbone_path, lpips_distance, mean_confidence_interval,
                          psnr, ssim)
 
 

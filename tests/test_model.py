@@ -5,7 +5,7 @@ from torch.distributions import Normal, kl_divergence
 
 from models import BACKBONES
 from svg import SVG, LikelihoodConfig, ModelConfig, eval_mode
-from svg.likelihoods import softclip
+from models.likelihoods import softclip
 
 SMALL = dict(g_dim=16, z_dim=4, rnn_size=24, width=8)
 

@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from svg import SVG, ModelConfig
-from svg.checkpoint import latest_checkpoint, list_checkpoints
+from svg.train.checkpoint import latest_checkpoint, list_checkpoints
 from svg.config import load_config
-from svg.train_step import train_step
-from svg.training import train
+from svg.train.step import train_step
+from svg.train.loop import train
 from tiny_runs import cli_train, tiny
 
 def test_a_skipped_step_leaves_no_trace():

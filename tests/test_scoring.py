@@ -2,8 +2,8 @@
 import pytest
 import torch
 
-from svg.metrics import psnr
-from svg.scoring import best_of_n, score_samples
+from svg.eval.metrics import psnr
+from svg.eval.scoring import best_of_n, score_samples
 
 
 def test_best_of_n_picks_by_time_mean_not_by_single_frame():

@@ -9,9 +9,9 @@ import time
 import pytest
 import torch
 
-from svg.checkpoint import latest_checkpoint, list_checkpoints
+from svg.train.checkpoint import latest_checkpoint, list_checkpoints
 from svg.config import load_config
-from svg.training import TrainingDiverged, train
+from svg.train.loop import TrainingDiverged, train
 from tiny_runs import REPO, TINY as TINY_RUN, tiny as tiny_run
 
 TINY = TINY_RUN + ["train.gif_every=3"]   # rollout GIFs within the short runs

@@ -9,7 +9,7 @@ import torch
 
 from svg import LIKELIHOODS, LikelihoodConfig, build_likelihood
 from svg.config import config_from_dict, load_config
-from svg.training import train
+from svg.train.loop import train
 from tiny_runs import REPO, TINY as TINY_RUN
 
 TINY = TINY_RUN + ["train.steps_per_epoch=2"]
@@ -87,7 +87,7 @@ def test_the_run_records_data_root_as_an_absolute_path(tmp_path, monkeypatch):
 @pytest.mark.parametrize("keep", [True, False])
 def test_keep_host_memory_follows_the_config_on_cpu(tmp_path, monkeypatch, keep):
     calls = []
-    monkeypatch.setattr("svg.training.keep_freed_memory", lambda: calls.append(1) or True)
+    monkeypatch.setattr("svg.train.loop.keep_freed_memory", lambda: calls.append(1) or True)
     train(load_config(None, TINY + ["train.device=cpu", "train.steps_per_epoch=1",
                                     f"train.keep_host_memory={str(keep).lower()}",
                                     f"run_dir={tmp_path}"]), progress=False)

@@ -21,19 +21,19 @@ from torch import nn
 
 from data_loaders.atomic import write_text
 
-from .checkpoint import is_finite_state, latest_checkpoint, save_checkpoint
-from .config import Config, EvalConfig, config_to_yaml
-from .data import fixed_batches, make_dataset, step_seed, training_loader
-from .devices import AMP_MODES, pick_device
-from .distributed import Dist, any_rank, barrier, init_distributed, rank_checksums
-from .evaluation import evaluate, resolve_lengths
-from .host_memory import keep_freed_memory
-from .model import SVG
-from .resume import restore, session_config_text
-from .signals import StopSignal
-from .train_log import TrainLog, log_file
-from .train_step import train_step
-from .validation import training_rollouts, validate
+from svg.train.checkpoint import is_finite_state, latest_checkpoint, save_checkpoint
+from svg.config import Config, EvalConfig, config_to_yaml
+from svg.data import fixed_batches, make_dataset, step_seed, training_loader
+from svg.runtime import AMP_MODES, pick_device
+from svg.runtime import Dist, any_rank, barrier, init_distributed, rank_checksums
+from svg.eval.evaluate import evaluate, resolve_lengths
+from svg.runtime import keep_freed_memory
+from models.svg_lp import SVG
+from svg.train.resume import restore, session_config_text
+from svg.runtime import StopSignal
+from svg.train.log import TrainLog, log_file
+from svg.train.step import train_step
+from svg.train.validation import training_rollouts, validate
 
 log = logging.getLogger("svg.train")
 RUN_FILES = ("config.yaml", "train.log", "tensorboard", "gifs", "best.pt", "rollouts.gif", "summary.json")
@@ -275,7 +275,7 @@ def _log_outcome(run_dir: str, summary: Dict[str, Any]) -> None:
 def final_report(model: SVG, cfg: Config, device: torch.device, n_videos: int = 16,
                  n_samples: int = 10) -> Dict[str, Any]:
     """Best-of-``n_samples`` scores on the first test videos at the training length, through the
-    same :func:`svg.evaluation.evaluate` as ``svg evaluate`` (a quick look, not a benchmark)."""
+    same :func:`svg.eval.evaluate.evaluate` as ``svg evaluate`` (a quick look, not a benchmark)."""
     seq_len = cfg.model.n_past + cfg.data.n_future
     test_set = make_dataset(cfg.data, "test", seq_len)
     ecfg = resolve_lengths(EvalConfig(n_samples=n_samples, max_videos=n_videos, batch_size=n_videos,

@@ -32,9 +32,9 @@ from typing import Optional, Sequence
 
 # name -> (module, help). A module provides ``add_arguments(parser)`` and ``run(args) -> int``.
 SUBCOMMANDS = {
-    "train": ("svg.cli_train", "train SVG-LP (same as train_svg.py)"),
-    "evaluate": ("svg.cli_evaluate", "best-of-N PSNR/SSIM/LPIPS of a trained run, with the protocol"),
-    "generate": ("svg.cli_generate", "labelled rollout GIFs and PNG strips of test sequences"),
+    "train": ("svg.cli.train", "train SVG-LP (same as train_svg.py)"),
+    "evaluate": ("svg.cli.evaluate", "best-of-N PSNR/SSIM/LPIPS of a trained run, with the protocol"),
+    "generate": ("svg.cli.generate", "labelled rollout GIFs and PNG strips of test sequences"),
     "fvd": ("eval_fvd.cli", "Fréchet Video Distance between two sets of videos (I3D, offline)"),
     "convert-bair": ("data_loaders.bair_convert",
                      "convert BAIR softmotion30_44k TFRecords into the fast on-disk format"),
@@ -55,7 +55,7 @@ def version_text() -> str:
     try:
         ours = metadata.version("svg-sigma")
     except metadata.PackageNotFoundError:   # running from a source tree that is not installed
-        from . import __version__ as ours
+        from svg import __version__ as ours
     try:
         torch_version = metadata.version("torch")
     except metadata.PackageNotFoundError:
@@ -78,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _package_dirs() -> list:
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     return [os.path.join(root, p) + os.sep for p in PROJECT_PACKAGES]
 
 

@@ -1,4 +1,5 @@
-"""Checkpoints: state dicts written atomically, the last K kept plus the best."""
+"""Checkpoints: state dicts written atomically, the last K kept plus the best; a run's checkpoint
+found again and rebuilt into its model and config."""
 from __future__ import annotations
 
 import dataclasses
@@ -12,8 +13,9 @@ from typing import Any, Dict, List, Optional, Tuple
 import torch
 
 from data_loaders.atomic import atomic_write
+from models import SVG
 
-from .config import config_from_dict
+from svg.config import Config, config_from_dict
 
 log = logging.getLogger(__name__)
 CKPT_PATTERN = re.compile(r"^ckpt_(\d{9})\.pt$")
@@ -146,3 +148,29 @@ def is_finite_state(state_dict: Dict[str, torch.Tensor]) -> bool:
     """True when every floating-point tensor of a state dict is finite."""
     return all(bool(torch.isfinite(v).all()) for v in state_dict.values()
                if torch.is_tensor(v) and v.is_floating_point())
+
+
+def resolve_checkpoint(run: str) -> str:
+    """A checkpoint file, or a run folder → its ``best.pt``, else its latest ``ckpt_*.pt``."""
+    if os.path.isfile(run):
+        return run
+    if not os.path.isdir(run):
+        raise FileNotFoundError(f"{run} is neither a checkpoint file nor a run folder")
+    best = os.path.join(run, "best.pt")
+    path = best if os.path.exists(best) else latest_checkpoint(run)
+    if path is None:
+        raise FileNotFoundError(f"run folder {run} holds no checkpoint (best.pt or ckpt_*.pt)")
+    return path
+
+
+def load_model(run: str, device: torch.device) -> Tuple[SVG, Config, str, int]:
+    """(model in eval mode, its Config, checkpoint path, step) from a run folder or checkpoint."""
+    path = resolve_checkpoint(run)
+    state = load_checkpoint(path)
+    cfg = config_from_dict(state["config"], path)
+    model = SVG(cfg.model)
+    try:
+        model.load_state_dict(state["model"])
+    except RuntimeError as e:
+        raise ValueError(f"checkpoint {path} does not fit the model its config describes: {e}") from None
+    return model.to(device).eval(), cfg, path, int(state["step"])

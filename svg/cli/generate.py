@@ -10,12 +10,12 @@ import os
 
 import torch
 
-from .data import make_dataset
-from .devices import pick_device
-from .evaluation import clip_video
-from .metrics import psnr
-from .runs import load_model
-from .visualize import labelled_rollout, write_gif, write_png
+from svg.data import make_dataset
+from svg.runtime import pick_device
+from svg.eval.evaluate import clip_video
+from svg.eval.metrics import psnr
+from svg.train.checkpoint import load_model
+from svg.visualize import labelled_rollout, write_gif, write_png
 
 
 @torch.no_grad()

@@ -8,9 +8,9 @@ from typing import Optional
 import torch
 from torch import nn
 
-from .devices import autocast_context
-from .distributed import Dist, any_rank
-from .model import SVG
+from svg.runtime import autocast_context
+from svg.runtime import Dist, any_rank
+from models.svg_lp import SVG
 
 
 @dataclass

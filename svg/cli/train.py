@@ -4,7 +4,7 @@
     torchrun --nproc_per_node=4 train_svg.py --config configs/bair.yaml run_dir=runs/bair
 
 Re-running with the same ``run_dir`` resumes from its newest intact checkpoint. The loop itself
-is :func:`svg.training.train`.
+is :func:`svg.train.loop.train`.
 """
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ import argparse
 import logging
 import os
 
-from .config import load_config
-from .train_log import LOG_FORMAT
+from svg.config import load_config
+from svg.train.log import LOG_FORMAT
 
-DEMO_CONFIG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs",
-                           "smmnist_demo.yaml")
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DEMO_CONFIG = os.path.join(REPO, "configs", "smmnist_demo.yaml")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -35,8 +35,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .checkpoint import list_checkpoints
-    from .training import train
+    from svg.train.checkpoint import list_checkpoints
+    from svg.train.loop import train
 
     rank = int(os.environ.get("RANK", "0"))
     logging.basicConfig(level=logging.INFO if rank == 0 else logging.WARNING, format=LOG_FORMAT)

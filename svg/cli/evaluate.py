@@ -12,14 +12,14 @@ import hashlib
 import os
 from typing import Any, Dict, Optional, Sequence
 
-from .config import EvalConfig, apply_overrides
-from .data import make_dataset
-from .devices import pick_device
-from .eval_report import write_report
-from .evaluation import check_eval_config, evaluate, resolve_lengths
-from .host_memory import keep_freed_memory
-from .metric_registry import METRICS, SSIM_WINDOWS
-from .runs import load_model
+from svg.config import EvalConfig, apply_overrides
+from svg.data import make_dataset
+from svg.runtime import pick_device
+from svg.eval.report import write_report
+from svg.eval.evaluate import check_eval_config, evaluate, resolve_lengths
+from svg.runtime import keep_freed_memory
+from svg.eval.registry import METRICS, SSIM_WINDOWS
+from svg.train.checkpoint import load_model
 
 
 def evaluate_run(run: str, cfg: EvalConfig = EvalConfig(), split: str = "test",
@@ -32,7 +32,7 @@ def evaluate_run(run: str, cfg: EvalConfig = EvalConfig(), split: str = "test",
     """
     device = pick_device(cfg.device)
     if device.type == "cpu":
-        keep_freed_memory()   # large sample batches: see svg.host_memory
+        keep_freed_memory()   # large sample batches: see svg.runtime
     model, run_cfg, ckpt, step = load_model(run, device)
     run_cfg = apply_overrides(run_cfg, overrides, allowed=["data."])
     cfg = resolve_lengths(cfg, model, run_cfg.data.eval_n_future)
@@ -41,7 +41,7 @@ def evaluate_run(run: str, cfg: EvalConfig = EvalConfig(), split: str = "test",
     n = check_eval_config(cfg, len(dataset), split)   # before any network is loaded
     fvd = None
     if cfg.fvd:
-        from .fvd import FVDAccumulator
+        from svg.eval.fvd import FVDAccumulator
 
         fvd = FVDAccumulator(device, seq_len, {"dataset": run_cfg.data.name, "root": run_cfg.data.root,
                                                "options": dict(run_cfg.data.options), "split": split,

@@ -4,7 +4,7 @@ For each sequence, N futures are sampled from the learned prior (all N in one ba
 predicted frame is scored by every metric, each sample's score is its mean over the predicted
 frames, the best of N is kept per sequence and per metric, and the result is the mean over
 sequences with a 95% confidence interval and the per-step curve of the best samples. Optionally
-also the test NLL / KL with teacher forcing, and FVD (:mod:`svg.fvd`).
+also the test NLL / KL with teacher forcing, and FVD (:mod:`svg.eval.fvd`).
 """
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ from typing import Any, Dict, List, Optional
 import torch
 from torch.utils.data import Dataset
 
-from .config import EvalConfig
-from .fvd import FVDAccumulator
-from .metric_registry import get_metrics
-from .model import SVG, eval_mode
-from .scoring import BestOfN, best_of_n
+from svg.config import EvalConfig
+from svg.eval.fvd import FVDAccumulator
+from svg.eval.registry import get_metrics
+from models.svg_lp import SVG, eval_mode
+from svg.eval.scoring import BestOfN, best_of_n
 
 
 def resolve_lengths(cfg: EvalConfig, model: SVG, eval_n_future: int) -> EvalConfig:
@@ -65,7 +65,7 @@ def evaluate(model: SVG, dataset: Dataset, cfg: EvalConfig, *, progress: bool = 
     model : SVG on its device (BatchNorm runs in eval mode during generation).
     dataset : items (T, C, H, W) float in [0, 1] with T ≥ n_past + n_future.
     cfg : EvalConfig with n_past and n_future resolved (:func:`resolve_lengths`).
-    fvd : an :class:`svg.fvd.FVDAccumulator` to feed the real videos and one sample each.
+    fvd : an :class:`svg.eval.fvd.FVDAccumulator` to feed the real videos and one sample each.
 
     Returns
     -------
@@ -111,12 +111,15 @@ def evaluate(model: SVG, dataset: Dataset, cfg: EvalConfig, *, progress: bool = 
         report.update(test_nll_per_dim=float(torch.cat(terms["nll"]).mean()),
                       kl_per_frame=float(torch.cat(terms["kl"]).mean()),
                       test_sigma=float(torch.cat(terms["sigma"]).mean()))
-        report["protocol"]["likelihood"] = (
-            f"{model.cfg.likelihood.name} with its test-time σ (optimal σ: running average from "
-            f"training); NLL summed over frames 2..{seq_len} and divided by their values; posterior "
-            f"z, teacher forcing; test_sigma is the decoder σ per sequence (root mean σ² for "
-            f"per-pixel σ; the equivalent σ for mse), averaged over sequences")
+        report["protocol"]["likelihood"] = _likelihood_protocol(model.cfg.likelihood.name, seq_len)
     return report
+
+
+def _likelihood_protocol(name: str, seq_len: int) -> str:
+    return (f"{name} with its test-time σ (optimal σ: running average from training); NLL summed "
+            f"over frames 2..{seq_len} and divided by their values; posterior z, teacher forcing; "
+            f"test_sigma is the decoder σ per sequence (root mean σ² for per-pixel σ; the "
+            f"equivalent σ for mse), averaged over sequences")
 
 
 def clip_video(video: torch.Tensor, seq_len: int) -> torch.Tensor:

@@ -2,7 +2,7 @@
 
 This registry is the only place evaluation code learns about metrics: ``svg evaluate``, the
 trainer's end-of-run report and the written protocol all read it, so adding a metric is one
-:class:`Metric` entry (plus its function, e.g. in :mod:`svg.metrics`).
+:class:`Metric` entry (plus its function, e.g. in :mod:`svg.eval.metrics`).
 """
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from typing import Callable, Dict, List
 
 import torch
 
-from .config import EvalConfig
-from .metrics import SSIM_WINDOWS, build_lpips, lpips_distance, psnr, ssim
+from svg.config import EvalConfig
+from svg.eval.metrics import SSIM_WINDOWS, build_lpips, lpips_distance, psnr, ssim
 
 #: pred, target (..., C, H, W) in [0, 1] → per-frame scores (...)
 Scorer = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]

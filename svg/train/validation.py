@@ -6,8 +6,8 @@ from typing import Dict, List
 import numpy as np
 import torch
 
-from .model import SVG, eval_mode
-from .visualize import rollout_gif, rollout_grid
+from models.svg_lp import SVG, eval_mode
+from svg.visualize import rollout_gif, rollout_grid
 
 
 @torch.no_grad()

@@ -12,7 +12,7 @@ from typing import Callable, Dict
 
 import torch
 
-from .metrics import mean_confidence_interval
+from svg.eval.metrics import mean_confidence_interval
 
 
 @dataclass
@@ -52,7 +52,7 @@ def score_samples(truth: torch.Tensor, samples: torch.Tensor, n_past: int,
     """Score sampled futures against the ground truth, best of N per metric.
 
     truth : (B, T, C, H, W) in [0, 1]; samples : (N, B, T, C, H, W) in [0, 1] with the context
-    first (as :meth:`svg.model.SVG.generate` returns them). Only frames n_past..T−1 are scored.
+    first (as :meth:`models.svg_lp.SVG.generate` returns them). Only frames n_past..T−1 are scored.
     metrics : name → f(a, b) giving per-frame scores over any leading dims.
     """
     if samples.dim() != 6 or samples.shape[1:] != truth.shape:

@@ -7,7 +7,7 @@ import os
 import time
 from typing import Iterator
 
-from .train_step import StepStats
+from svg.train.step import StepStats
 
 log = logging.getLogger("svg.train")
 LOG_FORMAT = "%(asctime)s %(name)s %(levelname)s %(message)s"

@@ -1,6 +1,6 @@
 """The likelihood contract: the base class, its result type, the registry and shared maths.
 
-The decoder distributions themselves are in :mod:`svg.likelihoods`.
+The decoder distributions themselves are in :mod:`models.likelihoods`.
 """
 from __future__ import annotations
 

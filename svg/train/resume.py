@@ -17,9 +17,9 @@ from torch import nn
 
 from data_loaders.atomic import remove_stale_temporaries
 
-from .checkpoint import config_diff, load_checkpoint, load_latest_intact, set_aside_later
-from .config import Config
-from .distributed import Dist
+from svg.train.checkpoint import config_diff, load_checkpoint, load_latest_intact, set_aside_later
+from svg.config import Config
+from svg.runtime import Dist
 
 log = logging.getLogger("svg.train")
 #: keys that may differ on resume without being a change of settings

@@ -1,0 +1,217 @@
+"""Decoder distributions p(x | z) for VAEs, including the σ-VAE calibrated Gaussian decoders.
+
+Every likelihood is an ``nn.Module`` with ``nll(x, x_hat, log_sigma=None)`` that returns the
+negative log-likelihood **summed over every dimension of a sample** (a sequence: T, C, H, W; or an
+image: C, H, W), one value per sample, together with the σ it used. Swapping MSE for a calibrated
+decoder in any VAE takes a few lines::
+
+    lik = build_likelihood(LikelihoodConfig(name="optimal"))
+    out = lik.nll(x, x_hat)                    # x, x_hat: (B, ...) floats
+    loss = (out.nll + kl_per_sample).mean()    # β = 1
+
+The Gaussian NLL is ``Σ (x − x̂)² / (2σ²) + D·log σ + (D/2)·log 2π`` over the D values of a sample.
+``effective_beta`` is σ² averaged over the sample: the KL weight a unit-variance Gaussian decoder
+would need for the same balance of the two terms.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from .config import LikelihoodConfig
+from .likelihood_base import (HALF_LOG_2PI, LIKELIHOODS, DecoderNLL, Likelihood,  # noqa: F401
+                              at_least_float32, gaussian_nll, register, softclip)
+
+# the contract is re-exported so that ``models.likelihoods`` stays the one place to import from
+__all__ = ["HALF_LOG_2PI", "LIKELIHOODS", "DecoderNLL", "Likelihood", "at_least_float32", "gaussian_nll",
+           "register", "softclip", "FixedGaussian", "MSE", "LearnedSigma", "OptimalSigma", "PerPixelSigma",
+           "Bernoulli", "build_likelihood"]
+OPTIMAL_AXES = ("sequence", "batch", "frame")
+
+
+@register
+class FixedGaussian(Likelihood):
+    """Gaussian with a fixed σ (σ = 1: the plain "Gaussian VAE")."""
+
+    name = "gaussian"
+
+    def __init__(self, sigma: float = 1.0):
+        super().__init__()
+        if not sigma > 0:
+            raise ValueError(f"gaussian likelihood: sigma must be > 0, got {sigma}")
+        self.sigma = float(sigma)
+
+    @classmethod
+    def from_config(cls, cfg: LikelihoodConfig) -> "FixedGaussian":
+        return cls(cfg.sigma)
+
+    def _nll(self, x, x_hat, log_sigma):
+        ls = torch.tensor(math.log(self.sigma), dtype=x.dtype, device=x.device)
+        return DecoderNLL(gaussian_nll(x, x_hat, ls), ls.exp())
+
+
+@register
+class MSE(Likelihood):
+    """The original SVG objective, per-frame mean squared error + β·KL, as a likelihood.
+
+    ``mean_frame((x − x̂)²) + β·KL`` (summed over time) is, up to the factor 1/β and a constant,
+    a Gaussian with fixed ``σ² = β·D_frame/2`` (D_frame = values per frame, the last
+    ``frame_ndim`` dimensions). This class returns that Gaussian's NLL, so the total ``NLL + KL``
+    is the original loss divided by β plus a constant (same optimum, gradients scaled by 1/β),
+    and the NLL stays a true likelihood, comparable with the other decoders'.
+    """
+
+    name = "mse"
+
+    def __init__(self, beta: float = 1e-4, frame_ndim: int = 3):
+        super().__init__()
+        if not beta > 0:
+            raise ValueError(f"mse likelihood: mse_beta must be > 0, got {beta}")
+        self.beta, self.frame_ndim = float(beta), int(frame_ndim)
+
+    @classmethod
+    def from_config(cls, cfg: LikelihoodConfig) -> "MSE":
+        return cls(cfg.mse_beta)
+
+    def _nll(self, x, x_hat, log_sigma):
+        if x.dim() < self.frame_ndim + 1:
+            raise ValueError(f"mse likelihood: expected (B, ..., {self.frame_ndim} frame dims), got "
+                             f"shape {tuple(x.shape)}")
+        d_frame = math.prod(x.shape[-self.frame_ndim:])
+        ls = torch.tensor(0.5 * math.log(self.beta * d_frame / 2), dtype=x.dtype, device=x.device)
+        return DecoderNLL(gaussian_nll(x, x_hat, ls), ls.exp())
+
+
+@register
+class LearnedSigma(Likelihood):
+    """Gaussian with one shared, learned log σ (initialised at 0), soft-clipped from below."""
+
+    name = "learned"
+
+    def __init__(self, log_sigma_min: float = -6.0, init_log_sigma: float = 0.0):
+        super().__init__()
+        self.log_sigma_min = float(log_sigma_min)
+        self.log_sigma = nn.Parameter(torch.tensor(float(init_log_sigma)))
+
+    @classmethod
+    def from_config(cls, cfg: LikelihoodConfig) -> "LearnedSigma":
+        return cls(cfg.log_sigma_min)
+
+    def _nll(self, x, x_hat, log_sigma):
+        ls = softclip(self.log_sigma.to(x.dtype), self.log_sigma_min)
+        return DecoderNLL(gaussian_nll(x, x_hat, ls), ls.exp())
+
+
+@register
+class OptimalSigma(Likelihood):
+    """σ-VAE: σ² set analytically to the mean squared error, σ*² = mean((x − x̂)²).
+
+    ``axes`` chooses what one σ is shared over: ``sequence`` (per sample, over all its values),
+    ``batch`` (one σ for the whole batch) or ``frame`` (per sample and time step; x must be
+    (B, T, ...)). In training mode σ* is used and a running average of σ*² is kept; in eval mode
+    that running average is used (as the paper does for test likelihoods) once any training batch
+    has been seen, and σ* otherwise.
+    """
+
+    name = "optimal"
+
+    def __init__(self, axes: str = "sequence", log_sigma_min: float = -6.0, momentum: float = 0.01):
+        super().__init__()
+        if axes not in OPTIMAL_AXES:
+            raise ValueError(f"optimal likelihood: unknown axes {axes!r}; choose one of {OPTIMAL_AXES}")
+        if not (momentum < 0 or 0 < momentum <= 1):
+            raise ValueError(f"optimal likelihood: momentum must be in (0, 1] or negative "
+                             f"(cumulative average), got {momentum}")
+        self.axes, self.log_sigma_min, self.momentum = axes, float(log_sigma_min), float(momentum)
+        self.register_buffer("running_var", torch.tensor(1.0))
+        self.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.long))
+
+    @classmethod
+    def from_config(cls, cfg: LikelihoodConfig) -> "OptimalSigma":
+        return cls(cfg.axes, cfg.log_sigma_min, cfg.momentum)
+
+    def optimal_log_sigma(self, x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
+        """log σ* = ½ log mean((x − x̂)²) over ``axes``, kept with singleton dims to broadcast."""
+        sq = (x - x_hat).pow(2)
+        if self.axes == "batch":
+            mse = sq.mean()
+        elif self.axes == "sequence":
+            mse = sq.mean(dim=tuple(range(1, x.dim())), keepdim=True)
+        else:
+            if x.dim() < 3:
+                raise ValueError(f"optimal likelihood with axes='frame' needs (B, T, ...) input, got "
+                                 f"shape {tuple(x.shape)}")
+            mse = sq.mean(dim=tuple(range(2, x.dim())), keepdim=True)
+        return 0.5 * torch.log(mse)
+
+    def _nll(self, x, x_hat, log_sigma):
+        if self.training or int(self.num_batches_tracked) == 0:
+            raw = self.optimal_log_sigma(x, x_hat)
+            if self.training:
+                self._track(raw.detach())
+        else:
+            raw = 0.5 * torch.log(self.running_var.to(x.dtype))
+        ls = softclip(raw, self.log_sigma_min)
+        return DecoderNLL(gaussian_nll(x, x_hat, ls), ls.exp())
+
+    @torch.no_grad()
+    def _track(self, raw_log_sigma: torch.Tensor) -> None:
+        var = torch.exp(2 * raw_log_sigma).mean().to(self.running_var.dtype)
+        self.num_batches_tracked += 1
+        m = self.momentum if self.momentum > 0 else 1.0 / float(self.num_batches_tracked)
+        if int(self.num_batches_tracked) == 1:
+            self.running_var.copy_(var)
+        else:
+            self.running_var.lerp_(var, m)
+
+
+@register
+class PerPixelSigma(Likelihood):
+    """Gaussian whose log σ map is predicted by the decoder (extra output channels), soft-clipped.
+
+    Known to be less stable than a shared σ; kept for comparison.
+    """
+
+    name = "per_pixel"
+    predicts_log_sigma = True
+
+    def __init__(self, log_sigma_min: float = -6.0):
+        super().__init__()
+        self.log_sigma_min = float(log_sigma_min)
+
+    @classmethod
+    def from_config(cls, cfg: LikelihoodConfig) -> "PerPixelSigma":
+        return cls(cfg.log_sigma_min)
+
+    def _nll(self, x, x_hat, log_sigma):
+        ls = softclip(log_sigma, self.log_sigma_min)
+        return DecoderNLL(gaussian_nll(x, x_hat, ls), ls.exp())
+
+
+@register
+class Bernoulli(Likelihood):
+    """Bernoulli decoder: binary cross-entropy summed over values (targets may be grey levels).
+
+    Its σ is the Bernoulli standard deviation sqrt(x̂(1 − x̂)): a Gaussian with that variance has
+    the same curvature at x = x̂, so ``effective_beta`` stays comparable with the Gaussian decoders.
+    """
+
+    name = "bernoulli"
+
+    def _nll(self, x, x_hat, log_sigma):
+        if x_hat.min() < 0 or x_hat.max() > 1:
+            raise ValueError(f"bernoulli likelihood: x_hat must be probabilities in [0, 1], got range "
+                             f"[{x_hat.min().item():.4g}, {x_hat.max().item():.4g}]")
+        # Written out rather than F.binary_cross_entropy, which refuses to run under CUDA autocast;
+        # logs are clamped at -100 as torch does.
+        bce = -(x * torch.log(x_hat).clamp(min=-100) + (1 - x) * torch.log1p(-x_hat).clamp(min=-100))
+        return DecoderNLL(bce.flatten(1).sum(1), (x_hat * (1 - x_hat)).sqrt().detach())
+
+
+def build_likelihood(cfg: LikelihoodConfig) -> Likelihood:
+    """Build the likelihood named by ``cfg.name`` from the fields that apply to it."""
+    if cfg.name not in LIKELIHOODS:
+        raise ValueError(f"unknown likelihood {cfg.name!r}; choose one of {sorted(LIKELIHOODS)}")
+    return LIKELIHOODS[cfg.name].from_config(cfg)

@@ -1,0 +1,290 @@
+"""SVG-LP (Denton & Fergus, 2018) with a pluggable decoder likelihood (σ-VAE by default).
+
+Per step t: the encoder gives h_t (and skip maps); the posterior LSTM reads h_t, the learned prior
+LSTM reads h_{t−1}; the frame predictor reads [h_{t−1}, z_t] and its output is decoded with skip
+maps into x̂_t. Training is teacher-forced, so :meth:`SVG.loss` has no Python loop over time: one
+encoder call over all B·T frames, one call per LSTM over the sequence, one decoder call over all
+predicted frames.
+"""
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Iterator, List, Optional, Tuple
+
+import torch
+from torch import nn
+
+from .config import ModelConfig
+from .init import init_weights
+from .kl import gaussian_kl
+from .likelihoods import at_least_float32, build_likelihood
+from .lstm import GaussianLSTM, LSTMPredictor
+from .registry import build_backbone, get_backbone
+from .skip import Rows, SharedSkips
+
+PRIORS = ("learned", "fixed")
+SKIPS = ("last_context", "previous", "original")
+
+
+@dataclass
+class SVGOutput:
+    """Per-sequence terms of the objective; every field is (B,) unless stated.
+
+    total : nll + β·kl, the negative ELBO (nats per sequence).
+    nll : decoder negative log-likelihood summed over the predicted frames 2..T.
+    kl : KL(q ‖ p) summed over time steps and latent dimensions.
+    sigma : root-mean-square decoder σ of each sequence.
+    effective_beta : mean σ² (the KL weight of an equivalent unit-variance Gaussian decoder).
+    n_dims : values per sequence that the NLL sums over, (T − 1)·C·H·W.
+    x_hat : (B, T − 1, C, H, W) predicted means in [0, 1] for frames 2..T.
+    """
+    total: torch.Tensor
+    nll: torch.Tensor
+    kl: torch.Tensor
+    sigma: torch.Tensor
+    effective_beta: torch.Tensor
+    n_dims: int
+    x_hat: torch.Tensor
+
+    def objective(self) -> torch.Tensor:
+        """Scalar to minimise: ``total`` averaged over the batch."""
+        return self.total.mean()
+
+
+@contextlib.contextmanager
+def eval_mode(module: nn.Module) -> Iterator[nn.Module]:
+    """Put every submodule in eval mode for the block, then restore each one's own flag."""
+    flags = [(m, m.training) for m in module.modules()]
+    module.eval()
+    try:
+        yield module
+    finally:
+        for m, flag in flags:
+            m.training = flag
+
+
+def _randn(like: torch.Tensor, generator: Optional[torch.Generator]) -> torch.Tensor:
+    return torch.randn(like.shape, generator=generator, device=like.device, dtype=like.dtype)
+
+
+def _sample(mu: torch.Tensor, logvar: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+    return mu + torch.exp(0.5 * logvar) * eps
+
+
+class SVG(nn.Module):
+    """SVG-LP / SVG-FP video predictor.
+
+    Parameters
+    ----------
+    cfg : ModelConfig (backbone, widths, prior, context length, skip mode, likelihood, β).
+    """
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        if cfg.prior not in PRIORS:
+            raise ValueError(f"unknown prior {cfg.prior!r}; choose one of {PRIORS}")
+        if cfg.skip not in SKIPS:
+            raise ValueError(f"unknown skip mode {cfg.skip!r}; choose one of {SKIPS}")
+        if cfg.n_past < 1:
+            raise ValueError(f"n_past must be >= 1, got {cfg.n_past}")
+        if cfg.skip == "original" and cfg.n_past < 2:
+            raise ValueError(f"skip='original' freezes the skip maps at frame n_past-2 (0-based), "
+                             f"so it needs n_past >= 2; got n_past={cfg.n_past}")
+        if cfg.channels < 1:
+            raise ValueError(f"channels must be >= 1, got {cfg.channels}")
+        if cfg.likelihood.name == "mse" and cfg.beta != 1:
+            raise ValueError(f"model.beta={cfg.beta} with the mse likelihood: its KL weight is "
+                             f"model.likelihood.mse_beta ({cfg.likelihood.mse_beta}); set model.beta=1 "
+                             f"so the two do not multiply")
+        self.cfg = cfg
+        self.image_size = get_backbone(cfg.backbone).image_size
+        self.likelihood = build_likelihood(cfg.likelihood)
+        out_channels = cfg.channels * (2 if self.likelihood.predicts_log_sigma else 1)
+        self.encoder, self.decoder = build_backbone(cfg.backbone, cfg.g_dim, cfg.channels, out_channels,
+                                                   cfg.width)
+        self.predictor = LSTMPredictor(cfg.g_dim + cfg.z_dim, cfg.g_dim, cfg.rnn_size,
+                                       cfg.predictor_layers)
+        self.posterior = GaussianLSTM(cfg.g_dim, cfg.z_dim, cfg.rnn_size, cfg.posterior_layers)
+        self.prior = (GaussianLSTM(cfg.g_dim, cfg.z_dim, cfg.rnn_size, cfg.prior_layers)
+                      if cfg.prior == "learned" else None)
+        self.apply(init_weights)
+
+    # ----------------------------------------------------------------------------------- checks
+    def check_frames(self, x: torch.Tensor, min_len: int, what: str = "x") -> None:
+        """Raise ``ValueError`` unless x is (B, T ≥ min_len, C, S, S) float in [0, 1]."""
+        c, s = self.cfg.channels, self.image_size
+        if x.dim() != 5:
+            raise ValueError(f"{what} must be (B, T, C, H, W) = (B, T, {c}, {s}, {s}); got rank "
+                             f"{x.dim()} with shape {tuple(x.shape)}")
+        if tuple(x.shape[2:]) != (c, s, s):
+            raise ValueError(f"{what} frames must be (C, H, W) = ({c}, {s}, {s}) for backbone "
+                             f"{self.cfg.backbone!r} with channels={c}; got {tuple(x.shape[2:])}")
+        if x.shape[1] < min_len:
+            raise ValueError(f"{what} has {x.shape[1]} frames; need at least {min_len}")
+        if not x.is_floating_point():
+            raise ValueError(f"{what} must be a float tensor in [0, 1], got dtype {x.dtype}")
+        lo, hi = torch.aminmax(x)
+        if not (lo >= 0 and hi <= 1):  # also false for NaN
+            raise ValueError(f"{what} values must lie in [0, 1]; got range [{lo.item():.4g}, "
+                             f"{hi.item():.4g}] (convert uint8 frames with x.float() / 255)")
+
+    # ------------------------------------------------------------------------------ components
+    def encode(self, x: torch.Tensor) -> Tuple[torch.Tensor, List[torch.Tensor]]:
+        """Encode all frames in one call: x (B, T, C, H, W) → h (B, T, g_dim), skips [(B, T, c, h, w)]."""
+        b, t = x.shape[:2]
+        h, skips = self.encoder(x.flatten(0, 1))
+        return h.view(b, t, -1), [s.view(b, t, *s.shape[1:]) for s in skips]
+
+    def decode(self, g: torch.Tensor, skips: List[torch.Tensor], rows: Rows = None
+               ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+        """Decode N frames in one call.
+
+        g : (N, g_dim); skips : encoder maps [(M, c, h, w)]; rows : the skip maps of each frame,
+        a ``models.skip.SharedSkips`` layout or an (N,) long index (None: M = N). Returns the
+        mean (N, C, H, W) in [0, 1] and, for a per-pixel likelihood, log σ of the same shape
+        (else None).
+        """
+        out = self.decoder(g, skips, rows)
+        c = self.cfg.channels
+        mean = torch.sigmoid(out[:, :c])
+        return mean, (out[:, c:] if self.likelihood.predicts_log_sigma else None)
+
+    def skip_index(self, seq_len: int) -> List[int]:
+        """Frame whose skip maps decode step t = 1..T−1 (0-based): t−1, frozen at n_past−1
+        (``last_context``, the paper), at n_past−2 (``original``, what the original SVG code did)
+        or never frozen (``previous``, the original's ``--last_frame_skip``)."""
+        if self.cfg.skip == "previous":
+            return list(range(seq_len - 1))
+        last = self.cfg.n_past - (2 if self.cfg.skip == "original" else 1)
+        return [min(t - 1, last) for t in range(1, seq_len)]
+
+    def _teacher_forced(self, x: torch.Tensor, eps: Optional[torch.Tensor],
+                        generator: Optional[torch.Generator]):
+        h, skips = self.encode(x)
+        mu_q, logvar_q, _ = self.posterior(h[:, 1:])
+        if eps is None:
+            eps = _randn(mu_q, generator)
+        elif eps.shape != mu_q.shape:
+            raise ValueError(f"eps must have shape {tuple(mu_q.shape)} (B, T-1, z_dim), got "
+                             f"{tuple(eps.shape)}")
+        z = _sample(mu_q, logvar_q, eps.to(mu_q.dtype))
+        mu_p = logvar_p = None
+        if self.prior is not None:
+            mu_p, logvar_p, _ = self.prior(h[:, :-1])
+        g, _ = self.predictor(torch.cat([h[:, :-1], z], -1))
+        b, t_len = x.shape[:2]
+        idx = self.skip_index(t_len)
+        used = idx[-1] + 1   # skip maps of frames 0..used-1 are needed
+        skips = [s[:, :used].flatten(0, 1) for s in skips]
+        # frames share skip maps: frame (b, t) reads map (b, idx[t]) = (b, min(t, used − 1))
+        rows = None if used == t_len - 1 else SharedSkips(1, t_len - 1, used)
+        mean, log_sigma = self.decode(g.flatten(0, 1), skips, rows)
+        unflat = (lambda t: None if t is None else t.view(b, t_len - 1, *t.shape[1:]))
+        return unflat(mean), unflat(log_sigma), (mu_q, logvar_q, mu_p, logvar_p)
+
+    # ------------------------------------------------------------------------------ public API
+    def loss(self, x: torch.Tensor, eps: Optional[torch.Tensor] = None,
+             generator: Optional[torch.Generator] = None) -> SVGOutput:
+        """Negative ELBO of a batch of sequences, per sequence, over predicted frames 2..T.
+
+        Parameters
+        ----------
+        x : (B, T, C, H, W) float in [0, 1], T ≥ n_past + 1.
+        eps : optional (B, T − 1, z_dim) standard-normal noise for the posterior samples.
+        generator : optional torch.Generator used when ``eps`` is not given.
+        """
+        self.check_frames(x, self.cfg.n_past + 1)
+        mean, log_sigma, (mu_q, logvar_q, mu_p, logvar_p) = self._teacher_forced(x, eps, generator)
+        dec = self.likelihood.nll(x[:, 1:], mean, log_sigma)
+        kl = gaussian_kl(*(None if t is None else at_least_float32(t)
+                           for t in (mu_q, logvar_q, mu_p, logvar_p))).flatten(1).sum(1)
+        return SVGOutput(total=dec.nll + self.cfg.beta * kl, nll=dec.nll, kl=kl,
+                         sigma=dec.sigma_per_sample().detach(),
+                         effective_beta=dec.effective_beta().detach(),
+                         n_dims=x[0, 1:].numel(), x_hat=mean)
+
+    def forward(self, x: torch.Tensor, eps: Optional[torch.Tensor] = None,
+                generator: Optional[torch.Generator] = None) -> SVGOutput:
+        """Same as :meth:`loss` (so that DistributedDataParallel wraps the training pass)."""
+        return self.loss(x, eps, generator)
+
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor, generator: Optional[torch.Generator] = None) -> torch.Tensor:
+        """Posterior rollout (BatchNorm in eval mode): the context frames of x, then the frames
+        decoded with teacher forcing and z sampled from the posterior.
+
+        x : (B, T, C, H, W) float in [0, 1], T ≥ n_past + 1. Returns (B, T, C, H, W) in [0, 1].
+        """
+        self.check_frames(x, self.cfg.n_past + 1)
+        with eval_mode(self):
+            mean = self._teacher_forced(x, None, generator)[0].to(x.dtype)
+        n = self.cfg.n_past
+        return torch.cat([x[:, :n], mean[:, n - 1:]], 1)
+
+    @torch.no_grad()
+    def _prior_z(self, h_prev: torch.Tensor, state, generator: Optional[torch.Generator]):
+        """One step's z from the learned prior given h_{t−1} (or N(0, I) for SVG-FP), and the
+        prior LSTM's new state."""
+        if self.prior is None:
+            return torch.randn((h_prev.shape[0], self.cfg.z_dim), generator=generator,
+                               device=h_prev.device, dtype=h_prev.dtype), state
+        mu_p, logvar_p, state = self.prior.step(h_prev, state)
+        return _sample(mu_p, logvar_p, _randn(mu_p, generator)), state
+
+    def generate(self, context: torch.Tensor, n_future: int, n_samples: int = 1,
+                 generator: Optional[torch.Generator] = None) -> torch.Tensor:
+        """Sample futures: all N samples of all B sequences roll out together as one batch of B·N.
+
+        Context steps use posterior latents and ground-truth frames; future steps draw z from the
+        prior and re-encode the model's own prediction. BatchNorm runs in eval mode.
+
+        Parameters
+        ----------
+        context : (B, K, C, H, W) float in [0, 1], K ≥ 1 ground-truth frames (usually n_past;
+            K ≥ 2 with ``skip='original'``, whose skip maps come from context frame K − 2).
+        n_future : frames to predict (≥ 1).
+        n_samples : N ≥ 1 futures per sequence.
+        generator : optional torch.Generator for reproducible samples.
+
+        Returns
+        -------
+        (N, B, K + n_future, C, H, W) float in [0, 1]; the first K frames are the context.
+        """
+        if n_future < 1 or n_samples < 1:
+            raise ValueError(f"n_future and n_samples must be >= 1, got {n_future}, {n_samples}")
+        original = self.cfg.skip == "original"
+        self.check_frames(context, 2 if original else 1, "context")
+        b, k = context.shape[:2]
+
+        def per_sample(t: torch.Tensor) -> torch.Tensor:  # (B, ...) → (N·B, ...), sample-major
+            return t.unsqueeze(0).expand(n_samples, *t.shape).reshape(n_samples * b, *t.shape[1:])
+
+        with eval_mode(self):
+            h, skips = self.encode(context)
+            h = per_sample(h)
+            prior_state = pred_state = None
+            if k > 1:  # warm the LSTMs up on the context, each sample with its own posterior z
+                mu_q, logvar_q, _ = self.posterior(h[:, 1:])
+                z = _sample(mu_q, logvar_q, _randn(mu_q, generator))
+                if self.prior is not None:
+                    prior_state = self.prior(h[:, :-1])[2]
+                pred_state = self.predictor(torch.cat([h[:, :-1], z], -1))[1]
+            h_prev = h[:, -1]
+            # Every sample of a sequence starts from its last context frame's skip maps (one
+            # earlier for 'original'), kept once per sequence: row n·B + b of the rollout reads map b.
+            skip = [s[:, -2 if original else -1] for s in skips]
+            rows = SharedSkips(n_samples, 1, 1)
+            frames = []
+            for t in range(n_future):
+                z, prior_state = self._prior_z(h_prev, prior_state, generator)
+                g, pred_state = self.predictor.step(torch.cat([h_prev, z], -1), pred_state)
+                x_t = self.decode(g, skip, rows)[0]
+                frames.append(x_t)
+                if t + 1 < n_future:
+                    h_prev, new_skips = self.encoder(x_t)
+                    if self.cfg.skip == "previous":
+                        skip, rows = new_skips, None
+        future = torch.stack(frames, 1).to(context.dtype)
+        out = torch.cat([per_sample(context), future], 1)
+        return out.view(n_samples, b, *out.shape[1:])

@@ -109,7 +109,7 @@ def test_sigint_saves_a_checkpoint_and_exits_cleanly(tmp_path):
 
 
 def test_non_finite_losses_skip_then_stop(tmp_path, monkeypatch, caplog):
-    from svg import model as model_module
+    from models import svg_lp as model_module
     real_loss = model_module.SVG.loss
     calls = {"n": 0}
 

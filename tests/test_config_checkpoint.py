@@ -68,7 +68,7 @@ def test_crash_while_writing_never_leaves_a_loadable_partial_file(tmp_path):
     good = save_checkpoint(str(tmp_path), {"model": {"w": torch.zeros(3)}, "config": {}}, 1, 5)
     script = textwrap.dedent(f"""
         import os, torch
-        from svg import checkpoint
+        from svg.train import checkpoint
         real_save = torch.save
         def dying_save(obj, f):
             real_save(obj, f)

@@ -15,16 +15,13 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import time
 
 import numpy as np
 
 from data_loaders.bair_check import check_files
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))
-from bair_records import write_random_videos  # noqa: E402  (the tests' BAIR record writer)
+from svg.testing.bair_records import write_random_videos
 
 
 def plain_read(files):

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import time
 
@@ -33,10 +32,8 @@ from data_loaders.bair_convert import convert
 from data_loaders.kth_convert import convert as convert_kth
 from data_loaders.kth_files import list_videos
 from data_loaders.kth_video import decode_video
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))
-from bair_records import write_random_videos  # noqa: E402  (the tests' BAIR record writer)
-from kth_videos import write_video  # noqa: E402  (the tests' KTH video writer)
+from svg.testing.bair_records import write_random_videos
+from svg.testing.kth_videos import write_video
 
 
 def make_bair(root: str, n_videos: int) -> None:

@@ -27,19 +27,18 @@ from typing import Any, Dict, List
 import numpy as np
 import torch
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+from data_loaders.atomic import atomic_path, write_text
+from svg.cli.evaluate import evaluate_run
+from svg.cli.generate import rollout_columns, write_rollouts
+from svg.config import EvalConfig, config_to_yaml, load_config
+from svg.data import make_dataset
+from svg.runtime import pick_device
+from svg.train.checkpoint import load_model
+from svg.train.loop import train
+from svg.visualize import labelled_rollout, write_gif, write_png
 
-from svg.config import config_to_yaml, load_config  # noqa: E402
-from data_loaders.atomic import atomic_path, write_text  # noqa: E402
-from svg.cli.evaluate import evaluate_run  # noqa: E402
-from svg.cli.generate import rollout_columns, write_rollouts  # noqa: E402
-from svg.config import EvalConfig  # noqa: E402
-from svg.data import make_dataset  # noqa: E402
-from svg.runtime import pick_device  # noqa: E402
-from svg.train.checkpoint import load_model  # noqa: E402
-from svg.train.loop import train  # noqa: E402
-from svg.visualize import labelled_rollout, write_gif, write_png  # noqa: E402
+# The configs this benchmark starts from (configs/ of the clone it runs from).
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 LIK = "model.likelihood."
 VARIANTS: Dict[str, List[str]] = {

@@ -14,18 +14,14 @@ deviation over videos).
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 
 import numpy as np
 import torch
 from skimage.metrics import structural_similarity
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from data_loaders import build_dataset  # noqa: E402
-from data_loaders.moving_squares import moving_squares  # noqa: E402
-from svg.eval.metrics import psnr, ssim  # noqa: E402
+from data_loaders import build_dataset
+from data_loaders.moving_squares import moving_squares
+from svg.eval.metrics import psnr, ssim
 
 
 def old_compare_ssim(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

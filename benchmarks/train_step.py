@@ -1,6 +1,6 @@
 """Training-step speed: the time-batched SVG-LP against the original SVG code, side by side.
 
-The baseline (``benchmarks/original_svg.py``) is written the way the original SVG training code
+The baseline (``svg/testing/original_svg.py``) is written the way the original SVG training code
 is: its own networks with concatenated skips, stacked ``LSTMCell``s, a Python loop over time
 with two encoder calls per step, BatchNorm over each frame's batch of B, in-place activations,
 the loss summed over steps. Ours is ``SVG.loss`` with ``model.skip: original`` (skip maps frozen
@@ -35,18 +35,14 @@ import subprocess
 import sys
 import time
 import traceback
-from pathlib import Path
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from original_svg import OriginalSVG, copy_weights  # noqa: E402
-
-from data_loaders.moving_squares import moving_squares  # noqa: E402
-from svg import SVG, LikelihoodConfig, ModelConfig  # noqa: E402
-from svg.runtime import autocast_context  # noqa: E402
-from svg.runtime import keep_freed_memory  # noqa: E402
+from data_loaders.moving_squares import moving_squares
+from svg import SVG, LikelihoodConfig, ModelConfig
+from svg.runtime import autocast_context, keep_freed_memory
+from svg.testing.original_svg import OriginalSVG, copy_weights
 
 BETA = 1e-4   # the original objective's KL weight; our mse likelihood uses the same β
 # name: (backbone, channels, batch, n_past, n_future, z_dim)
@@ -142,8 +138,7 @@ def memory_of_step(name: str, side: str, device: torch.device, precision: str, b
     cmd = [sys.executable, __file__, "--memory-child", side, "--case", name,
            "--threads", str(torch.get_num_threads()), "--host-memory", host_memory,
            "--precision", precision, "--batch", str(batch)]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True,
-                         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

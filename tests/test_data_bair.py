@@ -10,9 +10,9 @@ import torch
 from torch.utils.data import DataLoader
 
 from data_loaders import build_dataset
-from bair_records import write_tfrecords
 from data_loaders.bair import BAIRConverted, BAIRPngFolders, BAIRTFRecords
 from data_loaders.bair_convert import convert
+from svg.testing.bair_records import write_tfrecords
 
 
 def make_videos(n, seed):

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from data_loaders import build_dataset
-from bair_records import write_random_videos
 from svg.cli import main
+from svg.testing.bair_records import write_random_videos
 
 TINY_MODEL = ["model.width=8", "model.g_dim=16", "model.z_dim=2", "model.rnn_size=16"]
 

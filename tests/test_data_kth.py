@@ -17,7 +17,7 @@ from data_loaders.kth import srvp_clips
 from data_loaders.kth_convert import convert
 from data_loaders.kth_files import CLASSES, detect_format, list_videos
 from data_loaders.kth_video import decode_video, header_frame_count
-from kth_videos import write_video
+from svg.testing.kth_videos import write_video
 
 BG, FG, SQ = 20, 230, 24      # background and square grey levels, square side in source pixels
 

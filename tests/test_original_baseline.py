@@ -1,23 +1,17 @@
-"""The original-layout SVG baseline (benchmarks/original_svg.py) against SVG.loss, skip='original'.
+"""The original-layout SVG baseline (svg/testing/original_svg.py) against SVG.loss, skip='original'.
 
 The baseline is written the way the original SVG code is (concatenated skips, LSTMCells, a loop
 over time, per-pixel mean MSE + β·KL/B summed over steps). With the ``mse`` likelihood, SVG's
 objective is that loss divided by β plus a constant:
 mean_b Σ (x − x̂)² / (β·D_frame) + KL + D·(log σ + ½ log 2π), σ² = β·D_frame / 2.
 """
-import importlib.util
 import math
-from pathlib import Path
 
 import pytest
 import torch
 
 from svg import SVG, LikelihoodConfig, ModelConfig
-
-_spec = importlib.util.spec_from_file_location(
-    "original_svg", Path(__file__).resolve().parents[1] / "benchmarks" / "original_svg.py")
-original_svg = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(original_svg)
+from svg.testing import original_svg
 
 BETA = 1e-4
 

@@ -138,7 +138,7 @@ def test_a_few_steps_on_each_dataset_type(tmp_path, data):
         np.save(tmp_path / "mnist_test_seq.npy", frames)
         extra += [f"data.root={tmp_path}", "data.options={split_at: 20, val_videos: 5}"]
     if data == "bair":
-        from bair_records import write_tfrecords
+        from svg.testing.bair_records import write_tfrecords
         for split in ("train", "test"):
             os.makedirs(tmp_path / split)
             video = rng.integers(0, 256, (3, 30, 64, 64, 3), dtype=np.uint8)
@@ -146,7 +146,7 @@ def test_a_few_steps_on_each_dataset_type(tmp_path, data):
                             np.zeros((3, 30, 4), np.float32), np.zeros((3, 30, 3), np.float32))
         extra += [f"data.root={tmp_path}", "model.channels=3", "data.options={val_videos: 1}"]
     if data == "kth":
-        from kth_videos import write_video
+        from svg.testing.kth_videos import write_video
         for person in (1, 20, 21):   # train, val, test
             os.makedirs(tmp_path / "boxing", exist_ok=True)
             write_video(str(tmp_path / "boxing" / f"person{person:02d}_boxing_d1_uncomp.avi"),

@@ -1,6 +1,6 @@
 """Test data: KTH-format AVIs (MPEG-4 part 2, yuv420p, 25 fps) written with PyAV.
 
-Used by the tests and by the data benchmark (which puts ``tests/`` on its path).
+Used by the tests and by the data benchmark.
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Test data: BAIR-format TFRecords written with the ``tfrecord`` package (no TensorFlow).
 
-Used by the tests and by the data benchmarks (which put ``tests/`` on their path).
+Used by the tests and by the data benchmarks.
 """
 from __future__ import annotations
 

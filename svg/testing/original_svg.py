@@ -1,8 +1,8 @@
 """SVG-LP written the way the original SVG training code is (the step-by-step speed baseline).
 
-The benchmark in ``train_step.py`` needs a baseline that costs what the original code costs, not
-a loop over this project's time-batched modules. So this file has its own networks, laid out as
-the original ``models/vgg_64.py``, ``models/dcgan_64.py`` and ``models/lstm.py`` are:
+The benchmark in ``benchmarks/train_step.py`` needs a baseline that costs what the original code
+costs, not a loop over this project's time-batched modules. So this file has its own networks,
+laid out as the original ``models/vgg_64.py``, ``models/dcgan_64.py`` and ``models/lstm.py`` are:
 
 - encoder/decoder blocks of Conv + BatchNorm + LeakyReLU(0.2, in place); the decoder concatenates
   each skip map with its input and applies one convolution to the concatenation; the decoder ends

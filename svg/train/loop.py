@@ -22,7 +22,7 @@ from torch import nn
 from data_loaders.atomic import write_text
 
 from svg.train.checkpoint import is_finite_state, latest_checkpoint, save_checkpoint
-from svg.config import Config, EvalConfig, config_to_yaml
+from svg.config import Config, EvalConfig, check_ranges, config_to_yaml
 from svg.data import fixed_batches, make_dataset, step_seed, training_loader
 from svg.runtime import AMP_MODES, pick_device
 from svg.runtime import Dist, any_rank, barrier, init_distributed, rank_checksums
@@ -53,10 +53,7 @@ def check_config(cfg: Config, device: torch.device) -> None:
         raise ValueError(f"train.amp={t.amp!r}; choose one of {AMP_MODES}")
     if t.amp == "fp16" and device.type != "cuda":
         raise ValueError("train.amp=fp16 needs CUDA; use bf16 on CPU")
-    for key in ("epochs", "steps_per_epoch", "batch_size", "log_every", "gif_every", "ckpt_every",
-                "max_nonfinite"):
-        if getattr(t, key) < 1:
-            raise ValueError(f"train.{key} must be >= 1, got {getattr(t, key)}")
+    check_ranges(cfg)   # also for a Config built in code rather than read
 
 
 @dataclasses.dataclass

@@ -40,8 +40,9 @@ class TrainConfig:
     epochs × steps_per_epoch : training length (300 × 600 in the paper).
     batch_size : sequences per step (per process under torchrun).
     lr, beta1 : Adam settings. grad_clip : max gradient norm (None: no clipping).
-    amp : none | bf16 | fp16 — autocast precision (bf16 on CPU or CUDA; fp16 on CUDA only, with a
-        gradient scaler).
+    amp : none | bf16 | fp16 | auto — autocast precision (bf16 on CPU or CUDA; fp16 on CUDA only,
+        with a gradient scaler; auto: bf16 where the CPU or GPU computes it natively, else fp32,
+        and the log says which and why).
     compile : wrap the model with torch.compile.
     device : auto | cpu | cuda | cuda:N. seed : seeds every random draw.
     log_every, gif_every, ckpt_every : steps between scalar logs, rollout GIFs and checkpoints.

@@ -26,12 +26,13 @@ def _smmnist(split: str, root: Optional[str], seq_len: int, num_digits: int = 2,
 
 
 def _mmnist(split: str, root: Optional[str], seq_len: int, split_at: int = 9000,
-            val_videos: int = 500) -> Dataset:
+            val_videos: int = 500, layout: Optional[str] = None) -> Dataset:
     """Videos [0, split_at − val_videos) train, the next val_videos val, [split_at, end) test
-    (default 8500 / 500 / 1000)."""
+    (default 8500 / 500 / 1000); ``layout`` TNHW or NTHW for an array that is not shaped as
+    the standard file (time first, fewer frames than videos)."""
     if root is None:
         raise ValueError("mmnist needs data.root: the folder of mnist_test_seq.npy (or the file)")
-    return MovingMNIST(root, seq_len, split, split_at, val_videos)
+    return MovingMNIST(root, seq_len, split, split_at, val_videos, layout)
 
 
 def _moving_squares(split: str, root: Optional[str], seq_len: int, size: int = 64, channels: int = 1,

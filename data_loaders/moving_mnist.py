@@ -1,16 +1,27 @@
-"""Standard Moving MNIST: the fixed ``mnist_test_seq.npy`` (20, 10000, 64, 64) uint8, time first."""
+"""Standard Moving MNIST: the fixed ``mnist_test_seq.npy`` (20, 10000, 64, 64) uint8, time first.
+
+Other arrays of videos are stored videos first (N, T, H, W), so an array's layout is never
+guessed between the two: without ``layout``, an array is read time first only when it is shaped as
+the standard file, 20 frames first (and not 20 videos of 20 frames, which reads both ways);
+anything else is refused with both readings named.
+"""
 from __future__ import annotations
 
 import os
+from typing import Optional
 
 import numpy as np
 import torch
+
+from models.errors import UserError
 
 from .base import VideoDataset
 from .files import load_array
 from .splits import check_split
 
 MMNIST_FILE = "mnist_test_seq.npy"
+MMNIST_FRAMES = 20
+LAYOUTS = ("TNHW", "NTHW")
 
 
 class MovingMNIST(VideoDataset):
@@ -22,7 +33,7 @@ class MovingMNIST(VideoDataset):
     """
 
     def __init__(self, path: str, seq_len: int, split: str = "test", split_at: int = 9000,
-                 val_videos: int = 500):
+                 val_videos: int = 500, layout: Optional[str] = None):
         if os.path.isdir(path):
             path = os.path.join(path, MMNIST_FILE)
         if not os.path.exists(path):
@@ -34,10 +45,11 @@ class MovingMNIST(VideoDataset):
         if data.dtype != np.uint8 or data.ndim != 4 or data.shape[2:] != (64, 64):
             raise ValueError(f"{path}: expected uint8 (T, N, 64, 64) stored time first, got "
                              f"{data.dtype} {data.shape}")
-        if seq_len > data.shape[0]:
-            raise ValueError(f"{path}: seq_len {seq_len} is longer than its {data.shape[0]}-frame videos")
+        self.time_first = _time_first(path, data.shape, layout)
+        n_frames, n_videos = data.shape[:2] if self.time_first else data.shape[1::-1]
+        if seq_len > n_frames:
+            raise ValueError(f"{path}: seq_len {seq_len} is longer than its {n_frames}-frame videos")
         check_split(split)
-        n_videos = data.shape[1]
         if not 0 <= val_videos < split_at < n_videos:
             raise ValueError(f"{path} holds {n_videos} videos; the splits need 0 <= "
                              f"data.options.val_videos < data.options.split_at < {n_videos}, got "
@@ -53,5 +65,23 @@ class MovingMNIST(VideoDataset):
 
     def __getitem__(self, i: int) -> torch.Tensor:
         self.check_index(i)
-        frames = np.ascontiguousarray(self.data[:self.seq_len, self.lo + i])    # (T, 64, 64) uint8
+        video = (self.data[:self.seq_len, self.lo + i] if self.time_first
+                 else self.data[self.lo + i, :self.seq_len])
+        frames = np.ascontiguousarray(video)                                    # (T, 64, 64) uint8
         return torch.from_numpy(frames).unsqueeze(1).float().div_(255.0)
+
+
+def _time_first(path: str, shape, layout: Optional[str]) -> bool:
+    """Whether the (A, B, 64, 64) array at ``path`` is time first, from ``layout`` (TNHW or
+    NTHW) or, when it is None, only where it is shaped as the standard file (A = 20 ≠ B); any
+    other array raises a ``UserError`` naming both readings."""
+    if layout is not None:
+        if layout not in LAYOUTS:
+            raise UserError(f"data.options.layout={layout!r}; choose one of {LAYOUTS}")
+        return layout == "TNHW"
+    a, b = shape[:2]
+    if a == MMNIST_FRAMES != b:
+        return True
+    raise UserError(f"{path} has shape {tuple(shape)}: read time first (TNHW, as the standard "
+                    f"{MMNIST_FILE}) it is {b} videos of {a} frames; read videos first (NTHW) it is "
+                    f"{a} videos of {b} frames. Say which with data.options.layout=TNHW or NTHW")

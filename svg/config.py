@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
 from models.config import LikelihoodConfig, ModelConfig  # noqa: F401 (every config class from here)
+from models.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +40,9 @@ class TrainConfig:
     epochs × steps_per_epoch : training length (300 × 600 in the paper).
     batch_size : sequences per step (per process under torchrun).
     lr, beta1 : Adam settings. grad_clip : max gradient norm (None: no clipping).
-    amp : none | bf16 | fp16 — autocast precision (bf16 on CPU or CUDA; fp16 on CUDA only, with a
-        gradient scaler).
+    amp : none | bf16 | fp16 | auto — autocast precision (bf16 on CPU or CUDA; fp16 on CUDA only,
+        with a gradient scaler; auto: bf16 where the CPU or GPU computes it natively, else fp32,
+        and the log says which and why).
     compile : wrap the model with torch.compile.
     device : auto | cpu | cuda | cuda:N. seed : seeds every random draw.
     log_every, gif_every, ckpt_every : steps between scalar logs, rollout GIFs and checkpoints.
@@ -198,7 +200,7 @@ def apply_overrides(cfg: Config, overrides: Sequence[str], allowed: Sequence[str
     _check_overrides(overrides, allowed)
     src = _translate_old_keys(OmegaConf.to_container(OmegaConf.from_dotlist(list(overrides))),
                               "the command line")
-    return OmegaConf.to_object(_merge(OmegaConf.structured(cfg), src, "the command line"))
+    return check_ranges(OmegaConf.to_object(_merge(OmegaConf.structured(cfg), src, "the command line")))
 
 
 def _merge(cfg, src, where: str):
@@ -248,3 +250,38 @@ def config_from_dict(d: Dict[str, Any], where: str = "a checkpoint") -> Config:
     except OmegaConfBaseException as e:
         raise ValueError(f"config stored in {where} does not fit this version: key {e.full_key!r}: "
                          f"{str(e).splitlines()[0]}") from None
+
+
+def _at_least(low):
+    return (lambda v: v >= low), f">= {low}"
+
+
+# key → (test, the range in words). Types are checked by OmegaConf when the config is read; these
+# are the values of the right type that no run can use (a negative learning rate, 0 frames, ...).
+RANGES = {
+    "model.n_past": _at_least(1), "model.channels": _at_least(1), "model.width": _at_least(1),
+    "model.g_dim": _at_least(1), "model.z_dim": _at_least(1), "model.rnn_size": _at_least(1),
+    "model.predictor_layers": _at_least(1), "model.prior_layers": _at_least(1),
+    "model.posterior_layers": _at_least(1), "model.beta": _at_least(0),
+    "data.n_future": _at_least(1), "data.eval_n_future": _at_least(1),
+    "data.num_workers": _at_least(0),
+    "train.epochs": _at_least(1), "train.steps_per_epoch": _at_least(1),
+    "train.batch_size": _at_least(1), "train.log_every": _at_least(1),
+    "train.gif_every": _at_least(1), "train.ckpt_every": _at_least(1),
+    "train.max_nonfinite": _at_least(1), "train.val_batches": _at_least(1),
+    "train.keep_last": _at_least(0),
+    "train.lr": ((lambda v: v > 0 and v != float("inf")), "> 0 and finite"),
+    "train.beta1": ((lambda v: 0 <= v < 1), "in [0, 1)"),
+    "train.grad_clip": ((lambda v: v is None or v > 0), "> 0 (or null: no clipping)"),
+}
+
+
+def check_ranges(cfg: Config) -> Config:
+    """``cfg`` itself once every value in :data:`RANGES` is in range; else a ``UserError``
+    naming the first key out of range, its value and the range."""
+    for key, (ok, words) in RANGES.items():
+        section, name = key.split(".")
+        value = getattr(getattr(cfg, section), name)
+        if not ok(value):
+            raise UserError(f"{key}={value} is out of range: it must be {words}")
+    return cfg

@@ -98,3 +98,30 @@ def test_atomic_save_replaces_whole_file(tmp_path):
     atomic_save({"a": 2}, str(p))
     assert torch.load(p, weights_only=False) == {"a": 2}
     assert os.listdir(tmp_path) == ["x.pt"]
+
+
+@pytest.mark.parametrize("override, named", [
+    ("train.lr=-1", "train.lr=-1.0 is out of range: it must be > 0 and finite"),
+    ("train.lr=0", "train.lr=0.0 is out of range"),
+    ("model.beta=-0.5", "model.beta=-0.5 is out of range: it must be >= 0"),
+    ("model.n_past=0", "model.n_past=0 is out of range: it must be >= 1"),
+    ("data.n_future=0", "data.n_future=0 is out of range: it must be >= 1"),
+    ("data.eval_n_future=0", "data.eval_n_future=0 is out of range"),
+    ("train.batch_size=0", "train.batch_size=0 is out of range: it must be >= 1"),
+    ("train.steps_per_epoch=-3", "train.steps_per_epoch=-3 is out of range"),
+    ("train.beta1=1.0", "train.beta1=1.0 is out of range: it must be in [0, 1)"),
+    ("train.grad_clip=0", "train.grad_clip=0.0 is out of range"),
+])
+def test_values_out_of_range_are_refused_naming_the_key_and_range(override, named):
+    with pytest.raises(ValueError) as e:
+        load_config(None, [override])
+    assert str(e.value) == named or str(e.value).startswith(named)
+
+
+def test_a_negative_learning_rate_is_one_line_from_the_command(tmp_path, capsys):
+    from svg.cli import main
+
+    assert main(["train", "train.lr=-1", f"run_dir={tmp_path / 'run'}"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("svg train: error: train.lr=-1.0 is out of range") and "Traceback" not in err
+    assert not (tmp_path / "run").exists()

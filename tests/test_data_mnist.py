@@ -148,3 +148,21 @@ def test_registry_errors():
         build_dataset("ucf101", "train", None, 10)
     with pytest.raises(ValueError, match=r"unknown options \['digits'\].*num_digits"):
         build_dataset("smmnist", "train", None, 10, digits=3)
+
+
+def test_an_array_stored_videos_first_is_refused_unless_its_layout_is_given(tmp_path):
+    """A (N, T, H, W) array given as mmnist used to train with time and videos swapped."""
+    tnhw = np.random.default_rng(1).integers(0, 256, (20, 12, 64, 64), dtype=np.uint8)
+    np.save(tmp_path / "mnist_test_seq.npy", tnhw.transpose(1, 0, 2, 3))   # 12 videos of 20 frames
+    with pytest.raises(ValueError, match=r"\(12, 20, 64, 64\): read time first \(TNHW.*20 videos of 12 "
+                                         r"frames; read videos first \(NTHW\) it is 12 videos of 20 frames"):
+        MovingMNIST(str(tmp_path), 10, "test", split_at=9, val_videos=2)
+    videos_first = MovingMNIST(str(tmp_path), 10, "test", split_at=9, val_videos=2, layout="NTHW")
+    assert len(videos_first) == 3
+    assert torch.equal((videos_first[1][:, 0] * 255).round().to(torch.uint8), torch.from_numpy(tnhw[:10, 10]))
+    with pytest.raises(ValueError, match=r"data.options.layout='THWN'; choose one of \('TNHW', 'NTHW'\)"):
+        build_dataset("mmnist", "test", str(tmp_path), 10, split_at=9, val_videos=2, layout="THWN")
+    os.makedirs(tmp_path / "standard")
+    np.save(tmp_path / "standard" / "mnist_test_seq.npy", tnhw)   # the standard layout needs no option
+    assert torch.equal(MovingMNIST(str(tmp_path / "standard"), 10, "test", split_at=9, val_videos=2)[1],
+                       videos_first[1])

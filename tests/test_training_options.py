@@ -10,7 +10,7 @@ import torch
 from svg import LIKELIHOODS, LikelihoodConfig, build_likelihood
 from svg.config import config_from_dict, load_config
 from svg.train.loop import train
-from tiny_runs import REPO, TINY as TINY_RUN
+from tiny_runs import REPO, TINY as TINY_RUN, tiny
 
 TINY = TINY_RUN + ["train.steps_per_epoch=2"]
 
@@ -92,3 +92,39 @@ def test_keep_host_memory_follows_the_config_on_cpu(tmp_path, monkeypatch, keep)
                                     f"train.keep_host_memory={str(keep).lower()}",
                                     f"run_dir={tmp_path}"]), progress=False)
     assert calls == ([1] if keep else [])
+
+
+def test_amp_auto_picks_bf16_exactly_where_the_cpu_has_native_bf16(monkeypatch, tmp_path):
+    """train.amp=auto reads the CPU's flags: bf16 with amx_bf16 or avx512_bf16, else fp32."""
+    import builtins
+
+    from svg import runtime
+
+    real_open = builtins.open
+
+    def cpuinfo(flags):
+        def fake_open(path, *a, **k):
+            if path == "/proc/cpuinfo":
+                import io
+                return io.StringIO(f"processor\t: 0\nflags\t\t: fpu sse2 {flags}\n")
+            return real_open(path, *a, **k)
+        return fake_open
+
+    cpu = torch.device("cpu")
+    for flags, expected in (("avx2 avx512f avx512_bf16", "bf16"), ("avx2 amx_tile amx_bf16", "bf16"),
+                            ("avx2 avx512f", "none")):
+        monkeypatch.setattr(builtins, "open", cpuinfo(flags))
+        mode, why = runtime.resolve_amp("auto", cpu)
+        assert mode == expected, (flags, why)
+        assert ("has none of" in why) == (expected == "none")
+    monkeypatch.setattr(builtins, "open", real_open)
+    assert runtime.resolve_amp("bf16", cpu)[0] == "bf16" and runtime.resolve_amp("none", cpu)[0] == "none"
+
+
+def test_amp_auto_trains_and_the_log_says_which_precision_and_why(tmp_path):
+    from svg.runtime import resolve_amp
+
+    run = tmp_path / "run"
+    train(tiny(run, 2, "train.amp=auto"), progress=False)
+    mode, why = resolve_amp("auto", torch.device("cpu"))
+    assert f"precision: {'fp32' if mode == 'none' else mode} ({why})" in (run / "train.log").read_text()

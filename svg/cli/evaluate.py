@@ -14,10 +14,9 @@ from typing import Any, Dict, Optional, Sequence
 
 from svg.config import EvalConfig, apply_overrides
 from svg.data import make_dataset
-from svg.runtime import pick_device
+from svg.runtime import keep_freed_memory, pick_device
 from svg.eval.report import write_report
 from svg.eval.evaluate import check_eval_config, evaluate, resolve_lengths
-from svg.runtime import keep_freed_memory
 from svg.eval.registry import METRICS, SSIM_WINDOWS
 from svg.train.checkpoint import load_model
 

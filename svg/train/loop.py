@@ -22,15 +22,13 @@ from torch import nn
 from data_loaders.atomic import write_text
 
 from svg.train.checkpoint import is_finite_state, latest_checkpoint, save_checkpoint
-from svg.config import Config, EvalConfig, config_to_yaml
+from svg.config import Config, EvalConfig, check_ranges, config_to_yaml
 from svg.data import fixed_batches, make_dataset, step_seed, training_loader
-from svg.runtime import AMP_MODES, pick_device
-from svg.runtime import Dist, any_rank, barrier, init_distributed, rank_checksums
+from svg.runtime import (AMP_MODES, Dist, StopSignal, any_rank, barrier, init_distributed,
+                         keep_freed_memory, pick_device, rank_checksums, resolve_amp)
 from svg.eval.evaluate import evaluate, resolve_lengths
-from svg.runtime import keep_freed_memory
 from models.svg_lp import SVG
 from svg.train.resume import restore, session_config_text
-from svg.runtime import StopSignal
 from svg.train.log import TrainLog, log_file
 from svg.train.step import train_step
 from svg.train.validation import training_rollouts, validate
@@ -53,10 +51,7 @@ def check_config(cfg: Config, device: torch.device) -> None:
         raise ValueError(f"train.amp={t.amp!r}; choose one of {AMP_MODES}")
     if t.amp == "fp16" and device.type != "cuda":
         raise ValueError("train.amp=fp16 needs CUDA; use bf16 on CPU")
-    for key in ("epochs", "steps_per_epoch", "batch_size", "log_every", "gif_every", "ckpt_every",
-                "max_nonfinite"):
-        if getattr(t, key) < 1:
-            raise ValueError(f"train.{key} must be >= 1, got {getattr(t, key)}")
+    check_ranges(cfg)   # also for a Config built in code rather than read
 
 
 @dataclasses.dataclass
@@ -116,6 +111,8 @@ def _build(cfg: Config, d: Dist, device: torch.device):
     opt = torch.optim.Adam(model.parameters(), lr=t.lr, betas=(t.beta1, 0.999),
                            fused=device.type in ("cpu", "cuda"))
     scaler = torch.amp.GradScaler(device.type, enabled=t.amp == "fp16")
+    amp, why = resolve_amp(t.amp, device)
+    log.info("precision: %s (%s)", "fp32" if amp == "none" else amp, why)
     return model, opt, scaler
 
 

@@ -8,8 +8,7 @@ from typing import Optional
 import torch
 from torch import nn
 
-from svg.runtime import autocast_context
-from svg.runtime import Dist, any_rank
+from svg.runtime import Dist, any_rank, autocast_context
 from models.svg_lp import SVG
 
 

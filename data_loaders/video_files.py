@@ -15,9 +15,10 @@ Reading
 
 Resizing
 --------
-``crop`` (the default) scales the shorter side to S and keeps the centre S×S; ``squash`` scales
-both sides to S, not keeping the aspect ratio. Both are one PIL bicubic resize per frame
-(antialiased when shrinking; for ``crop`` the centre square is the resize's source box).
+``crop`` (the default) scales the shorter side to S and keeps the centre S×S: the centre square
+(side: the shorter side; offsets rounded down) is cut out and resized. ``squash`` scales both
+sides to S, not keeping the aspect ratio. The resize is PIL's bicubic, per frame and channel
+(antialiased when shrinking).
 Colour becomes grey as the luma 0.299 R + 0.587 G + 0.114 B (ITU-R BT.601, PIL's weights);
 grey becomes colour by repeating it.
 """
@@ -25,7 +26,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import List
+from typing import List, Tuple
 
 import numpy as np
 
@@ -43,11 +44,12 @@ LUMA = np.array([0.299, 0.587, 0.114])
 _NUMBER = re.compile(r"(\d+)(?!.*\d)")
 
 
-def as_frames(array: np.ndarray, source: str) -> np.ndarray:
+def as_frames(array: np.ndarray, source: str, keep_float: bool = False) -> np.ndarray:
     """(T, H, W) or (T, H, W, C) pixels → uint8 (T, H, W, C) with C ∈ {1, 3}.
 
-    uint8 is kept; float must lie in [0, 1] (scaled by 255 and rounded); an alpha channel (C = 4)
-    is dropped. Anything else raises ``UserError`` naming ``source``.
+    uint8 is kept; float must lie in [0, 1] and is scaled by 255 and rounded (with
+    ``keep_float``: returned as float32); an alpha channel (C = 4) is dropped. Anything else
+    raises ``UserError`` naming ``source``.
     """
     a = np.asarray(array)
     if a.ndim == 3:
@@ -62,7 +64,7 @@ def as_frames(array: np.ndarray, source: str) -> np.ndarray:
         lo, hi = (float(a.min()), float(a.max())) if a.size else (0.0, 0.0)
         if not (lo >= 0 and hi <= 1):   # false for NaN too
             raise UserError(f"{source}: float frames must lie in [0, 1]; got values in [{lo:.4g}, {hi:.4g}]")
-        return (a * 255).round().astype(np.uint8)
+        return a.astype(np.float32) if keep_float else (a * 255).round().astype(np.uint8)
     raise UserError(f"{source}: frames must be uint8 or float in [0, 1], got dtype {a.dtype}")
 
 
@@ -108,32 +110,44 @@ def read_frame_folder(folder: str) -> np.ndarray:
     return np.stack(frames)
 
 
-def read_clip_array(path: str) -> List[np.ndarray]:
-    """The clips of a ``.npy`` file (rule for 4-D arrays in the module docstring), each uint8
-    (T, H, W, C)."""
+def read_clip_array(path: str):
+    """The frames of a ``.npy`` file (rule for 4-D arrays in the module docstring): one clip as
+    uint8 (T, H, W, C), or a list of N such clips for an (N, T, ...) array."""
     a = load_array(path)
     if not isinstance(a, np.ndarray):
         raise UserError(f"{path}: expected one array (.npy), found an .npz archive")
-    many = a.ndim == 5 or (a.ndim == 4 and a.shape[-1] not in (1, 3))
     if a.ndim not in (3, 4, 5):
         raise UserError(f"{path}: expected (T, H, W[, C]) or (N, T, H, W[, C]), got shape {a.shape}")
-    return [as_frames(clip, f"{path} clip {i}") for i, clip in enumerate(a)] if many else [as_frames(a, path)]
+    if a.ndim == 5 or (a.ndim == 4 and a.shape[-1] not in (1, 3)):
+        return [as_frames(clip, f"{path} clip {i}") for i, clip in enumerate(a)]
+    return as_frames(a, path)
 
 
-def read_clips(path: str) -> List[np.ndarray]:
-    """The clips of an input: one for a video, GIF or frame folder, N for an (N, T, ...) array;
-    each uint8 (T, H, W, C) with C ∈ {1, 3}, at the file's own size."""
+def clip_stem(path: str) -> str:
+    """An input's name without its folder and extension (a folder: its own name)."""
+    path = os.path.normpath(path)
+    return os.path.basename(path) if os.path.isdir(path) else os.path.splitext(os.path.basename(path))[0]
+
+
+def read_clips(path: str) -> List[Tuple[str, np.ndarray]]:
+    """(name, frames) of each clip of an input, frames uint8 (T, H, W, C) with C ∈ {1, 3} at the
+    file's own size: one clip named :func:`clip_stem` for a video, GIF or frame folder; for a
+    ``.npy`` array of N clips, ``<stem>_<i>`` for i = 0 .. N − 1."""
+    stem = clip_stem(path)
     if os.path.isdir(path):
-        return [read_frame_folder(path)]
+        return [(stem, read_frame_folder(path))]
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path} does not exist")
     suffix = os.path.splitext(path)[1].lower()
     if suffix in VIDEO_SUFFIXES:
-        return [read_video(path)]
+        return [(stem, read_video(path))]
     if suffix in GIF_SUFFIXES:
-        return [read_gif(path)]
+        return [(stem, read_gif(path))]
     if suffix in ARRAY_SUFFIXES:
-        return read_clip_array(path)
+        clips = read_clip_array(path)
+        if isinstance(clips, list):
+            return [(f"{stem}_{i}", clip) for i, clip in enumerate(clips)]
+        return [(stem, clips)]
     if suffix in IMAGE_SUFFIXES:
         raise UserError(f"{path}: one image is not a clip; give the folder of its frames")
     known = VIDEO_SUFFIXES + GIF_SUFFIXES + ARRAY_SUFFIXES
@@ -160,21 +174,24 @@ def resize_frames(frames: np.ndarray, size: int, mode: str = "crop") -> np.ndarr
 
     ``crop``: the shorter side scaled to ``size``, the centre kept; ``squash``: both sides scaled
     to ``size``. PIL bicubic; float results are clipped back into [0, 1] (bicubic overshoots).
-    Frames already size×size are returned unchanged.
+    Frames already size×size are returned unchanged; a square cut that is already size×size is
+    not resampled.
     """
     from PIL import Image
 
     if mode not in RESIZE_MODES:
         raise UserError(f"resize mode {mode!r}: expected one of {', '.join(RESIZE_MODES)}")
-    t, h, w, c = frames.shape
-    if (h, w) == (size, size):
+    h, w, c = frames.shape[1:]
+    if mode == "crop":   # the centre square, cut before resizing: no pixel outside it counts
+        side = min(h, w)
+        top, left = (h - side) // 2, (w - side) // 2
+        frames = frames[:, top:top + side, left:left + side]
+    if frames.shape[1:3] == (size, size):
         return frames
-    side = min(h, w)
-    box = ((w - side) / 2, (h - side) / 2, (w + side) / 2, (h + side) / 2) if mode == "crop" else None
 
     def one(plane: np.ndarray) -> np.ndarray:   # (H, W) uint8 or float32 → (size, size)
         img = Image.fromarray(np.ascontiguousarray(plane, np.uint8 if plane.dtype == np.uint8 else np.float32))
-        return np.asarray(img.resize((size, size), Image.Resampling.BICUBIC, box=box))
+        return np.asarray(img.resize((size, size), Image.Resampling.BICUBIC))
 
     out = np.stack([np.stack([one(f[..., k]) for k in range(c)], -1) for f in frames])
     return out if frames.dtype == np.uint8 else np.clip(out, 0, 1).astype(frames.dtype)

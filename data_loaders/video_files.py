@@ -69,11 +69,19 @@ def as_frames(array: np.ndarray, source: str, keep_float: bool = False) -> np.nd
 
 
 def read_video(path: str) -> np.ndarray:
-    """Every frame of a video file PyAV decodes, as uint8 (T, H, W, 3) RGB."""
+    """Every frame of a video file PyAV decodes, as uint8 (T, H, W, 3) RGB.
+
+    A video that ends before the frame count its header declares is refused (its last frames,
+    the context of a prediction, would silently be earlier ones).
+    """
     with open_video(path, "video") as container:
+        declared = int(container.streams.video[0].frames or 0)
         frames = [f.to_ndarray(format="rgb24") for f in decoded_frames(container, path)]
     if not frames:
         raise UserError(f"{path}: the video holds no frames that decode")
+    if len(frames) < declared:
+        raise UserError(f"{path}: truncated or corrupt video: it ends after {len(frames)} frames; "
+                        f"its header declares {declared}")
     return np.stack(frames)
 
 
@@ -190,7 +198,8 @@ def resize_frames(frames: np.ndarray, size: int, mode: str = "crop") -> np.ndarr
         return frames
 
     def one(plane: np.ndarray) -> np.ndarray:   # (H, W) uint8 or float32 → (size, size)
-        img = Image.fromarray(np.ascontiguousarray(plane, np.uint8 if plane.dtype == np.uint8 else np.float32))
+        dtype = np.uint8 if plane.dtype == np.uint8 else np.float32   # PIL modes L and F
+        img = Image.fromarray(np.ascontiguousarray(plane, dtype))
         return np.asarray(img.resize((size, size), Image.Resampling.BICUBIC))
 
     out = np.stack([np.stack([one(f[..., k]) for k in range(c)], -1) for f in frames])

@@ -71,7 +71,8 @@ class Predictor:
         elif isinstance(frames, np.ndarray):
             array = as_frames(frames, "frames", keep_float=True)
         else:
-            raise UserError(f"frames must be a NumPy array or a torch tensor, got {type(frames).__name__}")
+            raise UserError(f"frames must be a NumPy array or a torch tensor, got "
+                            f"{type(frames).__name__}")
         fitted = fit_frames(array, self.image_size, self.channels, resize)
         x = torch.from_numpy(np.ascontiguousarray(fitted)).permute(0, 3, 1, 2)
         x = x.float() / 255 if fitted.dtype == np.uint8 else x.float()

@@ -68,6 +68,12 @@ def test_bad_inputs_are_named(tmp_path):
     (tmp_path / "junk.mp4").write_bytes(b"not a video at all" * 10)
     with pytest.raises(ValueError, match="junk.mp4: cannot be read as a video"):
         read_clips(str(tmp_path / "junk.mp4"))
+    write_video(str(tmp_path / "long.avi"), np.concatenate([moving_rect(8)] * 6), "avi", "mpeg4")
+    data = (tmp_path / "long.avi").read_bytes()
+    (tmp_path / "cut.avi").write_bytes(data[:len(data) * 4 // 5])      # ends inside the frames
+    with pytest.raises(UserError, match=r"cut.avi: truncated or corrupt video: it ends after \d+ "
+                                        r"frames; its header declares 48"):
+        read_clips(str(tmp_path / "cut.avi"))
     np.save(tmp_path / "hot.npy", np.full((2, 4, 4), 1.5))
     with pytest.raises(UserError, match=r"hot.npy: float frames must lie in \[0, 1\]"):
         read_clips(str(tmp_path / "hot.npy"))

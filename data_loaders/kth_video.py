@@ -19,11 +19,13 @@ FPS = 25
 RESIZE_FILTER = "BICUBIC"   # libswscale's SWS_BICUBIC, FFmpeg's default for `-s WxH`
 
 
-def _open(path: str):
+def open_video(path: str, what: str = "KTH video"):
+    """An open PyAV container of ``path`` holding a video stream; ``what`` names the file in the
+    message if it does not exist. Unreadable or stream-less files raise ``ValueError`` naming it."""
     import av
 
     if not os.path.exists(path):
-        raise FileNotFoundError(f"KTH video {path} does not exist")
+        raise FileNotFoundError(f"{what} {path} does not exist")
     try:
         container = av.open(path)
     except av.error.FFmpegError as e:
@@ -37,7 +39,7 @@ def _open(path: str):
 
 def header_frame_count(path: str) -> int:
     """Frames the container's header declares (AVI: the stream header's length); 0 if unknown."""
-    with _open(path) as container:
+    with open_video(path) as container:
         return int(container.streams.video[0].frames or 0)
 
 
@@ -50,7 +52,7 @@ def riff_truncated(path: str) -> bool:
     return os.path.getsize(path) < int.from_bytes(head[4:8], "little") + 8
 
 
-def _decoded(container, path: str) -> Iterator:
+def decoded_frames(container, path: str) -> Iterator:
     """The frames of the video's complete packets, in order.
 
     Decoding stops at the first incomplete packet (the demuxer flags it corrupt: the file ends
@@ -78,8 +80,8 @@ def count_frames(path: str) -> Tuple[int, int]:
     declared = header_frame_count(path)
     if declared > 0 and not riff_truncated(path):
         return declared, declared
-    with _open(path) as container:
-        return sum(1 for _ in _decoded(container, path)), declared
+    with open_video(path) as container:
+        return sum(1 for _ in decoded_frames(container, path)), declared
 
 
 def decode_video(path: str, start: int = 0, stop: Optional[int] = None, size: int = 64) -> np.ndarray:
@@ -100,9 +102,9 @@ def decode_video(path: str, start: int = 0, stop: Optional[int] = None, size: in
     ValueError naming the file if it cannot be opened or decoded, or if it ends before ``stop``.
     """
     frames, index = [], 0
-    with _open(path) as container:
+    with open_video(path) as container:
         declared = int(container.streams.video[0].frames or 0)
-        for frame in _decoded(container, path):
+        for frame in decoded_frames(container, path):
             if stop is not None and index >= stop:
                 break
             if index >= start:   # earlier frames must still be decoded (inter-frame coding)

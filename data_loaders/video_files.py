@@ -1,0 +1,212 @@
+"""Clips from ordinary files: a video, a GIF, a folder of frame images or a ``.npy`` array, read
+into uint8 (T, H, W, C) frames and brought to a model's square size and channels.
+
+Reading
+-------
+- Videos (.mp4 .avi .mov .mkv .webm) decode with PyAV, as the KTH loader does, to RGB.
+- GIFs read with imageio (every frame, composited), alpha dropped.
+- A folder of .png/.jpg/.jpeg frames is ordered by the last number in each file name
+  (``frame_2.png`` before ``frame_10.png``); other files in the folder are not frames and are
+  left alone. Every frame must carry a number, no two the same, and all must share one size.
+- A ``.npy`` array (uint8, or float in [0, 1]) is (T, H, W) or (T, H, W, C): one clip, or
+  (N, T, H, W) or (N, T, H, W, C): N clips. A 4-D array is ambiguous; the rule is that a last axis
+  of size 1 or 3 holds channels, (T, H, W, C) — a video 1 or 3 pixels wide is not a plausible
+  input — and any other size makes it (N, T, H, W).
+
+Resizing
+--------
+``crop`` (the default) scales the shorter side to S and keeps the centre S×S: the centre square
+(side: the shorter side; offsets rounded down) is cut out and resized. ``squash`` scales both
+sides to S, not keeping the aspect ratio. The resize is PIL's bicubic, per frame and channel
+(antialiased when shrinking).
+Colour becomes grey as the luma 0.299 R + 0.587 G + 0.114 B (ITU-R BT.601, PIL's weights);
+grey becomes colour by repeating it.
+"""
+from __future__ import annotations
+
+import os
+import re
+from typing import List, Tuple
+
+import numpy as np
+
+from models.errors import UserError
+
+from .files import load_array, read_image
+from .kth_video import decoded_frames, open_video
+
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm")
+GIF_SUFFIXES = (".gif",)
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+ARRAY_SUFFIXES = (".npy",)
+RESIZE_MODES = ("crop", "squash")
+LUMA = np.array([0.299, 0.587, 0.114])
+_NUMBER = re.compile(r"(\d+)(?!.*\d)")
+
+
+def as_frames(array: np.ndarray, source: str, keep_float: bool = False) -> np.ndarray:
+    """(T, H, W) or (T, H, W, C) pixels → uint8 (T, H, W, C) with C ∈ {1, 3}.
+
+    uint8 is kept; float must lie in [0, 1] and is scaled by 255 and rounded (with
+    ``keep_float``: returned as float32); an alpha channel (C = 4) is dropped. Anything else
+    raises ``UserError`` naming ``source``.
+    """
+    a = np.asarray(array)
+    if a.ndim == 3:
+        a = a[..., None]
+    if a.ndim != 4 or a.shape[-1] not in (1, 3, 4):
+        raise UserError(f"{source}: expected frames (T, H, W) or (T, H, W, C) with C = 1 or 3, "
+                        f"got shape {a.shape}")
+    a = a[..., :3]
+    if a.dtype == np.uint8:
+        return a
+    if a.dtype.kind == "f":
+        lo, hi = (float(a.min()), float(a.max())) if a.size else (0.0, 0.0)
+        if not (lo >= 0 and hi <= 1):   # false for NaN too
+            raise UserError(f"{source}: float frames must lie in [0, 1]; got values in [{lo:.4g}, {hi:.4g}]")
+        return a.astype(np.float32) if keep_float else (a * 255).round().astype(np.uint8)
+    raise UserError(f"{source}: frames must be uint8 or float in [0, 1], got dtype {a.dtype}")
+
+
+def read_video(path: str) -> np.ndarray:
+    """Every frame of a video file PyAV decodes, as uint8 (T, H, W, 3) RGB.
+
+    A video that ends before the frame count its header declares is refused (its last frames,
+    the context of a prediction, would silently be earlier ones).
+    """
+    with open_video(path, "video") as container:
+        declared = int(container.streams.video[0].frames or 0)
+        frames = [f.to_ndarray(format="rgb24") for f in decoded_frames(container, path)]
+    if not frames:
+        raise UserError(f"{path}: the video holds no frames that decode")
+    if len(frames) < declared:
+        raise UserError(f"{path}: truncated or corrupt video: it ends after {len(frames)} frames; "
+                        f"its header declares {declared}")
+    return np.stack(frames)
+
+
+def read_gif(path: str) -> np.ndarray:
+    """Every frame of an animated (or still) GIF as uint8 (T, H, W, C)."""
+    return as_frames(np.stack([np.atleast_3d(f) for f in read_image(path, all_frames=True)]), path)
+
+
+def frame_files(folder: str) -> List[str]:
+    """The image files of ``folder`` ordered by the last number in their names."""
+    names = [n for n in os.listdir(folder) if n.lower().endswith(IMAGE_SUFFIXES)]
+    if not names:
+        raise UserError(f"{folder}: no frame images ({', '.join(IMAGE_SUFFIXES)}) in this folder")
+    unnumbered = [n for n in names if not _NUMBER.search(os.path.splitext(n)[0])]
+    if unnumbered:
+        raise UserError(f"{folder}: frame {unnumbered[0]!r} has no number in its name; frames are "
+                        f"ordered by the number in their names")
+    keyed = sorted((int(_NUMBER.search(os.path.splitext(n)[0]).group(1)), n) for n in names)
+    for (a, first), (b, second) in zip(keyed, keyed[1:]):
+        if a == b:
+            raise UserError(f"{folder}: frames {first!r} and {second!r} carry the same number {a}")
+    return [os.path.join(folder, n) for _, n in keyed]
+
+
+def read_frame_folder(folder: str) -> np.ndarray:
+    """The frames of a folder of images (see :func:`frame_files`) as uint8 (T, H, W, C)."""
+    frames = []
+    for path in frame_files(folder):
+        frame = as_frames(np.atleast_3d(read_image(path))[None], path)[0]
+        if frames and frame.shape != frames[0].shape:
+            raise UserError(f"{path}: frame of shape {frame.shape} (H, W, C) differs from the "
+                            f"first frame's {frames[0].shape}")
+        frames.append(frame)
+    return np.stack(frames)
+
+
+def read_clip_array(path: str):
+    """The frames of a ``.npy`` file (rule for 4-D arrays in the module docstring): one clip as
+    uint8 (T, H, W, C), or a list of N such clips for an (N, T, ...) array."""
+    a = load_array(path)
+    if not isinstance(a, np.ndarray):
+        raise UserError(f"{path}: expected one array (.npy), found an .npz archive")
+    if a.ndim not in (3, 4, 5):
+        raise UserError(f"{path}: expected (T, H, W[, C]) or (N, T, H, W[, C]), got shape {a.shape}")
+    if a.ndim == 5 or (a.ndim == 4 and a.shape[-1] not in (1, 3)):
+        return [as_frames(clip, f"{path} clip {i}") for i, clip in enumerate(a)]
+    return as_frames(a, path)
+
+
+def clip_stem(path: str) -> str:
+    """An input's name without its folder and extension (a folder: its own name)."""
+    path = os.path.normpath(path)
+    return os.path.basename(path) if os.path.isdir(path) else os.path.splitext(os.path.basename(path))[0]
+
+
+def read_clips(path: str) -> List[Tuple[str, np.ndarray]]:
+    """(name, frames) of each clip of an input, frames uint8 (T, H, W, C) with C ∈ {1, 3} at the
+    file's own size: one clip named :func:`clip_stem` for a video, GIF or frame folder; for a
+    ``.npy`` array of N clips, ``<stem>_<i>`` for i = 0 .. N − 1."""
+    stem = clip_stem(path)
+    if os.path.isdir(path):
+        return [(stem, read_frame_folder(path))]
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path} does not exist")
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix in VIDEO_SUFFIXES:
+        return [(stem, read_video(path))]
+    if suffix in GIF_SUFFIXES:
+        return [(stem, read_gif(path))]
+    if suffix in ARRAY_SUFFIXES:
+        clips = read_clip_array(path)
+        if isinstance(clips, list):
+            return [(f"{stem}_{i}", clip) for i, clip in enumerate(clips)]
+        return [(stem, clips)]
+    if suffix in IMAGE_SUFFIXES:
+        raise UserError(f"{path}: one image is not a clip; give the folder of its frames")
+    known = VIDEO_SUFFIXES + GIF_SUFFIXES + ARRAY_SUFFIXES
+    raise UserError(f"{path}: unknown kind of input {suffix or '(no extension)'!r}; expected a "
+                    f"video ({' '.join(known)}) or a folder of frame images")
+
+
+def convert_channels(frames: np.ndarray, channels: int) -> np.ndarray:
+    """(T, H, W, C) uint8 or float → C = ``channels`` (1 or 3): BT.601 luma, or grey repeated."""
+    c = frames.shape[-1]
+    if c == channels:
+        return frames
+    if (c, channels) == (1, 3):
+        return np.repeat(frames, 3, axis=-1)
+    if (c, channels) == (3, 1):
+        grey = frames.astype(np.float64) @ LUMA
+        grey = grey.round().astype(np.uint8) if frames.dtype == np.uint8 else grey.astype(frames.dtype)
+        return grey[..., None]
+    raise UserError(f"cannot convert frames with {c} channels to {channels}; expected 1 or 3")
+
+
+def resize_frames(frames: np.ndarray, size: int, mode: str = "crop") -> np.ndarray:
+    """(T, H, W, C) uint8, or float32 in [0, 1], → (T, size, size, C) of the same dtype.
+
+    ``crop``: the shorter side scaled to ``size``, the centre kept; ``squash``: both sides scaled
+    to ``size``. PIL bicubic; float results are clipped back into [0, 1] (bicubic overshoots).
+    Frames already size×size are returned unchanged; a square cut that is already size×size is
+    not resampled.
+    """
+    from PIL import Image
+
+    if mode not in RESIZE_MODES:
+        raise UserError(f"resize mode {mode!r}: expected one of {', '.join(RESIZE_MODES)}")
+    h, w, c = frames.shape[1:]
+    if mode == "crop":   # the centre square, cut before resizing: no pixel outside it counts
+        side = min(h, w)
+        top, left = (h - side) // 2, (w - side) // 2
+        frames = frames[:, top:top + side, left:left + side]
+    if frames.shape[1:3] == (size, size):
+        return frames
+
+    def one(plane: np.ndarray) -> np.ndarray:   # (H, W) uint8 or float32 → (size, size)
+        dtype = np.uint8 if plane.dtype == np.uint8 else np.float32   # PIL modes L and F
+        img = Image.fromarray(np.ascontiguousarray(plane, dtype))
+        return np.asarray(img.resize((size, size), Image.Resampling.BICUBIC))
+
+    out = np.stack([np.stack([one(f[..., k]) for k in range(c)], -1) for f in frames])
+    return out if frames.dtype == np.uint8 else np.clip(out, 0, 1).astype(frames.dtype)
+
+
+def fit_frames(frames: np.ndarray, size: int, channels: int, mode: str = "crop") -> np.ndarray:
+    """Frames (T, H, W, C) to (T, size, size, ``channels``): :func:`convert_channels` then
+    :func:`resize_frames`; uint8 stays uint8, float stays float in [0, 1]."""
+    return resize_frames(convert_channels(frames, channels), size, mode)

@@ -1,0 +1,130 @@
+"""``svg predict``: sampled futures of your own clips (videos, GIFs, frame folders, .npy arrays).
+
+For each clip it writes ``OUT/<name>.gif`` — the context, then every sample side by side, labelled;
+context frames framed green, predicted ones red — and ``OUT/<name>.npz`` holding ``samples``,
+uint8 (N, K + T, H, W, C) with the K context frames first, and the settings used.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+from typing import List, Tuple
+
+import numpy as np
+import torch
+
+from data_loaders.atomic import atomic_write
+from data_loaders.video_files import RESIZE_MODES, clip_stem, fit_frames, read_clips
+from models.errors import UserError
+
+from svg.predict import Predictor
+from svg.visualize import labelled_rollout, write_gif
+
+DEFAULT_OUT = "predictions"
+SCALE = 2   # nearest-neighbour upscaling of the GIFs, as ``svg generate`` draws them
+
+
+def check_numbers(args: argparse.Namespace) -> None:
+    """Refuse an out-of-range number in one line naming its option (None = not given)."""
+    for name, low in (("n_past", 1), ("n_future", 1), ("n_samples", 1), ("start", 0)):
+        value = getattr(args, name)
+        if value is not None and value < low:
+            raise UserError(f"--{name.replace('_', '-')} {value}: must be at least {low}")
+
+
+def context_of(frames: np.ndarray, n_past: int, start, source: str) -> Tuple[np.ndarray, int]:
+    """(the K = ``n_past`` context frames, index of the first): frames ``start`` .. start + K − 1,
+    or the last K when ``start`` is None. Too short a clip raises ``UserError`` naming ``source``."""
+    t = len(frames)
+    if start is None:
+        if t < n_past:
+            raise UserError(f"{source}: {t} frames; {n_past} context frames (--n-past) need at "
+                            f"least {n_past}")
+        start = t - n_past
+    elif start + n_past > t:
+        raise UserError(f"{source}: {t} frames; context frames {start}..{start + n_past - 1} "
+                        f"(--start {start}, --n-past {n_past}) need at least {start + n_past}")
+    return frames[start:start + n_past], start
+
+
+def load_contexts(inputs: List[str], predictor: Predictor, n_past: int, start, resize: str) -> list:
+    """(name, input path, clip index, first context frame, context (K, S, S, C) uint8) of every
+    clip of every input, read and checked before anything is written."""
+    contexts, seen = [], {}
+    for path in inputs:
+        for i, (name, frames) in enumerate(read_clips(path)):
+            if name in seen:
+                raise UserError(f"{seen[name]} and {path} would both be written as {name}.gif and "
+                                f"{name}.npz; rename one of them")
+            seen[name] = path
+            source = path if name == clip_stem(path) else f"{path} ({name})"
+            context, first = context_of(frames, n_past, start, source)
+            fitted = fit_frames(context, predictor.image_size, predictor.channels, resize)
+            contexts.append((name, path, i, first, fitted))
+    return contexts
+
+
+def write_prediction(base: str, samples: np.ndarray, n_past: int, settings: dict) -> None:
+    """``base.gif`` (samples side by side, labelled) and ``base.npz`` (``samples`` and settings).
+
+    samples : (N, K + T, H, W, C) uint8, the K context frames first.
+    """
+    videos = np.moveaxis(samples, -1, 2).astype(np.float32) / 255            # (N, K + T, C, H, W)
+    labels = [f"sample {k + 1}" for k in range(len(samples))]
+    gif, _ = labelled_rollout(torch.from_numpy(videos), labels, n_past, SCALE)
+    write_gif(base + ".gif", gif)
+    with atomic_write(base + ".npz", "wb") as f:
+        np.savez(f, samples=samples, **{k: np.asarray(v) for k, v in settings.items()})
+
+
+def predict_inputs(args: argparse.Namespace) -> List[str]:
+    """Predict every clip of ``args.inputs``; returns the written names (without extension)."""
+    check_numbers(args)
+    predictor = Predictor.from_run(args.run, args.device)
+    n_past = predictor.n_past if args.n_past is None else args.n_past
+    n_future = predictor.config.data.eval_n_future if args.n_future is None else args.n_future
+    n_samples = 1 if args.n_samples is None else args.n_samples
+    contexts = load_contexts(args.inputs, predictor, n_past, args.start, args.resize)
+    os.makedirs(args.out, exist_ok=True)
+    written = []
+    for name, path, clip, first, context in contexts:
+        # each clip is seeded alone: its futures do not depend on the other inputs given
+        futures = predictor.predict(context, n_future, n_samples, seed=args.seed, n_past=n_past)
+        samples = (futures.permute(0, 1, 3, 4, 2) * 255).round().to(torch.uint8).numpy()
+        settings = dict(run=args.run, checkpoint=predictor.checkpoint, step=predictor.step,
+                        n_past=n_past, n_future=n_future, n_samples=n_samples, start=first,
+                        seed=args.seed, input=path, clip=clip, resize=args.resize)
+        base = os.path.join(args.out, name)
+        write_prediction(base, samples, n_past, settings)
+        written.append(base)
+    return written
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="a video (.mp4 .avi .mov .mkv .webm), a GIF, a folder of frame images "
+                        "(.png/.jpg, ordered by the number in their names) or a .npy array: "
+                        "(T, H, W[, C]) is one clip, (N, T, H, W[, C]) N clips; a 4-D array whose "
+                        "last axis is 1 or 3 is (T, H, W, C)")
+    p.add_argument("--run", required=True, help="run folder (its best.pt, else latest ckpt_*.pt) "
+                                                "or checkpoint file")
+    p.add_argument("--out", default=DEFAULT_OUT,
+                   help=f"folder for <name>.gif and <name>.npz (default: ./{DEFAULT_OUT})")
+    p.add_argument("--n-past", type=int, default=None,
+                   help="context frames K (default: the model's n_past)")
+    p.add_argument("--n-future", type=int, default=None,
+                   help="frames to predict (default: the run's data.eval_n_future)")
+    p.add_argument("--n-samples", type=int, default=None, help="futures per clip (default: 1)")
+    p.add_argument("--start", type=int, default=None,
+                   help="context = frames START .. START+K-1 (0-based; default: the last K frames)")
+    p.add_argument("--seed", type=int, default=0, help="seeds every clip's samples alike (default: 0)")
+    p.add_argument("--resize", choices=RESIZE_MODES, default="crop",
+                   help="crop: shorter side to the model's size, centre kept (default); squash: "
+                        "both sides scaled, aspect ratio not kept")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default: auto)")
+
+
+def run(args: argparse.Namespace) -> int:
+    written = predict_inputs(args)
+    print(f"wrote {len(written)} predictions (.gif and .npz) to {args.out}")
+    return 0

@@ -208,3 +208,25 @@ def test_checker_reports_names_that_do_not_exist(cli):
     found = sorted(p.split("  (in")[0] for p in problems(doc, cli))
     assert found == ["make no-such-target", "svg COMMAND --n-samples", "svg evaluate --no-such-option",
                      "svg predict", "train_svg.py --not-an-option"]
+
+
+def heading_anchors(markdown: str) -> Set[str]:
+    """GitHub's anchors of a page's headings: lower case, punctuation dropped, spaces to hyphens."""
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-")
+            for h in re.findall(r"^#+ (.+)$", markdown, re.M)}
+
+
+@pytest.mark.parametrize("doc", DOCS)
+def test_doc_links_reach_existing_pages_and_headings(doc):
+    with open(os.path.join(ROOT, doc), encoding="utf-8") as f:
+        text = f.read()
+    for target in re.findall(r"\]\(([^)\s]+)\)", text):
+        if re.match(r"^[a-z]+://", target):
+            continue
+        path, _, anchor = target.partition("#")
+        page = os.path.normpath(os.path.join(ROOT, os.path.dirname(doc), path)) if path else \
+            os.path.join(ROOT, doc)
+        assert os.path.isfile(page), f"{doc} links to {target}, which does not exist"
+        if anchor:
+            with open(page, encoding="utf-8") as f:
+                assert anchor in heading_anchors(f.read()), f"{doc}: no heading #{anchor} in {path}"

@@ -120,7 +120,8 @@ def frechet_distance(mu1: np.ndarray, cov1: np.ndarray, mu2: np.ndarray, cov2: n
     """d² = |μ1 − μ2|² + tr(Σ1 + Σ2 − 2 (Σ1 Σ2)^½) in float64 (scipy's matrix square root).
 
     A near-singular product is retried with eps·I added to both covariances; an imaginary part
-    of the root above ``max_imag`` (relative to its largest entry) raises ``ValueError``.
+    of the root above ``max_imag`` (relative to its largest entry) raises ``UserError`` (too
+    few videos for the feature size).
     """
     mu1, mu2 = np.asarray(mu1, np.float64), np.asarray(mu2, np.float64)
     cov1, cov2 = np.asarray(cov1, np.float64), np.asarray(cov2, np.float64)
@@ -131,8 +132,8 @@ def frechet_distance(mu1: np.ndarray, cov1: np.ndarray, mu2: np.ndarray, cov2: n
     if np.iscomplexobj(covmean):
         imag = np.abs(covmean.imag).max()
         if imag > max_imag * max(np.abs(covmean.real).max(), 1e-12):
-            raise ValueError(f"matrix square root has a large imaginary part ({imag:.3g}); the "
-                             f"covariances are too ill-conditioned (use more videos)")
+            raise UserError(f"matrix square root has a large imaginary part ({imag:.3g}); the "
+                            f"covariances are too ill-conditioned (use more videos)")
         covmean = covmean.real
     diff = mu1 - mu2
     return float(diff @ diff + np.trace(cov1) + np.trace(cov2) - 2 * np.trace(covmean))

@@ -6,6 +6,8 @@ from typing import Callable, Dict, Optional, Sequence
 
 from torch.utils.data import Dataset
 
+from models.errors import UserError
+
 from .moving_mnist import MovingMNIST
 from .moving_squares import MovingSquares
 from .smmnist import SRVP_FRAMES, StochasticMovingMNIST
@@ -29,9 +31,9 @@ def _mmnist(split: str, root: Optional[str], seq_len: int, split_at: int = 9000,
             val_videos: int = 500, layout: Optional[str] = None) -> Dataset:
     """Videos [0, split_at − val_videos) train, the next val_videos val, [split_at, end) test
     (default 8500 / 500 / 1000); ``layout`` TNHW or NTHW for an array that is not shaped as
-    the standard file (time first, fewer frames than videos)."""
+    the standard file (20 frames first)."""
     if root is None:
-        raise ValueError("mmnist needs data.root: the folder of mnist_test_seq.npy (or the file)")
+        raise UserError("mmnist needs data.root: the folder of mnist_test_seq.npy (or the file)")
     return MovingMNIST(root, seq_len, split, split_at, val_videos, layout)
 
 
@@ -49,8 +51,8 @@ def _bair(split: str, root: Optional[str], seq_len: int, format: str = "auto",
     from .bair import bair_dataset
 
     if root is None:
-        raise ValueError("bair needs data.root: softmotion30_44k (TFRecords), a `svg convert-bair` "
-                         "output folder, or SVG's processed_data (PNG folders)")
+        raise UserError("bair needs data.root: softmotion30_44k (TFRecords), a `svg convert-bair` "
+                        "output folder, or SVG's processed_data (PNG folders)")
     return bair_dataset(root, split, seq_len, format, camera, with_actions, val_videos)
 
 
@@ -60,8 +62,8 @@ def _kth(split: str, root: Optional[str], seq_len: int, format: str = "auto", pr
     from .kth import kth_dataset
 
     if root is None:
-        raise ValueError("kth needs data.root: the folder of the six class folders of *_uncomp.avi "
-                         "files, a `svg convert-kth` output folder, or SVG's / SRVP's PNG folders")
+        raise UserError("kth needs data.root: the folder of the six class folders of *_uncomp.avi "
+                        "files, a `svg convert-kth` output folder, or SVG's / SRVP's PNG folders")
     return kth_dataset(root, split, seq_len, format, protocol, seed, length, clip_len, val_people,
                        image_size)
 
@@ -82,13 +84,13 @@ def build_dataset(name: str, split: str, root: Optional[str], seq_len: int, **op
     names or options raise ``ValueError`` listing the valid ones.
     """
     if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; choose one of {sorted(DATASETS)}")
+        raise UserError(f"unknown dataset {name!r}; choose one of {sorted(DATASETS)}")
     check_split(split)
     builder = DATASETS[name]
     valid = [p for p in inspect.signature(builder).parameters if p not in ("split", "root", "seq_len")]
     unknown = sorted(set(options) - set(valid))
     if unknown:
-        raise ValueError(f"dataset {name!r}: unknown options {unknown}; valid: {valid}")
+        raise UserError(f"dataset {name!r}: unknown options {unknown}; valid: {valid}")
     return builder(split, root, seq_len, **options)
 
 

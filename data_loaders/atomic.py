@@ -18,6 +18,8 @@ import os
 import re
 from typing import IO, Iterator, List
 
+from models.errors import MissingFile, UserError
+
 _TMP = re.compile(r"^\.(?P<name>.+)\.tmp-(?P<pid>\d+)(?P<ext>\.[^.]*)?$")
 
 
@@ -41,8 +43,14 @@ def fsync_path(path: str) -> None:
 def atomic_path(path: str) -> Iterator[str]:
     """Yield a temporary path to write ``path`` through; on success it is fsynced and renamed.
 
-    On an exception the temporary file is removed and ``path`` is left as it was.
+    On an exception the temporary file is removed and ``path`` is left as it was. A folder that
+    does not exist or cannot be written to raises :class:`~models.errors.UserError` naming it.
     """
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise MissingFile(f"cannot write {path}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise UserError(f"cannot write {path}: folder {folder} is not writable")
     tmp = temporary_name(path)
     try:
         yield tmp

@@ -24,6 +24,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Subset
 
+from models.errors import MissingFile, UserError
+
 from .base import VideoDataset
 from .files import load_array, load_json, read_image
 from .splits import check_split
@@ -37,10 +39,10 @@ MANIFEST = "manifest.json"
 def list_records(folder: str) -> List[str]:
     """Sorted ``*.tfrecords`` in ``folder``; a missing or empty folder is an error."""
     if not os.path.isdir(folder):
-        raise FileNotFoundError(f"BAIR folder {folder} does not exist")
+        raise MissingFile(f"BAIR folder {folder} does not exist")
     paths = sorted(glob.glob(os.path.join(folder, "*.tfrecords")))
     if not paths:
-        raise FileNotFoundError(f"no *.tfrecords in {folder}")
+        raise MissingFile(f"no *.tfrecords in {folder}")
     return paths
 
 
@@ -54,17 +56,17 @@ def decode_example(example, where: str, camera: str = "image_aux1"
     for t in range(FRAMES):
         key = f"{t}/{camera}/encoded"
         if key not in feats:
-            raise ValueError(f"{where}: no feature {key!r}")
+            raise UserError(f"{where}: no feature {key!r}")
         raw = feats[key].bytes_list.value
         if len(raw) != 1 or len(raw[0]) != SIZE * SIZE * 3:
             got = [len(r) for r in raw]
-            raise ValueError(f"{where}: {key!r} holds {got} bytes; expected one raw 64×64×3 uint8 "
-                             f"frame ({SIZE * SIZE * 3} bytes)")
+            raise UserError(f"{where}: {key!r} holds {got} bytes; expected one raw 64×64×3 uint8 "
+                            f"frame ({SIZE * SIZE * 3} bytes)")
         frames[t] = np.frombuffer(raw[0], np.uint8).reshape(SIZE, SIZE, 3)
         for name, out, n in ((f"{t}/action", actions, 4), (f"{t}/endeffector_pos", endeff, 3)):
             vals = feats[name].float_list.value if name in feats else []
             if len(vals) != n:
-                raise ValueError(f"{where}: {name!r} holds {len(vals)} floats; expected {n}")
+                raise UserError(f"{where}: {name!r} holds {len(vals)} floats; expected {n}")
             out[t] = vals
     return frames, actions, endeff
 
@@ -72,7 +74,7 @@ def decode_example(example, where: str, camera: str = "image_aux1"
 class _BAIRBase(VideoDataset):
     def __init__(self, seq_len: int, split: str, with_actions: bool):
         if not 1 <= seq_len <= FRAMES:
-            raise ValueError(f"seq_len {seq_len} does not fit BAIR's {FRAMES}-frame videos")
+            raise UserError(f"seq_len {seq_len} does not fit BAIR's {FRAMES}-frame videos")
         self.seq_len, self.split, self.with_actions = seq_len, check_split(split), with_actions
 
     def _start(self) -> int:
@@ -100,7 +102,7 @@ class BAIRTFRecords(_BAIRBase):
                  with_actions: bool = False):
         super().__init__(seq_len, split, with_actions)
         if camera not in CAMERAS:
-            raise ValueError(f"unknown camera {camera!r}; choose one of {CAMERAS}")
+            raise UserError(f"unknown camera {camera!r}; choose one of {CAMERAS}")
         self.camera = camera
         self.index = [(path, off, n) for path in list_records(folder) for off, n in scan_records(path)]
 
@@ -121,16 +123,16 @@ class BAIRConverted(_BAIRBase):
         super().__init__(seq_len, split, with_actions)
         manifest = os.path.join(folder, MANIFEST)
         if not os.path.exists(manifest):
-            raise FileNotFoundError(f"{folder}: no {MANIFEST}, so this is not a finished conversion; "
-                                    f"re-run `svg convert-bair` to complete it")
+            raise MissingFile(f"{folder}: no {MANIFEST}, so this is not a finished conversion; "
+                              f"re-run `svg convert-bair` to complete it")
         self.manifest = load_json(manifest)
         if not isinstance(self.manifest, dict) or not isinstance(self.manifest.get("videos"), int):
-            raise ValueError(f"{manifest}: expected a JSON object with an integer 'videos' count")
+            raise UserError(f"{manifest}: expected a JSON object with an integer 'videos' count")
         self.videos = load_array(os.path.join(folder, "videos.npy"), mmap_mode="r")
         expected = (self.manifest["videos"], FRAMES, SIZE, SIZE, 3)
         if self.videos.shape != expected or self.videos.dtype != np.uint8:
-            raise ValueError(f"{folder}/videos.npy: expected uint8 {expected}, got {self.videos.dtype} "
-                             f"{self.videos.shape}")
+            raise UserError(f"{folder}/videos.npy: expected uint8 {expected}, got {self.videos.dtype} "
+                            f"{self.videos.shape}")
         self.actions = load_array(os.path.join(folder, "actions.npy"), mmap_mode="r")
         self.endeff = load_array(os.path.join(folder, "endeffector.npy"), mmap_mode="r")
 
@@ -148,13 +150,13 @@ class BAIRPngFolders(_BAIRBase):
     def __init__(self, folder: str, seq_len: int, split: str = "train"):
         super().__init__(seq_len, split, False)
         if not os.path.isdir(folder):
-            raise FileNotFoundError(f"BAIR PNG folder {folder} does not exist")
+            raise MissingFile(f"BAIR PNG folder {folder} does not exist")
         self.dirs = sorted(glob.glob(os.path.join(folder, "*", "*")),
                            key=lambda p: (os.path.dirname(p), int(os.path.basename(p))
                                           if os.path.basename(p).isdigit() else -1))
         self.dirs = [d for d in self.dirs if os.path.isdir(d)]
         if not self.dirs:
-            raise FileNotFoundError(f"no <record>/<k>/ video folders in {folder}")
+            raise MissingFile(f"no <record>/<k>/ video folders in {folder}")
 
     def __len__(self) -> int:
         return len(self.dirs)
@@ -166,10 +168,10 @@ class BAIRPngFolders(_BAIRBase):
         for k, t in enumerate(range(start, start + self.seq_len)):
             path = os.path.join(self.dirs[i], f"{t}.png")
             if not os.path.exists(path):
-                raise FileNotFoundError(f"{path} is missing (BAIR videos have {FRAMES} frames)")
+                raise MissingFile(f"{path} is missing (BAIR videos have {FRAMES} frames)")
             img = read_image(path)
             if img.shape[:2] != (SIZE, SIZE) or img.dtype != np.uint8:
-                raise ValueError(f"{path}: expected a {SIZE}×{SIZE} uint8 image, got {img.dtype} {img.shape}")
+                raise UserError(f"{path}: expected a {SIZE}×{SIZE} uint8 image, got {img.dtype} {img.shape}")
             frames[k] = img[..., :3] if img.ndim == 3 else img[..., None]
         return self._item(frames, start=0)
 
@@ -183,8 +185,8 @@ def detect_format(root: str, split: str) -> str:
         return "tfrecords"
     if glob.glob(os.path.join(folder, "*", "*", "0.png")):
         return "png"
-    raise FileNotFoundError(f"no BAIR data in {folder}: looked for {MANIFEST} (converted), *.tfrecords, "
-                            f"and <record>/<k>/0.png (PNG folders)")
+    raise MissingFile(f"no BAIR data in {folder}: looked for {MANIFEST} (converted), *.tfrecords, "
+                      f"and <record>/<k>/0.png (PNG folders)")
 
 
 def _folder_dataset(root: str, split: str, seq_len: int, format: str, camera: str,
@@ -199,9 +201,9 @@ def _folder_dataset(root: str, split: str, seq_len: int, format: str, camera: st
         return BAIRConverted(folder, seq_len, split, with_actions)
     if fmt == "png":
         if with_actions:
-            raise ValueError("PNG folders hold no actions; use the TFRecords or the converted format")
+            raise UserError("PNG folders hold no actions; use the TFRecords or the converted format")
         return BAIRPngFolders(folder, seq_len, split)
-    raise ValueError(f"unknown BAIR format {format!r}; choose auto, tfrecords, converted or png")
+    raise UserError(f"unknown BAIR format {format!r}; choose auto, tfrecords, converted or png")
 
 
 def bair_dataset(root: str, split: str, seq_len: int, format: str = "auto", camera: str = "image_aux1",
@@ -217,9 +219,9 @@ def bair_dataset(root: str, split: str, seq_len: int, format: str = "auto", came
         return data
     n = len(data)
     if not 0 <= val_videos < n:
-        raise ValueError(f"BAIR {os.path.join(root, 'train')}: val_videos={val_videos} must be at least 0 "
-                         f"and below its {n} training videos")
+        raise UserError(f"BAIR {os.path.join(root, 'train')}: val_videos={val_videos} must be at least 0 "
+                        f"and below its {n} training videos")
     if split == "val" and val_videos == 0:
-        raise ValueError("BAIR: the val split is empty (data.options.val_videos=0)")
+        raise UserError("BAIR: the val split is empty (data.options.val_videos=0)")
     lo, hi = (0, n - val_videos) if split == "train" else (n - val_videos, n)
     return Subset(data, range(lo, hi))

@@ -15,6 +15,8 @@ from typing import Dict, List, Optional, Tuple
 
 from tqdm import tqdm
 
+from models.errors import MissingFile
+
 from .bair import CAMERAS, decode_example
 from .tfrecords import verify_records
 
@@ -24,13 +26,13 @@ def find_record_files(path: str) -> List[str]:
     if os.path.isfile(path):
         return [path]
     if not os.path.isdir(path):
-        raise FileNotFoundError(f"{path} does not exist (expected a BAIR folder with train/ and test/, "
-                                f"a split folder, or a .tfrecords file)")
+        raise MissingFile(f"{path} does not exist (expected a BAIR folder with train/ and test/, "
+                          f"a split folder, or a .tfrecords file)")
     files = sorted(glob.glob(os.path.join(path, "*.tfrecords")))
     for split in ("train", "test"):
         files += sorted(glob.glob(os.path.join(path, split, "*.tfrecords")))
     if not files:
-        raise FileNotFoundError(f"no *.tfrecords in {path} nor in {path}/train, {path}/test")
+        raise MissingFile(f"no *.tfrecords in {path} nor in {path}/train, {path}/test")
     return files
 
 

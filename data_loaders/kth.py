@@ -39,6 +39,8 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
+from models.errors import InputWarning, UserError
+
 from .base import VideoDataset
 from .kth_files import CLASSES, KTHVideo, list_videos, read_clip, read_manifest
 from .splits import check_split
@@ -53,13 +55,13 @@ def split_people(split: str, val_people: Sequence[int]) -> Tuple[int, ...]:
     check_split(split)
     bad = [p for p in val_people if p not in TRAIN_PEOPLE]
     if bad:
-        raise ValueError(f"val_people {list(val_people)}: {bad} are not training people (1–20)")
+        raise UserError(f"val_people {list(val_people)}: {bad} are not training people (1–20)")
     if split == "train":
         return tuple(p for p in TRAIN_PEOPLE if p not in val_people)
     if split == "val":
         if not val_people:
-            raise ValueError("KTH has no val split with val_people=[]; set data.options.val_people "
-                             "(default [20])")
+            raise UserError("KTH has no val split with val_people=[]; set data.options.val_people "
+                            "(default [20])")
         return tuple(sorted(val_people))
     return TEST_PEOPLE
 
@@ -71,9 +73,10 @@ def long_enough(videos: List[KTHVideo], min_frames: int, split: str) -> List[KTH
     if short:
         names = ", ".join(f"{v.name} ({v.frames})" for v in short[:10])
         warnings.warn(f"KTH {split}: skipped {len(short)} of {len(videos)} videos shorter than "
-                      f"{min_frames} frames: {names}{' …' if len(short) > 10 else ''}", stacklevel=2)
+                      f"{min_frames} frames: {names}{' …' if len(short) > 10 else ''}",
+                      InputWarning, stacklevel=2)
     if not kept:
-        raise ValueError(f"KTH {split}: none of the {len(videos)} videos has {min_frames} frames")
+        raise UserError(f"KTH {split}: none of the {len(videos)} videos has {min_frames} frames")
     return kept
 
 
@@ -99,11 +102,11 @@ def srvp_clips(videos: List[KTHVideo], n: int = SRVP_CLIPS, clip_len: int = SRVP
         name = f"person{person:02d}_{action}_d{scenario}"
         k = by_key.get((action, person, scenario))
         if k is None:
-            raise ValueError(f"KTH srvp protocol: clip {i} draws {name}, which is missing from the data; "
-                             f"SRVP's test set needs every test video")
+            raise UserError(f"KTH srvp protocol: clip {i} draws {name}, which is missing from the data; "
+                            f"SRVP's test set needs every test video")
         if videos[k].frames < clip_len:
-            raise ValueError(f"KTH srvp protocol: clip {i} draws {name}, which has {videos[k].frames} "
-                             f"frames, fewer than {clip_len}")
+            raise UserError(f"KTH srvp protocol: clip {i} draws {name}, which has {videos[k].frames} "
+                            f"frames, fewer than {clip_len}")
         clips.append((k, int(rs.randint(videos[k].frames - clip_len + 1))))
     return clips
 
@@ -124,7 +127,7 @@ class KTH(VideoDataset):
     def __init__(self, videos: List[KTHVideo], fmt: str, seq_len: int, size: int = 64,
                  clips: Optional[List[Tuple[int, int]]] = None, length: int = 100_000):
         if seq_len < 1:
-            raise ValueError(f"seq_len must be >= 1, got {seq_len}")
+            raise UserError(f"seq_len must be >= 1, got {seq_len}")
         self.videos, self.fmt, self.seq_len, self.size = videos, fmt, seq_len, size
         self.clips, self.length = clips, length if clips is None else len(clips)
 
@@ -151,24 +154,24 @@ def kth_dataset(root: str, split: str, seq_len: int, format: str = "auto", proto
                 val_people: Sequence[int] = (20,), image_size: int = 64) -> KTH:
     """The KTH ``split`` under ``root`` (see the module docstring for the splits and protocols)."""
     if protocol not in PROTOCOLS:
-        raise ValueError(f"unknown KTH protocol {protocol!r}; choose one of {PROTOCOLS}")
+        raise UserError(f"unknown KTH protocol {protocol!r}; choose one of {PROTOCOLS}")
     for key, value in (("image_size", image_size), ("clip_len", clip_len), ("length", length)):
         if value is not None and (not isinstance(value, int) or value < 1):
-            raise ValueError(f"KTH option {key} must be a positive integer, got {value!r}")
+            raise UserError(f"KTH option {key} must be a positive integer, got {value!r}")
     people = split_people(split, list(val_people))
     fmt, videos = list_videos(root, format, people)
     converted_size = read_manifest(root)["size"] if fmt == "converted" else image_size
     if converted_size != image_size:
-        raise ValueError(f"{root}: converted at {converted_size}×{converted_size}, but image_size is "
-                         f"{image_size}; convert again with --image-size {image_size}")
+        raise UserError(f"{root}: converted at {converted_size}×{converted_size}, but image_size is "
+                        f"{image_size}; convert again with --image-size {image_size}")
     if split == "train":
         return KTH(long_enough(videos, seq_len, split), fmt, seq_len, image_size, length=length or 100_000)
     if seq_len > clip_len:
-        raise ValueError(f"seq_len {seq_len} is longer than the KTH {split} clips (clip_len {clip_len})")
+        raise UserError(f"seq_len {seq_len} is longer than the KTH {split} clips (clip_len {clip_len})")
     if protocol == "srvp" and split == "test":   # val keeps the default protocol
         if clip_len != SRVP_CLIP_LEN:
-            raise ValueError(f"the srvp protocol's test clips have {SRVP_CLIP_LEN} frames; got clip_len "
-                             f"{clip_len}")
+            raise UserError(f"the srvp protocol's test clips have {SRVP_CLIP_LEN} frames; got clip_len "
+                            f"{clip_len}")
         clips = srvp_clips(videos, length or SRVP_CLIPS, clip_len, SRVP_SEED if seed is None else seed)
         return KTH(videos, fmt, seq_len, image_size, clips)
     videos = long_enough(videos, clip_len, split)

@@ -20,6 +20,8 @@ from typing import Dict, Optional, Tuple
 import numpy as np
 from tqdm import tqdm
 
+from models.errors import UserError
+
 from .atomic import atomic_write, remove_stale_temporaries, write_text
 from .files import load_array
 from .kth_files import MANIFEST, KTHVideo, list_videos, read_clip, read_manifest
@@ -56,10 +58,10 @@ def _previous(dst: str) -> Tuple[Dict, Dict[str, int]]:
 def convert(src: str, dst: str, image_size: int = 64, progress: bool = True) -> Dict:
     """Convert every KTH video under ``src`` into ``dst``; returns the manifest."""
     if image_size < 1:
-        raise ValueError(f"image size must be a positive number of pixels, got {image_size}")
+        raise UserError(f"image size must be a positive number of pixels, got {image_size}")
     fmt, videos = list_videos(src)
     if fmt == "converted":
-        raise ValueError(f"{src} is already a `svg convert-kth` output; use it as data.root directly")
+        raise UserError(f"{src} is already a `svg convert-kth` output; use it as data.root directly")
     done, previous = _previous(dst)
     sources = {os.path.join(v.action, f"{v.name}.npy"): _source_bytes(v) for v in videos}
     if done.get("size") == image_size and previous == sources:

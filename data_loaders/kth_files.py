@@ -19,6 +19,8 @@ from typing import Collection, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from models.errors import InputWarning, MissingFile, UserError
+
 from .files import load_array
 from .kth_video import count_frames, decode_video
 
@@ -58,15 +60,15 @@ def parse_name(name: str, where: str, action: str) -> Tuple[int, int]:
     """(person, scenario) of ``person{PP}_{class}_d{S}``; anything else is an error naming ``where``."""
     m = _NAME.match(name)
     if not m or m.group(2) != action or not 1 <= int(m.group(1)) <= 25 or not 1 <= int(m.group(3)) <= 4:
-        raise ValueError(f"{where}: not a KTH {action} video name; expected person{{01..25}}_{action}_"
-                         f"d{{1..4}}")
+        raise UserError(f"{where}: not a KTH {action} video name; expected person{{01..25}}_{action}_"
+                        f"d{{1..4}}")
     return int(m.group(1)), int(m.group(3))
 
 
 def detect_format(root: str) -> str:
     """raw | converted | png, from what ``root`` holds; an error describing the layouts otherwise."""
     if not os.path.isdir(root):
-        raise FileNotFoundError(f"KTH folder {root} does not exist; expected {LAYOUTS}")
+        raise MissingFile(f"KTH folder {root} does not exist; expected {LAYOUTS}")
     if os.path.exists(os.path.join(root, MANIFEST)):
         return "converted"
     present = [c for c in CLASSES if os.path.isdir(os.path.join(root, c))]
@@ -74,16 +76,16 @@ def detect_format(root: str) -> str:
         hint = [d for d in ("raw", "processed", "processed_64", "processed_128")
                 if any(os.path.isdir(os.path.join(root, d, c)) for c in CLASSES)]
         more = f" (the class folders are in {os.path.join(root, hint[0])}: use that as data.root)" if hint else ""
-        raise FileNotFoundError(f"{root} holds none of the six KTH class folders{more}; expected {LAYOUTS}")
+        raise MissingFile(f"{root} holds none of the six KTH class folders{more}; expected {LAYOUTS}")
     if any(glob.glob(os.path.join(root, c, "*.avi")) for c in present):
         return "raw"
     if any(glob.glob(os.path.join(root, c, "*", "image-*.png")) for c in present):
         return "png"
     if any(glob.glob(os.path.join(root, c, "*.npy")) for c in present):
-        raise FileNotFoundError(f"{root}: no {MANIFEST}, so this is not a finished conversion; re-run "
-                                f"`svg convert-kth` to complete it")
-    raise FileNotFoundError(f"{root}: the class folders hold no *.avi files and no image-*.png frame "
-                            f"folders; expected {LAYOUTS}")
+        raise MissingFile(f"{root}: no {MANIFEST}, so this is not a finished conversion; re-run "
+                          f"`svg convert-kth` to complete it")
+    raise MissingFile(f"{root}: the class folders hold no *.avi files and no image-*.png frame "
+                      f"folders; expected {LAYOUTS}")
 
 
 def _raw_videos(root: str, people: Collection[int]) -> List[KTHVideo]:
@@ -92,8 +94,8 @@ def _raw_videos(root: str, people: Collection[int]) -> List[KTHVideo]:
         for path in sorted(glob.glob(os.path.join(root, action, "*.avi"))):
             base = os.path.basename(path)
             if not base.endswith("_uncomp.avi"):
-                raise ValueError(f"{path}: not a KTH video name; expected person{{01..25}}_{action}_"
-                                 f"d{{1..4}}_uncomp.avi")
+                raise UserError(f"{path}: not a KTH video name; expected person{{01..25}}_{action}_"
+                                f"d{{1..4}}_uncomp.avi")
             person, scenario = parse_name(base[:-len("_uncomp.avi")], path, action)
             if person not in people:
                 continue   # not opened: counting frames means reading the file's header
@@ -115,7 +117,7 @@ def report_truncated(videos: List[KTHVideo]) -> None:
     if cut:
         names = ", ".join(f"{v.path} ({v.frames} of {v.declared} frames decode)" for v in cut)
         warnings.warn(f"KTH: {len(cut)} truncated video(s); only their complete frames are used: {names}",
-                      stacklevel=3)
+                      InputWarning, stacklevel=3)
 
 
 def png_frames(folder: str) -> List[str]:
@@ -127,7 +129,7 @@ def png_frames(folder: str) -> List[str]:
     def number(path: str) -> int:
         digits = re.match(r"image-(\d+)", os.path.basename(path))
         if not digits:
-            raise ValueError(f"{path}: expected a frame named image-NNN*.png")
+            raise UserError(f"{path}: expected a frame named image-NNN*.png")
         return int(digits.group(1))
 
     return sorted(glob.glob(os.path.join(folder, "image-*.png")), key=number)
@@ -155,7 +157,7 @@ def read_manifest(root: str) -> dict:
             manifest = json.load(f)
         manifest["videos"], manifest["size"]
     except (OSError, ValueError, KeyError, TypeError) as e:
-        raise ValueError(f"{path}: not a KTH conversion manifest ({e!r}); re-run `svg convert-kth`") from e
+        raise UserError(f"{path}: not a KTH conversion manifest ({e!r}); re-run `svg convert-kth`") from e
     return manifest
 
 
@@ -175,29 +177,29 @@ def list_videos(root: str, fmt: str = "auto", people: Optional[Collection[int]] 
     """(format, videos sorted by class then name) under ``root``, of ``people`` (default: all 25)."""
     fmt = detect_format(root) if fmt == "auto" else fmt
     if fmt not in FORMATS:
-        raise ValueError(f"unknown KTH format {fmt!r}; choose auto, {', '.join(FORMATS)}")
+        raise UserError(f"unknown KTH format {fmt!r}; choose auto, {', '.join(FORMATS)}")
     lister = {"raw": _raw_videos, "png": _png_videos, "converted": _converted_videos}[fmt]
     people = range(1, 26) if people is None else people
     videos = lister(root, people)
     if not videos:
         who = "" if people == range(1, 26) else f" of people {sorted(people)}"
-        raise FileNotFoundError(f"{root}: no KTH videos{who} found in the {fmt} layout; expected {LAYOUTS}")
+        raise MissingFile(f"{root}: no KTH videos{who} found in the {fmt} layout; expected {LAYOUTS}")
     return fmt, videos
 
 
 def read_clip(video: KTHVideo, fmt: str, start: int, n: int, size: int = 64) -> np.ndarray:
     """Frames ``start .. start+n−1`` of ``video`` as (n, size, size) uint8 in [0, 255]."""
     if start < 0 or start + n > video.frames:
-        raise ValueError(f"{video.path}: frames {start}..{start + n - 1} asked of a {video.frames}-frame video")
+        raise UserError(f"{video.path}: frames {start}..{start + n - 1} asked of a {video.frames}-frame video")
     if fmt == "raw":
         return decode_video(video.path, start, start + n, size)
     if fmt == "converted":
         if not os.path.exists(video.path):
-            raise FileNotFoundError(f"{video.path} is missing from the conversion; re-run `svg convert-kth`")
+            raise MissingFile(f"{video.path} is missing from the conversion; re-run `svg convert-kth`")
         data = load_array(video.path, mmap_mode="r")
         if data.dtype != np.uint8 or data.shape != (video.frames, size, size):
-            raise ValueError(f"{video.path}: expected uint8 {(video.frames, size, size)} (from {MANIFEST}), "
-                             f"got {data.dtype} {data.shape}")
+            raise UserError(f"{video.path}: expected uint8 {(video.frames, size, size)} (from {MANIFEST}), "
+                            f"got {data.dtype} {data.shape}")
         return np.array(data[start:start + n])
     return _read_pngs(video.frame_files[start:start + n], size)
 
@@ -210,6 +212,6 @@ def _read_pngs(paths: Sequence[str], size: int) -> np.ndarray:
         with Image.open(path) as img:
             arr = np.asarray(img)
         if arr.shape[:2] != (size, size) or arr.dtype != np.uint8:
-            raise ValueError(f"{path}: expected a {size}×{size} 8-bit image, got {arr.dtype} {arr.shape}")
+            raise UserError(f"{path}: expected a {size}×{size} 8-bit image, got {arr.dtype} {arr.shape}")
         out[k] = arr[..., 0] if arr.ndim == 3 else arr   # grey content; SRVP keeps the first channel
     return out

@@ -15,6 +15,10 @@ from typing import Iterator, Optional, Tuple
 
 import numpy as np
 
+from models.errors import MissingFile, UserError
+
+from .files import open_file
+
 FPS = 25
 RESIZE_FILTER = "BICUBIC"   # libswscale's SWS_BICUBIC, FFmpeg's default for `-s WxH`
 
@@ -25,15 +29,15 @@ def open_video(path: str, what: str = "KTH video"):
     import av
 
     if not os.path.exists(path):
-        raise FileNotFoundError(f"{what} {path} does not exist")
+        raise MissingFile(f"{what} {path} does not exist")
     try:
         container = av.open(path)
     except av.error.FFmpegError as e:
-        raise ValueError(f"{path}: cannot be read as a video; the file is truncated, corrupt or "
-                         f"not a video ({e})") from e
+        raise UserError(f"{path}: cannot be read as a video; the file is truncated, corrupt or "
+                        f"not a video ({e})") from e
     if not container.streams.video:
         container.close()
-        raise ValueError(f"{path}: holds no video stream")
+        raise UserError(f"{path}: holds no video stream")
     return container
 
 
@@ -45,7 +49,7 @@ def header_frame_count(path: str) -> int:
 
 def riff_truncated(path: str) -> bool:
     """Whether a RIFF (AVI) file is shorter than the size its first chunk header declares."""
-    with open(path, "rb") as f:
+    with open_file(path) as f:
         head = f.read(12)
     if len(head) < 12 or head[:4] != b"RIFF":
         return False
@@ -68,7 +72,7 @@ def decoded_frames(container, path: str) -> Iterator:
                 return
             yield from packet.decode()   # the last, empty packet flushes the decoder
     except av.error.FFmpegError as e:
-        raise ValueError(f"{path}: decoding failed ({e}); the file is truncated or corrupt") from e
+        raise UserError(f"{path}: decoding failed ({e}); the file is truncated or corrupt") from e
 
 
 def count_frames(path: str) -> Tuple[int, int]:
@@ -113,8 +117,8 @@ def decode_video(path: str, start: int = 0, stop: Optional[int] = None, size: in
             index += 1
     if stop is not None and index < stop:
         declares = f"; its header declares {declared} frames" if declared else ""
-        raise ValueError(f"{path}: truncated or corrupt video: it ends after {index} frames, "
-                         f"{stop} were needed{declares}")
+        raise UserError(f"{path}: truncated or corrupt video: it ends after {index} frames, "
+                        f"{stop} were needed{declares}")
     if not frames:
         return np.zeros((0, size, size), np.uint8)
     return np.stack(frames)

@@ -13,7 +13,7 @@ from typing import Optional
 import numpy as np
 import torch
 
-from models.errors import UserError
+from models.errors import MissingFile, UserError
 
 from .base import VideoDataset
 from .files import load_array
@@ -37,25 +37,25 @@ class MovingMNIST(VideoDataset):
         if os.path.isdir(path):
             path = os.path.join(path, MMNIST_FILE)
         if not os.path.exists(path):
-            raise FileNotFoundError(f"Moving MNIST file {path} not found (expected {MMNIST_FILE}, "
-                                    f"shape (20, 10000, 64, 64) uint8)")
+            raise MissingFile(f"Moving MNIST file {path} not found (expected {MMNIST_FILE}, "
+                              f"shape (20, 10000, 64, 64) uint8)")
         data = load_array(path, mmap_mode="r")
         if not isinstance(data, np.ndarray):
-            raise ValueError(f"{path} is an .npz archive; expected one .npy array (T, N, 64, 64) uint8")
+            raise UserError(f"{path} is an .npz archive; expected one .npy array (T, N, 64, 64) uint8")
         if data.dtype != np.uint8 or data.ndim != 4 or data.shape[2:] != (64, 64):
-            raise ValueError(f"{path}: expected uint8 (T, N, 64, 64) stored time first, got "
-                             f"{data.dtype} {data.shape}")
+            raise UserError(f"{path}: expected uint8 (T, N, 64, 64) stored time first, got "
+                            f"{data.dtype} {data.shape}")
         self.time_first = _time_first(path, data.shape, layout)
         n_frames, n_videos = data.shape[:2] if self.time_first else data.shape[1::-1]
         if seq_len > n_frames:
-            raise ValueError(f"{path}: seq_len {seq_len} is longer than its {n_frames}-frame videos")
+            raise UserError(f"{path}: seq_len {seq_len} is longer than its {n_frames}-frame videos")
         check_split(split)
         if not 0 <= val_videos < split_at < n_videos:
-            raise ValueError(f"{path} holds {n_videos} videos; the splits need 0 <= "
-                             f"data.options.val_videos < data.options.split_at < {n_videos}, got "
-                             f"val_videos={val_videos}, split_at={split_at}")
+            raise UserError(f"{path} holds {n_videos} videos; the splits need 0 <= "
+                            f"data.options.val_videos < data.options.split_at < {n_videos}, got "
+                            f"val_videos={val_videos}, split_at={split_at}")
         if split == "val" and val_videos == 0:
-            raise ValueError(f"{path}: the val split is empty (data.options.val_videos=0)")
+            raise UserError(f"{path}: the val split is empty (data.options.val_videos=0)")
         lo, hi = {"train": (0, split_at - val_videos), "val": (split_at - val_videos, split_at),
                   "test": (split_at, n_videos)}[split]
         self.data, self.seq_len, self.lo, self.n = data, seq_len, lo, hi - lo

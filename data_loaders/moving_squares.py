@@ -5,6 +5,8 @@ from typing import Optional
 
 import torch
 
+from models.errors import UserError
+
 from .base import VideoDataset
 from .splits import check_split
 
@@ -26,7 +28,7 @@ def moving_squares(batch: int, seq_len: int, size: int = 64, channels: int = 1,
     (batch, seq_len, channels, size, size) float32 in [0, 1].
     """
     if size <= square:
-        raise ValueError(f"size={size} must exceed square={square}")
+        raise UserError(f"size={size} must exceed square={square}")
     span = size - square
     pos = torch.randint(0, span + 1, (batch, 2), generator=generator)
     vel = torch.randint(1, 4, (batch, 2), generator=generator)

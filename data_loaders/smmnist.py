@@ -13,6 +13,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from models.errors import UserError
+
 from .base import VideoDataset
 from .smmnist_srvp import SEED as SRVP_SEED
 from .smmnist_srvp import srvp_test_set, srvp_trajectory
@@ -98,14 +100,14 @@ class StochasticMovingMNIST(VideoDataset):
                  deterministic: bool = False, split: str = "train", seed: Optional[int] = None,
                  length: Optional[int] = None, protocol: str = "svg", srvp_frames: int = SRVP_FRAMES):
         if digits.ndim != 3 or digits.dtype != np.uint8 or len(digits) == 0:
-            raise ValueError(f"digits must be a non-empty (N, H, W) uint8 array, got {digits.dtype} "
-                             f"{digits.shape}")
+            raise UserError(f"digits must be a non-empty (N, H, W) uint8 array, got {digits.dtype} "
+                            f"{digits.shape}")
         if image_size not in (64, 128):
-            raise ValueError(f"image_size must be 64 or 128, got {image_size}")
+            raise UserError(f"image_size must be 64 or 128, got {image_size}")
         if num_digits < 1 or seq_len < 1:
-            raise ValueError(f"need num_digits >= 1 and seq_len >= 1, got {num_digits}, {seq_len}")
+            raise UserError(f"need num_digits >= 1 and seq_len >= 1, got {num_digits}, {seq_len}")
         if protocol not in PROTOCOLS:
-            raise ValueError(f"unknown smmnist protocol {protocol!r}; choose one of {PROTOCOLS}")
+            raise UserError(f"unknown smmnist protocol {protocol!r}; choose one of {PROTOCOLS}")
         self.split, self.protocol = check_split(split), protocol
         self.digits = digits if protocol == "srvp" else resize_digits(digits, image_size // 2)
         self.digit_size = self.digits.shape[1]
@@ -119,9 +121,9 @@ class StochasticMovingMNIST(VideoDataset):
 
     def _build_srvp_test_set(self, frames: int) -> None:
         if self.seq_len > frames:
-            raise ValueError(f"smmnist protocol srvp: the test videos have srvp_frames={frames} frames "
-                             f"but {self.seq_len} are asked; raise data.options.srvp_frames (this "
-                             f"generates other videos: SRVP's are defined by their length)")
+            raise UserError(f"smmnist protocol srvp: the test videos have srvp_frames={frames} frames "
+                            f"but {self.seq_len} are asked; raise data.options.srvp_frames (this "
+                            f"generates other videos: SRVP's are defined by their length)")
         self.index, self.positions = srvp_test_set(len(self.digits), frames, self.image_size - self.digit_size,
                                                    self.num_digits, self.deterministic, self.seed)
 
@@ -130,8 +132,8 @@ class StochasticMovingMNIST(VideoDataset):
             return DEFAULT_LENGTH[self.split] if length is None else length
         available = len(self.index)
         if length is not None and length > available:
-            raise ValueError(f"smmnist protocol srvp: length {length} asked but the test set built from "
-                             f"{len(self.digits)} digits holds {available} videos")
+            raise UserError(f"smmnist protocol srvp: length {length} asked but the test set built from "
+                            f"{len(self.digits)} digits holds {available} videos")
         return available if length is None else length
 
     def __len__(self) -> int:

@@ -19,6 +19,8 @@ from typing import Tuple
 
 import numpy as np
 
+from models.errors import UserError
+
 MAX_SPEED = 4
 EPS = 1e-8
 SEED = 42
@@ -111,7 +113,7 @@ def srvp_test_set(n_digits: int, frames: int, room: int, num_digits: int = 2,
     perm = rs.permutation(n_digits)
     n_videos = n_digits // num_digits
     if n_videos == 0:
-        raise ValueError(f"{n_digits} test digits cannot fill one video of {num_digits} digits")
+        raise UserError(f"{n_digits} test digits cannot fill one video of {num_digits} digits")
     index = perm[:n_videos * num_digits].reshape(n_videos, num_digits)
     positions = np.empty((n_videos, num_digits, frames, 2), np.int64)
     for i in range(n_videos):

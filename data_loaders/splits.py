@@ -9,11 +9,13 @@ How each dataset carves the three (sizes included) is written in its builder's d
 """
 from __future__ import annotations
 
+from models.errors import UserError
+
 SPLITS = ("train", "val", "test")
 
 
 def check_split(split: str) -> str:
     """Return ``split`` if it is a known split name, else raise ``ValueError`` listing them."""
     if split not in SPLITS:
-        raise ValueError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+        raise UserError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
     return split

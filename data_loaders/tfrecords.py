@@ -13,6 +13,10 @@ from typing import BinaryIO, Callable, List, Optional, Tuple
 from tfrecord import example_pb2
 from tfrecord.writer import TFRecordWriter
 
+from models.errors import UserError
+
+from .files import open_file
+
 
 def _crc(data: bytes) -> bytes:
     return TFRecordWriter.masked_crc(data)
@@ -23,14 +27,14 @@ def _record_length(f: BinaryIO, path: str, offset: int, size: int) -> int:
     checking the header's CRC and that the file holds every byte the record announces."""
     header = f.read(12)
     if len(header) != 12:
-        raise ValueError(f"{path}: truncated record header at byte {offset}")
+        raise UserError(f"{path}: truncated record header at byte {offset}")
     length_bytes, length_crc = header[:8], header[8:]
     if _crc(length_bytes) != length_crc:
-        raise ValueError(f"{path}: corrupt record at byte {offset} (length CRC mismatch)")
+        raise UserError(f"{path}: corrupt record at byte {offset} (length CRC mismatch)")
     (length,) = struct.unpack("<Q", length_bytes)
     if offset + 12 + length + 4 > size:
-        raise ValueError(f"{path}: truncated record at byte {offset} (announces {length} bytes, "
-                         f"file ends at {size})")
+        raise UserError(f"{path}: truncated record at byte {offset} (announces {length} bytes, "
+                        f"file ends at {size})")
     return length
 
 
@@ -39,7 +43,7 @@ def scan_records(path: str) -> List[Tuple[int, int]]:
     that the file holds every byte it announces (data CRCs are checked when a record is read)."""
     size = os.path.getsize(path)
     out = []
-    with open(path, "rb") as f:
+    with open_file(path) as f:
         offset = 0
         while offset < size:
             length = _record_length(f, path, offset, size)
@@ -62,7 +66,7 @@ def verify_records(path: str, on_record: Optional[Callable[[int, int, Optional[b
     size = os.path.getsize(path)
     problems: List[Tuple[int, str]] = []
     count = offset = 0
-    with open(path, "rb") as f:
+    with open_file(path) as f:
         while offset < size:
             try:
                 length = _record_length(f, path, offset, size)
@@ -84,15 +88,15 @@ def verify_records(path: str, on_record: Optional[Callable[[int, int, Optional[b
 
 def read_record(path: str, data_offset: int, length: int) -> bytes:
     """The data of one record, its CRC verified."""
-    with open(path, "rb") as f:
+    with open_file(path) as f:
         f.seek(data_offset)
         data = f.read(length)
         crc = f.read(4)
     if len(data) != length or len(crc) != 4:
-        raise ValueError(f"{path}: truncated record at byte {data_offset - 12}")
+        raise UserError(f"{path}: truncated record at byte {data_offset - 12}")
     if _crc(data) != crc:
-        raise ValueError(f"{path}: corrupt record at byte {data_offset - 12} (data CRC mismatch); "
-                         f"`svg check-data` lists every corrupt record")
+        raise UserError(f"{path}: corrupt record at byte {data_offset - 12} (data CRC mismatch); "
+                        f"`svg check-data` lists every corrupt record")
     return data
 
 

@@ -18,6 +18,7 @@ import torch
 
 from data_loaders.atomic import write_text
 from data_loaders.files import load_array, read_image
+from models.errors import MissingFile, UserError
 
 from .features import video_stats
 from .frechet import FeatureStats, check_shapes, fvd_from_stats
@@ -38,24 +39,24 @@ def load_videos(path: str) -> torch.Tensor:
             frames = [[f for p in sorted(glob.glob(os.path.join(d, "*.png")), key=frame_no)
                        for f in [read_image(p)]] for d in seqs]
         else:
-            raise FileNotFoundError(f"no videos in {path}: expected *.gif files or folders of PNG frames")
+            raise MissingFile(f"no videos in {path}: expected *.gif files or folders of PNG frames")
         frames = [[f[..., None] if f.ndim == 2 else f[..., :3] for f in video] for video in frames]
         shapes = {np.shape(f) for video in frames for f in video} | {len(v) for v in frames}
         try:
             arr = np.stack([np.stack(video) for video in frames])
         except ValueError:
-            raise ValueError(f"{path}: videos differ in frame count or size ({sorted(map(str, shapes))})") from None
+            raise UserError(f"{path}: videos differ in frame count or size ({sorted(map(str, shapes))})") from None
     else:
         data = load_array(path)
         arr = data[data.files[0]] if isinstance(data, np.lib.npyio.NpzFile) else data
     if arr.ndim != 5:
-        raise ValueError(f"{path}: expected 5-D videos, got shape {arr.shape}")
+        raise UserError(f"{path}: expected 5-D videos, got shape {arr.shape}")
     if arr.dtype == np.uint8:
         if arr.shape[-1] not in (1, 3):
-            raise ValueError(f"{path}: uint8 videos must be (N, T, H, W, C) with C = 1 or 3, got {arr.shape}")
+            raise UserError(f"{path}: uint8 videos must be (N, T, H, W, C) with C = 1 or 3, got {arr.shape}")
         return torch.from_numpy(np.ascontiguousarray(arr)).permute(0, 1, 4, 2, 3).float() / 255
     if arr.shape[2] not in (1, 3):
-        raise ValueError(f"{path}: float videos must be (N, T, C, H, W) with C = 1 or 3, got {arr.shape}")
+        raise UserError(f"{path}: float videos must be (N, T, C, H, W) with C = 1 or 3, got {arr.shape}")
     return torch.from_numpy(arr.astype(np.float32))
 
 
@@ -74,10 +75,11 @@ def shape_of(side: Union[FeatureStats, torch.Tensor]) -> Tuple[Optional[int], Op
     return int(side.shape[1]), (int(side.shape[3]), int(side.shape[4]))
 
 
-def side_stats(side: Union[FeatureStats, torch.Tensor], path: str, model, batch_size: int) -> FeatureStats:
+def side_stats(side: Union[FeatureStats, torch.Tensor], path: str, model, batch_size: int,
+               progress: bool = False) -> FeatureStats:
     if isinstance(side, FeatureStats):
         return side
-    stats = video_stats(model(), [side], batch_size)
+    stats = video_stats(model(), [side], batch_size, progress)
     stats.source = {"videos": os.path.abspath(path), "frames": int(side.shape[1])}
     return stats
 
@@ -90,6 +92,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto")
     p.add_argument("--save-stats", nargs=2, metavar=("REAL_STATS", "FAKE_STATS"), default=None)
     p.add_argument("--out", default=None, help="JSON file for the result")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -104,7 +107,8 @@ def run(args: argparse.Namespace) -> int:
 
     sides = load_side(args.real), load_side(args.fake)
     check_shapes(shape_of(sides[0]), shape_of(sides[1]))   # before any I3D work
-    real, fake = (side_stats(s, p, model, args.batch_size) for s, p in zip(sides, (args.real, args.fake)))
+    real, fake = (side_stats(s, p, model, args.batch_size, not args.no_progress)
+                  for s, p in zip(sides, (args.real, args.fake)))
     if args.save_stats:
         real.save(args.save_stats[0])
         fake.save(args.save_stats[1])

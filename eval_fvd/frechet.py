@@ -11,6 +11,7 @@ import scipy.linalg
 
 from data_loaders.atomic import atomic_write
 from data_loaders.files import load_array
+from models.errors import InputWarning, MissingEntry, UserError
 
 # Below this many videos per side FVD gets a warning: the reference protocol (Unterthiner et al.
 # 2018; SVG/SRVP on BAIR) uses the 256 BAIR test videos, and with 400-dimensional features a
@@ -30,8 +31,8 @@ def check_shapes(real: Tuple[Optional[int], Optional[Tuple[int, int]]],
     videos differ; None stands for unknown and matches anything."""
     for what, r, f in (("frame count", real[0], fake[0]), ("resolution", real[1], fake[1])):
         if r is not None and f is not None and r != f:
-            raise ValueError(f"FVD compares videos of the same {what}: real videos have "
-                             f"{describe_shape(*real)}, generated videos have {describe_shape(*fake)}")
+            raise UserError(f"FVD compares videos of the same {what}: real videos have "
+                            f"{describe_shape(*real)}, generated videos have {describe_shape(*fake)}")
 
 
 @dataclass
@@ -83,7 +84,7 @@ class FeatureStats:
     def cov(self) -> np.ndarray:
         """Unbiased covariance (N − 1 in the denominator, as numpy.cov)."""
         if self.count < 2:
-            raise ValueError(f"a covariance needs at least 2 videos, got {self.count}")
+            raise UserError(f"a covariance needs at least 2 videos, got {self.count}")
         mu = self.mean
         return (self.outer - self.count * np.outer(mu, mu)) / (self.count - 1)
 
@@ -106,7 +107,7 @@ class FeatureStats:
         """Statistics from an open ``.npz`` (``path`` names it in errors)."""
         missing = {"count", "total", "outer"} - set(z.files)
         if missing:
-            raise KeyError(f"{path}: not a statistics file (missing {sorted(missing)})")
+            raise MissingEntry(f"{path}: not a statistics file (missing {sorted(missing)})")
         source = json.loads(str(z["source"])) if "source" in z.files else {}
         frames = int(z["frames"]) if "frames" in z.files and int(z["frames"]) >= 0 else None
         size = (tuple(int(v) for v in z["size"]) if "size" in z.files and int(z["size"][0]) >= 0
@@ -119,7 +120,8 @@ def frechet_distance(mu1: np.ndarray, cov1: np.ndarray, mu2: np.ndarray, cov2: n
     """d² = |μ1 − μ2|² + tr(Σ1 + Σ2 − 2 (Σ1 Σ2)^½) in float64 (scipy's matrix square root).
 
     A near-singular product is retried with eps·I added to both covariances; an imaginary part
-    of the root above ``max_imag`` (relative to its largest entry) raises ``ValueError``.
+    of the root above ``max_imag`` (relative to its largest entry) raises ``UserError`` (too
+    few videos for the feature size).
     """
     mu1, mu2 = np.asarray(mu1, np.float64), np.asarray(mu2, np.float64)
     cov1, cov2 = np.asarray(cov1, np.float64), np.asarray(cov2, np.float64)
@@ -130,8 +132,8 @@ def frechet_distance(mu1: np.ndarray, cov1: np.ndarray, mu2: np.ndarray, cov2: n
     if np.iscomplexobj(covmean):
         imag = np.abs(covmean.imag).max()
         if imag > max_imag * max(np.abs(covmean.real).max(), 1e-12):
-            raise ValueError(f"matrix square root has a large imaginary part ({imag:.3g}); the "
-                             f"covariances are too ill-conditioned (use more videos)")
+            raise UserError(f"matrix square root has a large imaginary part ({imag:.3g}); the "
+                            f"covariances are too ill-conditioned (use more videos)")
         covmean = covmean.real
     diff = mu1 - mu2
     return float(diff @ diff + np.trace(cov1) + np.trace(cov2) - 2 * np.trace(covmean))
@@ -145,11 +147,11 @@ def check_comparable(real: FeatureStats, fake: FeatureStats, min_videos: int = M
     if unknown:
         warnings.warn(f"FVD: the {' and '.join(unknown)} statistics do not record the videos' frame count "
                       f"and resolution, so they cannot be checked to match (real: {real.describe()}, "
-                      f"generated: {fake.describe()})", stacklevel=3)
+                      f"generated: {fake.describe()})", InputWarning, stacklevel=3)
     few = [f"{side} {st.count}" for side, st in (("real", real), ("generated", fake)) if st.count < min_videos]
     if few:
         warnings.warn(f"FVD from fewer than {min_videos} videos per side ({', '.join(few)}): the estimate is "
-                      f"biased and noisy, not comparable to published values", stacklevel=3)
+                      f"biased and noisy, not comparable to published values", InputWarning, stacklevel=3)
 
 
 def fvd_from_stats(real: FeatureStats, fake: FeatureStats, eps: Optional[float] = 1e-6,

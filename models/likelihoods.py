@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from .config import LikelihoodConfig
+from .errors import UserError
 from .likelihood_base import (HALF_LOG_2PI, LIKELIHOODS, DecoderNLL, Likelihood,  # noqa: F401
                               at_least_float32, gaussian_nll, register, softclip)
 
@@ -40,7 +41,7 @@ class FixedGaussian(Likelihood):
     def __init__(self, sigma: float = 1.0):
         super().__init__()
         if not sigma > 0:
-            raise ValueError(f"gaussian likelihood: sigma must be > 0, got {sigma}")
+            raise UserError(f"gaussian likelihood: sigma must be > 0, got {sigma}")
         self.sigma = float(sigma)
 
     @classmethod
@@ -68,7 +69,7 @@ class MSE(Likelihood):
     def __init__(self, beta: float = 1e-4, frame_ndim: int = 3):
         super().__init__()
         if not beta > 0:
-            raise ValueError(f"mse likelihood: mse_beta must be > 0, got {beta}")
+            raise UserError(f"mse likelihood: mse_beta must be > 0, got {beta}")
         self.beta, self.frame_ndim = float(beta), int(frame_ndim)
 
     @classmethod
@@ -120,10 +121,10 @@ class OptimalSigma(Likelihood):
     def __init__(self, axes: str = "sequence", log_sigma_min: float = -6.0, momentum: float = 0.01):
         super().__init__()
         if axes not in OPTIMAL_AXES:
-            raise ValueError(f"optimal likelihood: unknown axes {axes!r}; choose one of {OPTIMAL_AXES}")
+            raise UserError(f"optimal likelihood: unknown axes {axes!r}; choose one of {OPTIMAL_AXES}")
         if not (momentum < 0 or 0 < momentum <= 1):
-            raise ValueError(f"optimal likelihood: momentum must be in (0, 1] or negative "
-                             f"(cumulative average), got {momentum}")
+            raise UserError(f"optimal likelihood: momentum must be in (0, 1] or negative "
+                            f"(cumulative average), got {momentum}")
         self.axes, self.log_sigma_min, self.momentum = axes, float(log_sigma_min), float(momentum)
         self.register_buffer("running_var", torch.tensor(1.0))
         self.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.long))
@@ -213,5 +214,5 @@ class Bernoulli(Likelihood):
 def build_likelihood(cfg: LikelihoodConfig) -> Likelihood:
     """Build the likelihood named by ``cfg.name`` from the fields that apply to it."""
     if cfg.name not in LIKELIHOODS:
-        raise ValueError(f"unknown likelihood {cfg.name!r}; choose one of {sorted(LIKELIHOODS)}")
+        raise UserError(f"unknown likelihood {cfg.name!r}; choose one of {sorted(LIKELIHOODS)}")
     return LIKELIHOODS[cfg.name].from_config(cfg)

@@ -7,6 +7,7 @@ from typing import Callable, Dict, Tuple
 from torch import nn
 
 from .dcgan import DCGANDecoder, DCGANEncoder
+from .errors import UserError
 from .vgg import VGGDecoder, VGGEncoder
 
 
@@ -31,7 +32,7 @@ def get_backbone(name: str) -> Backbone:
     try:
         return BACKBONES[name]
     except KeyError:
-        raise ValueError(f"unknown backbone {name!r}; choose one of {sorted(BACKBONES)}") from None
+        raise UserError(f"unknown backbone {name!r}; choose one of {sorted(BACKBONES)}") from None
 
 
 def build_backbone(name: str, g_dim: int, channels: int, out_channels: int, width: int = 64
@@ -42,6 +43,6 @@ def build_backbone(name: str, g_dim: int, channels: int, out_channels: int, widt
     """
     bb = get_backbone(name)
     if width < 1:
-        raise ValueError(f"backbone width must be >= 1, got {width}")
+        raise UserError(f"backbone width must be >= 1, got {width}")
     return (bb.encoder(g_dim, channels, bb.image_size, width),
             bb.decoder(g_dim, out_channels, bb.image_size, width))

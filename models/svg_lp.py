@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from .config import ModelConfig
+from .errors import UserError
 from .init import init_weights
 from .kl import gaussian_kl
 from .likelihoods import at_least_float32, build_likelihood
@@ -83,20 +84,20 @@ class SVG(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         if cfg.prior not in PRIORS:
-            raise ValueError(f"unknown prior {cfg.prior!r}; choose one of {PRIORS}")
+            raise UserError(f"unknown prior {cfg.prior!r}; choose one of {PRIORS}")
         if cfg.skip not in SKIPS:
-            raise ValueError(f"unknown skip mode {cfg.skip!r}; choose one of {SKIPS}")
+            raise UserError(f"unknown skip mode {cfg.skip!r}; choose one of {SKIPS}")
         if cfg.n_past < 1:
-            raise ValueError(f"n_past must be >= 1, got {cfg.n_past}")
+            raise UserError(f"n_past must be >= 1, got {cfg.n_past}")
         if cfg.skip == "original" and cfg.n_past < 2:
-            raise ValueError(f"skip='original' freezes the skip maps at frame n_past-2 (0-based), "
-                             f"so it needs n_past >= 2; got n_past={cfg.n_past}")
+            raise UserError(f"skip='original' freezes the skip maps at frame n_past-2 (0-based), "
+                            f"so it needs n_past >= 2; got n_past={cfg.n_past}")
         if cfg.channels < 1:
-            raise ValueError(f"channels must be >= 1, got {cfg.channels}")
+            raise UserError(f"channels must be >= 1, got {cfg.channels}")
         if cfg.likelihood.name == "mse" and cfg.beta != 1:
-            raise ValueError(f"model.beta={cfg.beta} with the mse likelihood: its KL weight is "
-                             f"model.likelihood.mse_beta ({cfg.likelihood.mse_beta}); set model.beta=1 "
-                             f"so the two do not multiply")
+            raise UserError(f"model.beta={cfg.beta} with the mse likelihood: its KL weight is "
+                            f"model.likelihood.mse_beta ({cfg.likelihood.mse_beta}); set model.beta=1 "
+                            f"so the two do not multiply")
         self.cfg = cfg
         self.image_size = get_backbone(cfg.backbone).image_size
         self.likelihood = build_likelihood(cfg.likelihood)
@@ -115,19 +116,19 @@ class SVG(nn.Module):
         """Raise ``ValueError`` unless x is (B, T ≥ min_len, C, S, S) float in [0, 1]."""
         c, s = self.cfg.channels, self.image_size
         if x.dim() != 5:
-            raise ValueError(f"{what} must be (B, T, C, H, W) = (B, T, {c}, {s}, {s}); got rank "
-                             f"{x.dim()} with shape {tuple(x.shape)}")
+            raise UserError(f"{what} must be (B, T, C, H, W) = (B, T, {c}, {s}, {s}); got rank "
+                            f"{x.dim()} with shape {tuple(x.shape)}")
         if tuple(x.shape[2:]) != (c, s, s):
-            raise ValueError(f"{what} frames must be (C, H, W) = ({c}, {s}, {s}) for backbone "
-                             f"{self.cfg.backbone!r} with channels={c}; got {tuple(x.shape[2:])}")
+            raise UserError(f"{what} frames must be (C, H, W) = ({c}, {s}, {s}) for backbone "
+                            f"{self.cfg.backbone!r} with channels={c}; got {tuple(x.shape[2:])}")
         if x.shape[1] < min_len:
-            raise ValueError(f"{what} has {x.shape[1]} frames; need at least {min_len}")
+            raise UserError(f"{what} has {x.shape[1]} frames; need at least {min_len}")
         if not x.is_floating_point():
-            raise ValueError(f"{what} must be a float tensor in [0, 1], got dtype {x.dtype}")
+            raise UserError(f"{what} must be a float tensor in [0, 1], got dtype {x.dtype}")
         lo, hi = torch.aminmax(x)
         if not (lo >= 0 and hi <= 1):  # also false for NaN
-            raise ValueError(f"{what} values must lie in [0, 1]; got range [{lo.item():.4g}, "
-                             f"{hi.item():.4g}] (convert uint8 frames with x.float() / 255)")
+            raise UserError(f"{what} values must lie in [0, 1]; got range [{lo.item():.4g}, "
+                            f"{hi.item():.4g}] (convert uint8 frames with x.float() / 255)")
 
     # ------------------------------------------------------------------------------ components
     def encode(self, x: torch.Tensor) -> Tuple[torch.Tensor, List[torch.Tensor]]:
@@ -252,7 +253,7 @@ class SVG(nn.Module):
         (N, B, K + n_future, C, H, W) float in [0, 1]; the first K frames are the context.
         """
         if n_future < 1 or n_samples < 1:
-            raise ValueError(f"n_future and n_samples must be >= 1, got {n_future}, {n_samples}")
+            raise UserError(f"n_future and n_samples must be >= 1, got {n_future}, {n_samples}")
         original = self.cfg.skip == "original"
         self.check_frames(context, 2 if original else 1, "context")
         b, k = context.shape[:2]

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
 from models.config import LikelihoodConfig, ModelConfig  # noqa: F401 (every config class from here)
-from models.errors import UserError
+from models.errors import MissingFile, UserError
 
 log = logging.getLogger(__name__)
 
@@ -133,17 +133,17 @@ def _read_yaml(path: str) -> Any:
     from omegaconf.errors import OmegaConfBaseException
 
     if not os.path.exists(path):
-        raise FileNotFoundError(f"config file {path} does not exist")
+        raise MissingFile(f"config file {path} does not exist")
     try:
         loaded = OmegaConf.load(path)
     except (UnicodeDecodeError, yaml.YAMLError, OmegaConfBaseException) as e:
         mark = getattr(e, "problem_mark", None)
         detail = (f"line {mark.line + 1}, column {mark.column + 1}: {e.problem}" if mark is not None
                   else (str(e).strip().splitlines() or [type(e).__name__])[0])
-        raise ValueError(f"config file {path} is not readable YAML ({detail})") from None
+        raise UserError(f"config file {path} is not readable YAML ({detail})") from None
     if not isinstance(loaded, DictConfig):
-        raise ValueError(f"config file {path} must hold a mapping (model:, data:, train:, run_dir:), "
-                         f"not a {type(loaded).__name__}")
+        raise UserError(f"config file {path} must hold a mapping (model:, data:, train:, run_dir:), "
+                        f"not a {type(loaded).__name__}")
     return loaded
 
 
@@ -186,10 +186,10 @@ def load_config(path: Optional[str] = None, overrides: Sequence[str] = ()) -> Co
 def _check_overrides(overrides: Sequence[str], allowed: Sequence[str] = ()) -> None:
     for item in overrides:
         if "=" not in item:
-            raise ValueError(f"command-line override {item!r} must look like key=value")
+            raise UserError(f"command-line override {item!r} must look like key=value")
         if allowed and not item.startswith(tuple(allowed)):
-            raise ValueError(f"override {item!r} is not allowed here; only keys under "
-                             f"{', '.join(allowed)} may change")
+            raise UserError(f"override {item!r} is not allowed here; only keys under "
+                            f"{', '.join(allowed)} may change")
 
 
 def apply_overrides(cfg: Config, overrides: Sequence[str], allowed: Sequence[str] = ()) -> Config:
@@ -211,11 +211,11 @@ def _merge(cfg, src, where: str):
         return OmegaConf.merge(cfg, src)
     except ConfigKeyError as e:
         valid = ", ".join(_valid_keys(Config(), e.full_key))
-        raise ValueError(f"unknown config key {e.full_key!r} in {where}; valid keys here: "
-                         f"{valid}") from None
+        raise UserError(f"unknown config key {e.full_key!r} in {where}; valid keys here: "
+                        f"{valid}") from None
     except OmegaConfBaseException as e:
-        raise ValueError(f"bad value for config key {e.full_key!r} in {where}: "
-                         f"{str(e).splitlines()[0]}") from None
+        raise UserError(f"bad value for config key {e.full_key!r} in {where}: "
+                        f"{str(e).splitlines()[0]}") from None
 
 
 def _translate_old_keys(d: Any, where: str) -> Any:
@@ -223,8 +223,8 @@ def _translate_old_keys(d: Any, where: str) -> Any:
     lik = d.get("model", {}).get("likelihood") if isinstance(d, dict) else None
     if isinstance(lik, dict) and "beta" in lik:
         if "mse_beta" in lik:
-            raise ValueError(f"{where} sets both model.likelihood.beta (the old name) and "
-                             f"model.likelihood.mse_beta; keep mse_beta only")
+            raise UserError(f"{where} sets both model.likelihood.beta (the old name) and "
+                            f"model.likelihood.mse_beta; keep mse_beta only")
         log.warning("%s: model.likelihood.beta is now model.likelihood.mse_beta (the mse "
                     "likelihood's KL weight, separate from model.beta); read as mse_beta", where)
         lik["mse_beta"] = lik.pop("beta")
@@ -248,8 +248,8 @@ def config_from_dict(d: Dict[str, Any], where: str = "a checkpoint") -> Config:
         return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(Config),
                                                    _translate_old_keys(copy.deepcopy(d), where)))
     except OmegaConfBaseException as e:
-        raise ValueError(f"config stored in {where} does not fit this version: key {e.full_key!r}: "
-                         f"{str(e).splitlines()[0]}") from None
+        raise UserError(f"config stored in {where} does not fit this version: key {e.full_key!r}: "
+                        f"{str(e).splitlines()[0]}") from None
 
 
 def _at_least(low):

@@ -7,13 +7,15 @@ random draw of training step s (which sequences, their on-the-fly randomness) is
 from __future__ import annotations
 
 import random
-from typing import Iterator, List
+import traceback
+from typing import Any, Callable, Iterator, List, Optional
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset, Sampler, default_collate, get_worker_info
 
 from data_loaders import build_dataset
+from models.errors import UserError
 
 from svg.config import DataConfig
 
@@ -26,9 +28,9 @@ def make_dataset(cfg: DataConfig, split: str, seq_len: int) -> Dataset:
     and end-effector positions, for user code) is refused here with a plain message.
     """
     if cfg.options.get("with_actions"):
-        raise ValueError("data.options.with_actions=true gives dict items (frames, actions, "
-                         "endeffector) for your own code; svg train / evaluate / generate use frames "
-                         "only, so remove that option")
+        raise UserError("data.options.with_actions=true gives dict items (frames, actions, "
+                        "endeffector) for your own code; svg train / evaluate / generate use frames "
+                        "only, so remove that option")
     return build_dataset(cfg.name, split, cfg.root, seq_len, **cfg.options)
 
 
@@ -81,12 +83,67 @@ class StepSeeded(Dataset):
             random.setstate(py_state)
 
 
+class _RaisedInWorker:
+    """A :class:`UserError` raised in a DataLoader worker, travelling to the main process as a
+    value: torch would re-raise it as ``UserError(<worker traceback text>)``, losing the message."""
+
+    def __init__(self, error: UserError, trace: str):
+        self.error, self.trace = error, trace
+
+
+class _CarryUserErrors(Dataset):
+    """``dataset`` whose items are returned, or, in a worker process, a :class:`_RaisedInWorker`
+    in place of a :class:`UserError` (in the main process the error propagates as usual)."""
+
+    def __init__(self, dataset: Dataset):
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, key) -> Any:
+        try:
+            return self.dataset[key]
+        except UserError as e:
+            if get_worker_info() is None:
+                raise
+            return _RaisedInWorker(e, traceback.format_exc())
+
+
+class _CollateUnlessRaised:
+    """``collate`` of a batch, or the batch's first :class:`_RaisedInWorker` as it is."""
+
+    def __init__(self, collate: Callable[[list], Any]):
+        self.collate = collate
+
+    def __call__(self, items: list) -> Any:
+        raised = next((x for x in items if isinstance(x, _RaisedInWorker)), None)
+        return raised if raised is not None else self.collate(items)
+
+
+class UserErrorLoader(DataLoader):
+    """A ``DataLoader`` that re-raises a :class:`UserError` of a worker process as the original
+    exception (message and type; the worker's traceback is attached as a note), so the CLI shows
+    it as one line like any other user error. Other exceptions travel as torch sends them."""
+
+    def __init__(self, dataset: Dataset, *args, collate_fn: Optional[Callable] = None, **kwargs):
+        super().__init__(_CarryUserErrors(dataset), *args,
+                         collate_fn=_CollateUnlessRaised(collate_fn or default_collate), **kwargs)
+
+    def __iter__(self) -> Iterator[Any]:
+        for batch in super().__iter__():
+            if isinstance(batch, _RaisedInWorker):
+                batch.error.add_note(f"Raised in a DataLoader worker process:\n{batch.trace}")
+                raise batch.error
+            yield batch
+
+
 def training_loader(dataset: Dataset, seed: int, rank: int, start: int, stop: int, batch_size: int,
                     num_workers: int, pin_memory: bool) -> DataLoader:
     """Batches of steps ``start``..``stop − 1``, each (B, T, C, H, W), replayable from any step."""
-    return DataLoader(StepSeeded(dataset, seed, rank), batch_sampler=StepBatches(start, stop, batch_size),
-                      num_workers=num_workers, pin_memory=pin_memory,
-                      generator=torch.Generator().manual_seed(seed))
+    return UserErrorLoader(StepSeeded(dataset, seed, rank), batch_sampler=StepBatches(start, stop, batch_size),
+                           num_workers=num_workers, pin_memory=pin_memory,
+                           generator=torch.Generator().manual_seed(seed))
 
 
 def fixed_batches(dataset: Dataset, n: int, batch_size: int) -> List[torch.Tensor]:

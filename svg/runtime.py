@@ -36,6 +36,8 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from models.errors import UserError
+
 AMP_MODES = ("none", "bf16", "fp16", "auto")
 #: /proc/cpuinfo flags of CPUs that compute bf16 matmuls and convolutions natively
 NATIVE_BF16_FLAGS = ("amx_bf16", "avx512_bf16")
@@ -55,9 +57,9 @@ def pick_device(name: str = "auto", local_rank: int = 0) -> torch.device:
     try:
         device = torch.device(name)
     except RuntimeError:
-        raise ValueError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N") from None
+        raise UserError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N") from None
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {name!r} asked for, but CUDA is not available here; use cpu or auto")
+        raise UserError(f"device {name!r} asked for, but CUDA is not available here; use cpu or auto")
     if device.type == "cuda" and device.index is None:
         device = torch.device("cuda", local_rank)
     return device

@@ -10,6 +10,7 @@ import os
 
 import torch
 
+from models.errors import UserError
 from svg.data import make_dataset
 from svg.runtime import pick_device
 from svg.eval.evaluate import clip_video
@@ -46,9 +47,9 @@ def check_rollout_args(n_samples: int, show, max_videos: int, n_past, n_future, 
                              ("scale", scale, 1), ("show", show, 0), ("n_past", n_past, 1),
                              ("n_future", n_future, 1)):
         if value is not None and value < low:
-            raise ValueError(f"--{name.replace('_', '-')} {value}: must be at least {low}")
+            raise UserError(f"--{name.replace('_', '-')} {value}: must be at least {low}")
     if show > n_samples:
-        raise ValueError(f"--show {show} random samples cannot exceed --n-samples {n_samples}")
+        raise UserError(f"--show {show} random samples cannot exceed --n-samples {n_samples}")
     return show
 
 

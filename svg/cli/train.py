@@ -12,6 +12,7 @@ import argparse
 import logging
 import os
 
+from models.errors import UserError
 from svg.config import load_config
 from svg.train.log import LOG_FORMAT
 
@@ -44,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit("give either --demo or --config, not both")
     cfg = load_config(DEMO_CONFIG if args.demo else args.config, args.overrides)
     if args.resume and not list_checkpoints(cfg.run_dir):
-        raise ValueError(f"--resume: no checkpoint in {cfg.run_dir}")
+        raise UserError(f"--resume: no checkpoint in {cfg.run_dir}")
     train(cfg, progress=not args.no_progress, resume_from=args.resume_from,
           strict_resume=args.strict_resume)
     return 0

@@ -14,6 +14,7 @@ from typing import Any, Dict, List, Optional
 import torch
 from torch.utils.data import Dataset
 
+from models.errors import UserError
 from svg.config import EvalConfig
 from svg.eval.fvd import FVDAccumulator
 from svg.eval.registry import get_metrics
@@ -26,7 +27,7 @@ def resolve_lengths(cfg: EvalConfig, model: SVG, eval_n_future: int) -> EvalConf
     cfg = dataclasses.replace(cfg, n_past=cfg.n_past or model.cfg.n_past,
                               n_future=cfg.n_future or eval_n_future)
     if cfg.n_past < 1 or cfg.n_future < 1:
-        raise ValueError(f"n_past and n_future must be >= 1, got {cfg.n_past}, {cfg.n_future}")
+        raise UserError(f"n_past and n_future must be >= 1, got {cfg.n_past}, {cfg.n_future}")
     return cfg
 
 
@@ -34,11 +35,11 @@ def check_eval_config(cfg: EvalConfig, n_available: int, split: str) -> int:
     """Validate the options; returns the number of videos to score."""
     for key in ("n_samples", "batch_size"):
         if getattr(cfg, key) < 1:
-            raise ValueError(f"{key.replace('_', '-')} must be >= 1, got {getattr(cfg, key)}")
+            raise UserError(f"{key.replace('_', '-')} must be >= 1, got {getattr(cfg, key)}")
     if cfg.max_videos is not None and cfg.max_videos < 1:
-        raise ValueError(f"max-videos must be >= 1 (or left out for all videos), got {cfg.max_videos}")
+        raise UserError(f"max-videos must be >= 1 (or left out for all videos), got {cfg.max_videos}")
     if n_available < 1:
-        raise ValueError(f"the {split} split holds no videos")
+        raise UserError(f"the {split} split holds no videos")
     return n_available if cfg.max_videos is None else min(cfg.max_videos, n_available)
 
 
@@ -125,7 +126,7 @@ def _likelihood_protocol(name: str, seq_len: int) -> str:
 def clip_video(video: torch.Tensor, seq_len: int) -> torch.Tensor:
     """The first ``seq_len`` frames of a dataset item (T, C, H, W), or a ``ValueError`` saying why not."""
     if not torch.is_tensor(video):
-        raise ValueError(f"dataset items must be (T, C, H, W) tensors, got {type(video).__name__}")
+        raise UserError(f"dataset items must be (T, C, H, W) tensors, got {type(video).__name__}")
     if video.shape[0] < seq_len:
-        raise ValueError(f"videos have {video.shape[0]} frames; n_past + n_future = {seq_len} do not fit")
+        raise UserError(f"videos have {video.shape[0]} frames; n_past + n_future = {seq_len} do not fit")
     return video[:seq_len]

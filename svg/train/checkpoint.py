@@ -14,6 +14,7 @@ import torch
 
 from data_loaders.atomic import atomic_write
 from models import SVG
+from models.errors import MissingFile, UserError
 
 from svg.config import Config, config_from_dict
 
@@ -76,7 +77,7 @@ def config_diff(saved: Dict[str, Any], current: Dict[str, Any], prefix: str = ""
     return keys
 
 
-class CorruptCheckpoint(ValueError):
+class CorruptCheckpoint(UserError):
     """A checkpoint file that cannot be read (truncated, not a torch file, missing entries)."""
 
 
@@ -88,7 +89,7 @@ def load_checkpoint(path: str, model_cfg: Any = None, mmap: bool = False) -> Dic
     naming the differing keys when it was built for another model.
     """
     if not os.path.exists(path):
-        raise FileNotFoundError(f"checkpoint {path} does not exist")
+        raise MissingFile(f"checkpoint {path} does not exist")
     try:
         state = torch.load(path, map_location="cpu", weights_only=False, mmap=mmap)
     except (RuntimeError, EOFError, OSError, pickle.UnpicklingError, ValueError, KeyError) as e:
@@ -106,7 +107,7 @@ def load_checkpoint(path: str, model_cfg: Any = None, mmap: bool = False) -> Dic
     if model_cfg is not None:
         diff = config_diff(state["config"]["model"], dataclasses.asdict(model_cfg), "model.")
         if diff:
-            raise ValueError(f"checkpoint {path} does not match the model config: " + "; ".join(
+            raise UserError(f"checkpoint {path} does not match the model config: " + "; ".join(
                 f"{k}: checkpoint {a!r} vs config {b!r}" for k, a, b in diff))
     return state
 
@@ -128,8 +129,8 @@ def load_latest_intact(run_dir: str, model_cfg: Any) -> Optional[Tuple[str, Dict
             log.warning("%s; moved aside to %s, trying the next older checkpoint", e, aside)
             tried.append(f"{path} (now {os.path.basename(aside)})")
     if tried:
-        raise ValueError(f"no intact checkpoint in {run_dir}; tried, newest first: " + ", ".join(tried)
-                         + ". Start afresh in another run_dir, or give --resume-from CKPT")
+        raise UserError(f"no intact checkpoint in {run_dir}; tried, newest first: " + ", ".join(tried)
+                        + ". Start afresh in another run_dir, or give --resume-from CKPT")
     return None
 
 
@@ -155,11 +156,11 @@ def resolve_checkpoint(run: str) -> str:
     if os.path.isfile(run):
         return run
     if not os.path.isdir(run):
-        raise FileNotFoundError(f"{run} is neither a checkpoint file nor a run folder")
+        raise MissingFile(f"{run} is neither a checkpoint file nor a run folder")
     best = os.path.join(run, "best.pt")
     path = best if os.path.exists(best) else latest_checkpoint(run)
     if path is None:
-        raise FileNotFoundError(f"run folder {run} holds no checkpoint (best.pt or ckpt_*.pt)")
+        raise MissingFile(f"run folder {run} holds no checkpoint (best.pt or ckpt_*.pt)")
     return path
 
 
@@ -172,5 +173,5 @@ def load_model(run: str, device: torch.device) -> Tuple[SVG, Config, str, int]:
     try:
         model.load_state_dict(state["model"])
     except RuntimeError as e:
-        raise ValueError(f"checkpoint {path} does not fit the model its config describes: {e}") from None
+        raise UserError(f"checkpoint {path} does not fit the model its config describes: {e}") from None
     return model.to(device).eval(), cfg, path, int(state["step"])

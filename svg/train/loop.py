@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from data_loaders.atomic import write_text
+from models.errors import UserError
 
 from svg.train.checkpoint import is_finite_state, latest_checkpoint, save_checkpoint
 from svg.config import Config, EvalConfig, check_ranges, config_to_yaml
@@ -37,20 +38,20 @@ log = logging.getLogger("svg.train")
 RUN_FILES = ("config.yaml", "train.log", "tensorboard", "gifs", "best.pt", "rollouts.gif", "summary.json")
 
 
-class TrainingDiverged(ValueError):
+class TrainingDiverged(UserError):
     """``train.max_nonfinite`` non-finite steps in a row; nothing was saved from that state.
 
-    A ``ValueError``: the cure lies in the settings (learning rate, clipping, data), so the CLI
-    shows it as a plain message like other user errors."""
+    A :class:`~models.errors.UserError`: the cure lies in the settings (learning rate, clipping,
+    data), so the CLI shows it as a plain message like other user errors."""
 
 
 def check_config(cfg: Config, device: torch.device) -> None:
     """Raise ``ValueError`` for training settings that cannot work, naming the key."""
     t = cfg.train
     if t.amp not in AMP_MODES:
-        raise ValueError(f"train.amp={t.amp!r}; choose one of {AMP_MODES}")
+        raise UserError(f"train.amp={t.amp!r}; choose one of {AMP_MODES}")
     if t.amp == "fp16" and device.type != "cuda":
-        raise ValueError("train.amp=fp16 needs CUDA; use bf16 on CPU")
+        raise UserError("train.amp=fp16 needs CUDA; use bf16 on CPU")
     check_ranges(cfg)   # also for a Config built in code rather than read
 
 
@@ -103,8 +104,8 @@ def _build(cfg: Config, d: Dist, device: torch.device):
     model = SVG(cfg.model).to(device)
     if d.world > 1 and t.sync_batchnorm:
         if device.type != "cuda":
-            raise ValueError("train.sync_batchnorm=true needs CUDA: torch's SyncBatchNorm runs on GPUs "
-                             "only; on CPU leave it false (each process keeps its own statistics)")
+            raise UserError("train.sync_batchnorm=true needs CUDA: torch's SyncBatchNorm runs on GPUs "
+                            "only; on CPU leave it false (each process keeps its own statistics)")
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
         log.info("BatchNorm statistics shared by SyncBatchNorm across %d processes", d.world)
     # fused: one kernel over all parameters instead of one loop of small operators per tensor

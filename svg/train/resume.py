@@ -16,6 +16,7 @@ import torch.distributed as dist
 from torch import nn
 
 from data_loaders.atomic import remove_stale_temporaries
+from models.errors import UserError
 
 from svg.train.checkpoint import config_diff, load_checkpoint, load_latest_intact, set_aside_later
 from svg.config import Config
@@ -68,7 +69,7 @@ def restore(cfg: Config, d: Dist, model: nn.Module, opt: torch.optim.Optimizer,
     if changes:
         listing = "; ".join(changes)
         if strict:
-            raise ValueError(f"--strict-resume: the settings differ from checkpoint {path}'s: {listing}")
+            raise UserError(f"--strict-resume: the settings differ from checkpoint {path}'s: {listing}")
         if d.main:
             log.warning("resuming %s with changed settings (recorded in config.%09d.yaml): %s", path,
                         int(state["step"]), listing)

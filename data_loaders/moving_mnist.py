@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 import torch
 
-from .base import VideoDataset
+from models.errors import UserError
+
+from .base import DatasetEntry, VideoDataset, register_dataset
 from .files import load_array
 from .splits import check_split
 
@@ -55,3 +59,22 @@ class MovingMNIST(VideoDataset):
         self.check_index(i)
         frames = np.ascontiguousarray(self.data[:self.seq_len, self.lo + i])    # (T, 64, 64) uint8
         return torch.from_numpy(frames).unsqueeze(1).float().div_(255.0)
+
+
+@dataclass
+class MMNISTOptions:
+    """``data.options`` of mmnist: where the test split starts and how many videos are val."""
+    split_at: int = 9000
+    val_videos: int = 500
+
+
+def build_mmnist(split: str, root: Optional[str], seq_len: int, o: MMNISTOptions) -> VideoDataset:
+    """Videos [0, split_at − val_videos) train, the next val_videos val, [split_at, end) test
+    (default 8500 / 500 / 1000)."""
+    if root is None:
+        raise UserError("mmnist needs data.root: the folder of mnist_test_seq.npy (or the file)")
+    return MovingMNIST(root, seq_len, split, o.split_at, o.val_videos)
+
+
+register_dataset(DatasetEntry("mmnist", build_mmnist, channels=1, image_size=64, n_future=10,
+                              eval_n_future=20, Options=MMNISTOptions))

@@ -16,6 +16,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from data_loaders import build_dataset
 
 from svg.config import DataConfig
+from svg.entry_config import refuse_item_dicts
 
 
 def make_dataset(cfg: DataConfig, split: str, seq_len: int) -> Dataset:
@@ -25,10 +26,7 @@ def make_dataset(cfg: DataConfig, split: str, seq_len: int) -> Dataset:
     Training and evaluation use frames only, so ``with_actions`` (BAIR items as dicts with actions
     and end-effector positions, for user code) is refused here with a plain message.
     """
-    if cfg.options.get("with_actions"):
-        raise ValueError("data.options.with_actions=true gives dict items (frames, actions, "
-                         "endeffector) for your own code; svg train / evaluate / generate use frames "
-                         "only, so remove that option")
+    refuse_item_dicts(cfg.options)
     return build_dataset(cfg.name, split, cfg.root, seq_len, **cfg.options)
 
 

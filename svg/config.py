@@ -90,9 +90,11 @@ class EvalConfig:
     batch_size : sequences per batch (each sampled N times in one batch of batch_size·N).
     seed : seeds the sampling noise.
     metrics : per-frame metrics, names from ``svg.eval.registry.METRICS``.
-    ssim_window : gaussian (11×11, σ = 1.5, the standard of SRVP and later tables) | uniform
-        (scikit-image's 7×7 default).
-    lpips_net : alex (LPIPS v0.1 AlexNet, the standard) | vgg.
+    metric_options : metric name → its options (the fields of its ``Options``; left out: their
+        defaults), e.g. ``{"ssim": {"window": "uniform"}, "lpips": {"net": "vgg"}}``. The
+        built-in ones: ssim window gaussian (11×11, σ = 1.5, the standard of SRVP and later
+        tables) | uniform (scikit-image's 7×7 default); lpips net alex (LPIPS v0.1 AlexNet, the
+        standard) | vgg.
     likelihood : also report the test NLL per dimension, KL per frame and σ (teacher forcing).
     fvd : also the Fréchet Video Distance (one random sample per video, context prepended).
     fvd_real_stats : ``.npz`` of the real videos' I3D statistics, read if present else written.
@@ -105,8 +107,7 @@ class EvalConfig:
     batch_size: int = 4
     seed: int = 0
     metrics: List[str] = field(default_factory=lambda: ["psnr", "ssim", "lpips"])
-    ssim_window: str = "gaussian"
-    lpips_net: str = "alex"
+    metric_options: Dict[str, Dict[str, Any]] = field(default_factory=dict)
     likelihood: bool = True
     fvd: bool = False
     fvd_real_stats: Optional[str] = None

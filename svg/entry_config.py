@@ -45,20 +45,21 @@ OLD_LIKELIHOOD_OPTIONS = {f.name: f.default for f in dataclasses.fields(Likeliho
 
 def merge_or_explain(cfg: Any, src: Any, where: str, valid_keys: Callable[[str], List[str]],
                      prefix: str = "") -> Any:
-    """``OmegaConf.merge(cfg, src)``; an unknown key or a badly typed value raises ``UserError``
+    """``OmegaConf.merge(cfg, src)``; an unknown key or a badly typed value raises ``ValueError``
     naming the key (``prefix`` + its path in ``cfg``), ``where`` it came from, and for an unknown
     key ``valid_keys(path)``."""
     from omegaconf import OmegaConf
     from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
+    # ValueError, as these messages always were (tests/test_cli_errors.py reads the class name)
     try:
         return OmegaConf.merge(cfg, src)
     except ConfigKeyError as e:
-        raise UserError(f"unknown config key {prefix + e.full_key!r} in {where}; valid keys here: "
-                        f"{', '.join(valid_keys(e.full_key))}") from None
+        raise ValueError(f"unknown config key {prefix + e.full_key!r} in {where}; valid keys here: "
+                         f"{', '.join(valid_keys(e.full_key))}") from None
     except OmegaConfBaseException as e:
-        raise UserError(f"bad value for config key {prefix + e.full_key!r} in {where}: "
-                        f"{str(e).splitlines()[0]}") from None
+        raise ValueError(f"bad value for config key {prefix + e.full_key!r} in {where}: "
+                         f"{str(e).splitlines()[0]}") from None
 
 
 def _lookup(registry: Any, name: Any, key: str, where: str) -> Any:

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import glob
 import os
-from typing import Dict, List, Tuple, Union
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Tuple, Union
 
 import numpy as np
 import torch
@@ -26,7 +27,7 @@ from torch.utils.data import Dataset, Subset
 
 from models.errors import MissingFile, UserError
 
-from .base import VideoDataset
+from .base import DatasetEntry, VideoDataset, register_dataset
 from .files import load_array, load_json, read_image
 from .splits import check_split
 from .tfrecords import read_example, scan_records
@@ -225,3 +226,27 @@ def bair_dataset(root: str, split: str, seq_len: int, format: str = "auto", came
         raise UserError("BAIR: the val split is empty (data.options.val_videos=0)")
     lo, hi = (0, n - val_videos) if split == "train" else (n - val_videos, n)
     return Subset(data, range(lo, hi))
+
+
+@dataclass
+class BAIROptions:
+    """``data.options`` of bair: the on-disk format (auto | tfrecords | converted | png), the
+    camera, dict items with actions (for user code; training and evaluation refuse it) and how
+    many of the last training videos are val."""
+    format: str = "auto"
+    camera: str = "image_aux1"
+    with_actions: bool = False
+    val_videos: int = 256
+
+
+def build_bair(split: str, root: Optional[str], seq_len: int, o: BAIROptions) -> Dataset:
+    """train: the training records but the last val_videos videos (in sorted file order), which are
+    val; test: the test records (256 videos, ``traj_0_to_255``)."""
+    if root is None:
+        raise UserError("bair needs data.root: softmotion30_44k (TFRecords), a `svg convert-bair` "
+                        "output folder, or SVG's processed_data (PNG folders)")
+    return bair_dataset(root, split, seq_len, o.format, o.camera, o.with_actions, o.val_videos)
+
+
+register_dataset(DatasetEntry("bair", build_bair, channels=3, image_size=64, n_future=10,
+                              eval_n_future=28, Options=BAIROptions))

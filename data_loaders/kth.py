@@ -34,6 +34,7 @@ when the dataset is built.
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass, field
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -41,7 +42,7 @@ import torch
 
 from models.errors import InputWarning, UserError
 
-from .base import VideoDataset
+from .base import DatasetEntry, VideoDataset, register_dataset
 from .kth_files import CLASSES, KTHVideo, list_videos, read_clip, read_manifest
 from .splits import check_split
 
@@ -178,3 +179,30 @@ def kth_dataset(root: str, split: str, seq_len: int, format: str = "auto", proto
     base = 0 if seed is None else seed
     clips = default_clips(videos, length or 1000, clip_len, base if split == "test" else base + 1)
     return KTH(videos, fmt, seq_len, image_size, clips)
+
+
+@dataclass
+class KTHOptions:
+    """``data.options`` of kth (see the module docstring): format, protocol (default | srvp),
+    seed and number of clips of the fixed splits, their clip length, the val people and the
+    frame side."""
+    format: str = "auto"
+    protocol: str = "default"
+    seed: Optional[int] = None
+    length: Optional[int] = None
+    clip_len: int = SRVP_CLIP_LEN
+    val_people: List[int] = field(default_factory=lambda: [20])
+    image_size: int = 64
+
+
+def build_kth(split: str, root: Optional[str], seq_len: int, o: KTHOptions) -> KTH:
+    """People 1–20 but the val people train, the val people (default: 20) val, 21–25 test."""
+    if root is None:
+        raise UserError("kth needs data.root: the folder of the six class folders of *_uncomp.avi "
+                        "files, a `svg convert-kth` output folder, or SVG's / SRVP's PNG folders")
+    return kth_dataset(root, split, seq_len, o.format, o.protocol, o.seed, o.length, o.clip_len,
+                       o.val_people, o.image_size)
+
+
+register_dataset(DatasetEntry("kth", build_kth, channels=1, image_size=lambda o: o.image_size,
+                              n_future=10, eval_n_future=30, Options=KTHOptions))

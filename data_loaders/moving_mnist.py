@@ -8,6 +8,7 @@ anything else is refused with both readings named.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
@@ -15,7 +16,7 @@ import torch
 
 from models.errors import MissingFile, UserError
 
-from .base import VideoDataset
+from .base import DatasetEntry, VideoDataset, register_dataset
 from .files import load_array
 from .splits import check_split
 
@@ -85,3 +86,24 @@ def _time_first(path: str, shape, layout: Optional[str]) -> bool:
     raise UserError(f"{path} has shape {tuple(shape)}: read time first (TNHW, as the standard "
                     f"{MMNIST_FILE}) it is {b} videos of {a} frames; read videos first (NTHW) it is "
                     f"{a} videos of {b} frames. Say which with data.options.layout=TNHW or NTHW")
+
+
+@dataclass
+class MMNISTOptions:
+    """``data.options`` of mmnist: where the test split starts, how many videos are val, and the
+    array's layout (TNHW or NTHW) when it is not shaped as the standard file."""
+    split_at: int = 9000
+    val_videos: int = 500
+    layout: Optional[str] = None
+
+
+def build_mmnist(split: str, root: Optional[str], seq_len: int, o: MMNISTOptions) -> VideoDataset:
+    """Videos [0, split_at − val_videos) train, the next val_videos val, [split_at, end) test
+    (default 8500 / 500 / 1000)."""
+    if root is None:
+        raise UserError("mmnist needs data.root: the folder of mnist_test_seq.npy (or the file)")
+    return MovingMNIST(root, seq_len, split, o.split_at, o.val_videos, o.layout)
+
+
+register_dataset(DatasetEntry("mmnist", build_mmnist, channels=1, image_size=64, n_future=10,
+                              eval_n_future=20, Options=MMNISTOptions))

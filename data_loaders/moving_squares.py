@@ -1,14 +1,15 @@
 """Synthetic bouncing squares: a dataset-free source of video batches for tests and smoke runs."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Optional
 
 import torch
 
 from models.errors import UserError
 
-from .base import VideoDataset
-from .splits import check_split
+from .base import DatasetEntry, VideoDataset, register_dataset
+from .splits import SPLITS, check_split
 
 
 def moving_squares(batch: int, seq_len: int, size: int = 64, channels: int = 1,
@@ -85,3 +86,24 @@ class MovingSquares(VideoDataset):
             rows, cols = torch.nonzero(video[0].amax(0), as_tuple=True)
             if split_of_start(int(rows.min()), int(cols.min())) == self.split:
                 return video
+
+
+@dataclass
+class MovingSquaresOptions:
+    """``data.options`` of moving_squares: frame side and channels; videos per split (None:
+    100000 train, 256 val and test)."""
+    size: int = 64
+    channels: int = 1
+    length: Optional[int] = None
+
+
+def build_moving_squares(split: str, root: Optional[str], seq_len: int,
+                         o: MovingSquaresOptions) -> VideoDataset:
+    """Videos partitioned by start position (see ``MovingSquares``); 100000 train, 256 val, 256 test."""
+    return MovingSquares(seq_len, o.size, o.channels, o.length or (100_000 if split == "train" else 256),
+                         seed=SPLITS.index(split), split=split)
+
+
+register_dataset(DatasetEntry("moving_squares", build_moving_squares, channels=lambda o: o.channels,
+                              image_size=lambda o: o.size, n_future=10, eval_n_future=20,
+                              Options=MovingSquaresOptions))

@@ -7,6 +7,7 @@ test set is SRVP's own (see ``smmnist_srvp``): generated once, whole, at a state
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
 import numpy as np
@@ -15,7 +16,7 @@ from PIL import Image
 
 from models.errors import UserError
 
-from .base import VideoDataset
+from .base import DatasetEntry, VideoDataset, register_dataset
 from .smmnist_srvp import SEED as SRVP_SEED
 from .smmnist_srvp import srvp_test_set, srvp_trajectory
 from .splits import check_split
@@ -164,3 +165,31 @@ class StochasticMovingMNIST(VideoDataset):
                 digits.append(self.digits[rng.integers(len(self.digits))])
                 positions.append(trajectory(rng, self.seq_len, room, self.deterministic)[0])
         return render(digits, positions, self.image_size)
+
+
+@dataclass
+class SMMNISTOptions:
+    """``data.options`` of smmnist (see :class:`StochasticMovingMNIST`)."""
+    num_digits: int = 2
+    image_size: int = 64
+    deterministic: bool = False
+    seed: Optional[int] = None
+    length: Optional[int] = None
+    download: bool = False
+    protocol: str = "svg"
+    srvp_frames: int = SRVP_FRAMES
+
+
+def build_smmnist(split: str, root: Optional[str], seq_len: int, o: SMMNISTOptions) -> VideoDataset:
+    """train: drawn on the fly from the MNIST training digits (60000 per epoch); val: a fixed set of
+    256 videos drawn from the training digits with its own random streams; test: a fixed set of 256
+    videos of the test digits (``protocol: srvp``: SRVP's 5000, seed 42)."""
+    from . import digits   # looked up at call time, so tests can watch which digits are read
+
+    images, _ = digits.load_digits(root, "test" if split == "test" else "train", o.download)
+    return StochasticMovingMNIST(images, seq_len, o.image_size, o.num_digits, o.deterministic, split,
+                                 o.seed, o.length, o.protocol, o.srvp_frames)
+
+
+register_dataset(DatasetEntry("smmnist", build_smmnist, channels=1, image_size=lambda o: o.image_size,
+                              n_future=10, eval_n_future=20, Options=SMMNISTOptions))

@@ -30,7 +30,7 @@ from typing import List, Tuple
 
 import numpy as np
 
-from models.errors import UserError
+from models.errors import MissingFile, UserError
 
 from .files import load_array, read_image
 from .kth_video import decoded_frames, open_video
@@ -145,7 +145,7 @@ def read_clips(path: str) -> List[Tuple[str, np.ndarray]]:
     if os.path.isdir(path):
         return [(stem, read_frame_folder(path))]
     if not os.path.exists(path):
-        raise FileNotFoundError(f"{path} does not exist")
+        raise MissingFile(f"{path} does not exist")
     suffix = os.path.splitext(path)[1].lower()
     if suffix in VIDEO_SUFFIXES:
         return [(stem, read_video(path))]

@@ -1,8 +1,10 @@
 """The backbone contract: what a frame encoder/decoder pair must do to plug into SVG.
 
-A new backbone is one file with an encoder and a decoder subclassing these, plus one line in
-``models.registry.BACKBONES``; the model tests are parametrised over the registry, so it is
-tested (shapes, time-batched loss against a step-by-step loop, generation) the moment it is there.
+One file, one registry line: a new backbone is a module of ``models`` with an encoder and a
+decoder subclassing these, and one ``register_backbone(name, Backbone(encoder, decoder,
+image_size, skip_shapes[, Options]))`` line (:mod:`models.registry`). The registry imports the
+module by itself, and the model tests, parametrised over the registry, check it (shapes against
+its declared ``skip_shapes``, loss, gradients) the moment it is there.
 """
 from __future__ import annotations
 
@@ -15,7 +17,8 @@ from torch import nn
 class FrameEncoder(nn.Module):
     """Encodes frames into a vector code and skip feature maps.
 
-    Constructed as ``Encoder(g_dim, channels, image_size, width)``.
+    Constructed as ``Encoder(g_dim, channels, image_size, width, **options)`` (options: the
+    backbone's declared ``Options``, none for the built-in ones).
     ``forward(x)``: x (N, channels, S, S) float in [0, 1] → ``(h, skips)``:
     h (N, g_dim) in (−1, 1) (tanh), and skips, a list of feature maps (N, c_k, h_k, w_k) ordered
     finest (largest) first, one per decoder block. N is any number of frames: SVG folds time into
@@ -29,7 +32,7 @@ class FrameEncoder(nn.Module):
 class FrameDecoder(nn.Module):
     """Decodes a vector code plus the encoder's skip maps into a frame's pre-activations.
 
-    Constructed as ``Decoder(g_dim, out_channels, image_size, width)``.
+    Constructed as ``Decoder(g_dim, out_channels, image_size, width, **options)``.
     ``forward(g, skips, rows=None)``: g (N, g_dim); skips, the encoder's maps finest first, each
     (M, c_k, h_k, w_k); rows says which map each frame reads: None (M = N, aligned), an (N,) long
     index, or a :class:`models.skip.SharedSkips` layout. Many frames share skip maps (every

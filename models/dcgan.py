@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from .base import FrameDecoder, FrameEncoder
+from .registry import Backbone, register_backbone
 from .skip import Rows, conv_cat
 
 # Channels of the strided blocks in units of ``width`` (64 in the paper); the 128-pixel variant
@@ -16,6 +17,11 @@ DCGAN_MULTIPLIERS = {64: (1, 2, 4, 8), 128: (1, 2, 4, 8, 8)}
 
 def dcgan_widths(image_size: int, width: int) -> tuple:
     return tuple(m * width for m in DCGAN_MULTIPLIERS[image_size])
+
+
+def dcgan_skip_shapes(image_size: int, width: int) -> list:
+    """(channels, side) of each skip map, finest first: every strided block halves the side."""
+    return [(c, image_size // 2 ** (i + 1)) for i, c in enumerate(dcgan_widths(image_size, width))]
 
 
 def _down(c_in: int, c_out: int) -> nn.Sequential:
@@ -75,3 +81,7 @@ class DCGANDecoder(FrameDecoder):
         for block, skip in zip(self.blocks, reversed(skips[1:])):
             x = block[1:](conv_cat(block[0], x, skip, rows))
         return conv_cat(self.out, x, skips[0], rows)
+
+
+register_backbone("dcgan64", Backbone(DCGANEncoder, DCGANDecoder, 64, dcgan_skip_shapes))
+register_backbone("dcgan128", Backbone(DCGANEncoder, DCGANDecoder, 128, dcgan_skip_shapes))

@@ -1,18 +1,23 @@
 """The likelihood contract: the base class, its result type, the registry and shared maths.
 
-The decoder distributions themselves are in :mod:`models.likelihoods`.
+The decoder distributions themselves are in :mod:`models.likelihoods`. A new likelihood is one
+file (any module of ``models``) with a :class:`Likelihood` subclass decorated with
+:func:`register`: one file, one registry line (see :class:`Likelihood` for what it declares).
 """
 from __future__ import annotations
 
+import dataclasses
 import math
+import typing
 from dataclasses import dataclass
-from typing import Dict, Optional, Type
+from typing import Any, Optional, Type
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from .config import LikelihoodConfig
+from .entry_registry import NoOptions, Registry
 
 HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
@@ -67,24 +72,41 @@ def at_least_float32(t: torch.Tensor) -> torch.Tensor:
 class Likelihood(nn.Module):
     """Base class of every decoder distribution: the contract a new likelihood fulfils.
 
-    A subclass sets :attr:`name` (its config name), builds itself from a
-    :class:`~svg.config.LikelihoodConfig` in :meth:`from_config` (reading the fields that apply
-    to it; add a field there if it needs a new option), and implements :meth:`_nll`, which gets
-    x, x_hat (and log σ when :attr:`predicts_log_sigma`) already checked and in at least float32,
-    and returns a :class:`DecoderNLL` summed over every dimension of each sample. Decorating it
-    with :func:`register` makes it a config choice; the tests are parametrised over the registry.
-    Learned state goes in parameters or buffers (so checkpoints carry it); training-only updates
-    happen when ``self.training``.
+    One file, one registry line: a subclass decorated with :func:`register` becomes the config
+    choice ``model.likelihood.name: <name>``. It declares
+
+    - :attr:`name`, its config name;
+    - :attr:`Options`, a dataclass of its options with defaults (``model.likelihood.<option>``
+      in YAML, next to ``name``; checked by type when the config is read; none by default).
+      :func:`register` derives :attr:`Config` (``name`` plus these options) from it;
+    - :meth:`_nll`, which gets x, x_hat (and log σ when :attr:`predicts_log_sigma`) already
+      checked and in at least float32, and returns a :class:`DecoderNLL` summed over every
+      dimension of each sample;
+    - optionally :meth:`from_config` (default: the options as keyword arguments of ``__init__``)
+      and :meth:`check_model_config` (settings of the model it cannot work with).
+
+    The tests are parametrised over the registry. Learned state goes in parameters or buffers (so
+    checkpoints carry it); training-only updates happen when ``self.training``.
     """
 
     name = "base"
     #: True when the decoder must also output a log σ map (one extra channel per image channel).
     predicts_log_sigma = False
+    #: The options this likelihood reads (a dataclass with defaults).
+    Options: type = NoOptions
+    #: ``name`` plus the options: a :class:`~models.config.LikelihoodConfig` subclass (by register).
+    Config: type = LikelihoodConfig
 
     @classmethod
     def from_config(cls, cfg: LikelihoodConfig) -> "Likelihood":
-        """Build from the config fields that apply to this likelihood (default: none)."""
-        return cls()
+        """Build from ``cfg`` (an instance of :attr:`Config`): by default each option is passed
+        as the keyword argument of the same name."""
+        return cls(**{f.name: getattr(cfg, f.name) for f in dataclasses.fields(cls.Options)})
+
+    @classmethod
+    def check_model_config(cls, model_cfg: Any) -> None:
+        """Raise :class:`~models.errors.UserError` for model settings this likelihood cannot be
+        combined with (default: none)."""
 
     def nll(self, x: torch.Tensor, x_hat: torch.Tensor,
             log_sigma: Optional[torch.Tensor] = None) -> DecoderNLL:
@@ -119,12 +141,27 @@ class Likelihood(nn.Module):
         return f"name={self.name}"
 
 
-LIKELIHOODS: Dict[str, Type[Likelihood]] = {}
+#: Config name → likelihood class; finds the likelihoods in every module of ``models``.
+LIKELIHOODS: Registry[Type[Likelihood]] = Registry("likelihood", ["models"])
+
+
+def _config_class(cls: Type[Likelihood]) -> type:
+    """The dataclass ``name`` + ``cls.Options``, a LikelihoodConfig subclass named ``cls.Config``."""
+    hints = typing.get_type_hints(cls.Options)
+    fields = [("name", str, dataclasses.field(default=cls.name))]
+    for f in dataclasses.fields(cls.Options):
+        fields.append((f.name, hints[f.name], dataclasses.field(
+            default=f.default, default_factory=f.default_factory, metadata=f.metadata)))
+    config = dataclasses.make_dataclass("Config", fields, bases=(LikelihoodConfig,))
+    # picklable and readable: models.likelihoods.OptimalSigma.Config
+    config.__module__, config.__qualname__ = cls.__module__, f"{cls.__qualname__}.Config"
+    config.__doc__ = f"model.likelihood for {cls.name!r}: name and the options of {cls.__name__}."
+    return config
 
 
 def register(cls: Type[Likelihood]) -> Type[Likelihood]:
-    """Class decorator: make ``cls`` selectable as ``model.likelihood.name = cls.name``."""
-    if cls.name in LIKELIHOODS:
-        raise ValueError(f"likelihood {cls.name!r} is registered twice")
-    LIKELIHOODS[cls.name] = cls
+    """Class decorator: make ``cls`` selectable as ``model.likelihood.name = cls.name``, with the
+    options its ``Options`` dataclass declares."""
+    cls.Config = _config_class(cls)
+    LIKELIHOODS.add(cls.name, cls)
     return cls

@@ -16,6 +16,8 @@ would need for the same balance of the two terms.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -38,15 +40,15 @@ class FixedGaussian(Likelihood):
 
     name = "gaussian"
 
+    @dataclass
+    class Options:
+        sigma: float = 1.0   # the fixed σ (> 0)
+
     def __init__(self, sigma: float = 1.0):
         super().__init__()
         if not sigma > 0:
             raise UserError(f"gaussian likelihood: sigma must be > 0, got {sigma}")
         self.sigma = float(sigma)
-
-    @classmethod
-    def from_config(cls, cfg: LikelihoodConfig) -> "FixedGaussian":
-        return cls(cfg.sigma)
 
     def _nll(self, x, x_hat, log_sigma):
         ls = torch.tensor(math.log(self.sigma), dtype=x.dtype, device=x.device)
@@ -66,6 +68,10 @@ class MSE(Likelihood):
 
     name = "mse"
 
+    @dataclass
+    class Options:
+        mse_beta: float = 1e-4   # the original objective's KL weight (sets σ); model.beta stays 1
+
     def __init__(self, beta: float = 1e-4, frame_ndim: int = 3):
         super().__init__()
         if not beta > 0:
@@ -75,6 +81,14 @@ class MSE(Likelihood):
     @classmethod
     def from_config(cls, cfg: LikelihoodConfig) -> "MSE":
         return cls(cfg.mse_beta)
+
+    @classmethod
+    def check_model_config(cls, model_cfg: Any) -> None:
+        """``model.beta`` must stay 1: this decoder's KL weight is its own ``mse_beta``."""
+        if model_cfg.beta != 1:
+            raise UserError(f"model.beta={model_cfg.beta} with the mse likelihood: its KL weight is "
+                            f"model.likelihood.mse_beta ({model_cfg.likelihood.mse_beta}); set "
+                            f"model.beta=1 so the two do not multiply")
 
     def _nll(self, x, x_hat, log_sigma):
         if x.dim() < self.frame_ndim + 1:
@@ -91,14 +105,14 @@ class LearnedSigma(Likelihood):
 
     name = "learned"
 
+    @dataclass
+    class Options:
+        log_sigma_min: float = -6.0   # soft lower bound on log σ
+
     def __init__(self, log_sigma_min: float = -6.0, init_log_sigma: float = 0.0):
         super().__init__()
         self.log_sigma_min = float(log_sigma_min)
         self.log_sigma = nn.Parameter(torch.tensor(float(init_log_sigma)))
-
-    @classmethod
-    def from_config(cls, cfg: LikelihoodConfig) -> "LearnedSigma":
-        return cls(cfg.log_sigma_min)
 
     def _nll(self, x, x_hat, log_sigma):
         ls = softclip(self.log_sigma.to(x.dtype), self.log_sigma_min)
@@ -118,6 +132,12 @@ class OptimalSigma(Likelihood):
 
     name = "optimal"
 
+    @dataclass
+    class Options:
+        axes: str = "sequence"        # what one σ is shared over: sequence | batch | frame
+        log_sigma_min: float = -6.0   # soft lower bound on log σ
+        momentum: float = 0.01        # running σ² update rate in (0, 1]; < 0: cumulative average
+
     def __init__(self, axes: str = "sequence", log_sigma_min: float = -6.0, momentum: float = 0.01):
         super().__init__()
         if axes not in OPTIMAL_AXES:
@@ -128,10 +148,6 @@ class OptimalSigma(Likelihood):
         self.axes, self.log_sigma_min, self.momentum = axes, float(log_sigma_min), float(momentum)
         self.register_buffer("running_var", torch.tensor(1.0))
         self.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.long))
-
-    @classmethod
-    def from_config(cls, cfg: LikelihoodConfig) -> "OptimalSigma":
-        return cls(cfg.axes, cfg.log_sigma_min, cfg.momentum)
 
     def optimal_log_sigma(self, x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
         """log σ* = ½ log mean((x − x̂)²) over ``axes``, kept with singleton dims to broadcast."""
@@ -178,13 +194,13 @@ class PerPixelSigma(Likelihood):
     name = "per_pixel"
     predicts_log_sigma = True
 
+    @dataclass
+    class Options:
+        log_sigma_min: float = -6.0   # soft lower bound on log σ
+
     def __init__(self, log_sigma_min: float = -6.0):
         super().__init__()
         self.log_sigma_min = float(log_sigma_min)
-
-    @classmethod
-    def from_config(cls, cfg: LikelihoodConfig) -> "PerPixelSigma":
-        return cls(cfg.log_sigma_min)
 
     def _nll(self, x, x_hat, log_sigma):
         ls = softclip(log_sigma, self.log_sigma_min)
@@ -212,7 +228,6 @@ class Bernoulli(Likelihood):
 
 
 def build_likelihood(cfg: LikelihoodConfig) -> Likelihood:
-    """Build the likelihood named by ``cfg.name`` from the fields that apply to it."""
-    if cfg.name not in LIKELIHOODS:
-        raise UserError(f"unknown likelihood {cfg.name!r}; choose one of {sorted(LIKELIHOODS)}")
-    return LIKELIHOODS[cfg.name].from_config(cfg)
+    """Build the likelihood named by ``cfg.name`` from its options; an unknown name raises
+    :class:`~models.errors.UserError` listing the registered ones."""
+    return LIKELIHOODS.lookup(cfg.name).from_config(cfg)

@@ -19,7 +19,7 @@ from .config import ModelConfig
 from .errors import UserError
 from .init import init_weights
 from .kl import gaussian_kl
-from .likelihoods import at_least_float32, build_likelihood
+from .likelihoods import LIKELIHOODS, at_least_float32, build_likelihood
 from .lstm import GaussianLSTM, LSTMPredictor
 from .registry import build_backbone, get_backbone
 from .skip import Rows, SharedSkips
@@ -94,16 +94,13 @@ class SVG(nn.Module):
                             f"so it needs n_past >= 2; got n_past={cfg.n_past}")
         if cfg.channels < 1:
             raise UserError(f"channels must be >= 1, got {cfg.channels}")
-        if cfg.likelihood.name == "mse" and cfg.beta != 1:
-            raise UserError(f"model.beta={cfg.beta} with the mse likelihood: its KL weight is "
-                            f"model.likelihood.mse_beta ({cfg.likelihood.mse_beta}); set model.beta=1 "
-                            f"so the two do not multiply")
+        LIKELIHOODS.lookup(cfg.likelihood.name).check_model_config(cfg)
         self.cfg = cfg
         self.image_size = get_backbone(cfg.backbone).image_size
         self.likelihood = build_likelihood(cfg.likelihood)
         out_channels = cfg.channels * (2 if self.likelihood.predicts_log_sigma else 1)
         self.encoder, self.decoder = build_backbone(cfg.backbone, cfg.g_dim, cfg.channels, out_channels,
-                                                   cfg.width)
+                                                   cfg.width, cfg.backbone_options)
         self.predictor = LSTMPredictor(cfg.g_dim + cfg.z_dim, cfg.g_dim, cfg.rnn_size,
                                        cfg.predictor_layers)
         self.posterior = GaussianLSTM(cfg.g_dim, cfg.z_dim, cfg.rnn_size, cfg.posterior_layers)

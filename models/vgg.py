@@ -8,6 +8,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .base import FrameDecoder, FrameEncoder
+from .registry import Backbone, register_backbone
 from .skip import Rows, upsample_conv_cat
 
 # Output widths of the 3×3 layers in each encoder block, finest resolution first, in units of
@@ -20,6 +21,11 @@ VGG_MULTIPLIERS = {
 
 def vgg_blocks(image_size: int, width: int) -> tuple:
     return tuple(tuple(m * width for m in block) for block in VGG_MULTIPLIERS[image_size])
+
+
+def vgg_skip_shapes(image_size: int, width: int) -> list:
+    """(channels, side) of each skip map, finest first: block outputs before pooling."""
+    return [(b[-1], image_size // 2 ** i) for i, b in enumerate(vgg_blocks(image_size, width))]
 
 
 def _layer(c_in: int, c_out: int) -> nn.Sequential:
@@ -59,11 +65,13 @@ class VGGEncoder(FrameEncoder):
 
 
 class VGGDecoder(FrameDecoder):
-    """Mirror of :class:`VGGEncoder` with nearest-neighbour upsampling and skip concatenation.
+    """Mirror of :class:`VGGEncoder`: each block reads the coarser result at twice its size
+    together with the skip map of its encoder block.
 
-    Each block mirrors an encoder block in reverse: its first layer takes the upsampled input
-    concatenated with the skip, and (but for the finest) its last layer narrows to the next finer
-    block's width. A 3×3 transposed convolution maps to ``out_channels`` (pre-activation).
+    Each block mirrors an encoder block in reverse: its first layer is, as a function, a 3×3
+    convolution of [nearest 2× upsampled input, skip] (computed without either copy, see
+    :meth:`forward`), and (but for the finest) its last layer narrows to the next finer block's
+    width. A 3×3 transposed convolution maps to ``out_channels`` (pre-activation).
     """
 
     def __init__(self, g_dim: int, out_channels: int, image_size: int = 64, width: int = 64):
@@ -87,10 +95,17 @@ class VGGDecoder(FrameDecoder):
         """h (N, g_dim); skips: the encoder's maps, finest first, each (M, c, h, w); rows: which
         map each frame reads (None: M = N, aligned; see models.skip). → (N, out_channels, S, S).
 
-        Each block's nearest 2× upsampling and first 3×3 convolution run as one stride-2
-        transposed convolution (same function, 2.25× fewer multiply-adds, no upsampled copy)."""
+        Nothing is upsampled or concatenated: each block's first layer computes what a 3×3
+        convolution of [upsample(x), skip] would give with :func:`models.skip.upsample_conv_cat`:
+        the x part as one stride-2 transposed convolution of the coarse map (2.25× fewer
+        multiply-adds, no upsampled copy) and the skip part once per distinct skip map (``rows``),
+        added together; then that layer's BatchNorm and LeakyReLU, and the block's other layers."""
         x = self.head(h.view(-1, self.g_dim, 1, 1))
         for block, skip in zip(self.blocks, reversed(skips)):
             first = block[0]
             x = block[1:](first[1:](upsample_conv_cat(first[0], x, skip, rows)))
         return self.out(x)
+
+
+register_backbone("vgg64", Backbone(VGGEncoder, VGGDecoder, 64, vgg_skip_shapes))
+register_backbone("vgg128", Backbone(VGGEncoder, VGGDecoder, 128, vgg_skip_shapes))

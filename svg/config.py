@@ -10,6 +10,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from models.config import LikelihoodConfig, ModelConfig  # noqa: F401 (every config class from here)
 from models.errors import MissingFile, UserError
+from svg import entry_config
 
 log = logging.getLogger(__name__)
 
@@ -22,13 +23,17 @@ class DataConfig:
     root : its folder (MNIST files, BAIR records); None = the default source (bundled digits).
     n_future : frames predicted after the model's n_past context frames in training.
     eval_n_future : frames predicted in evaluation (SVG: 20 on SM-MNIST, 28 on BAIR).
+        Left out (None), each is the dataset's declared default (``DatasetEntry.n_future`` /
+        ``eval_n_future``: smmnist, mmnist, moving_squares 10 / 20; bair 10 / 28; kth 10 / 30),
+        filled in when the config is read.
     num_workers : DataLoader worker processes.
-    options : dataset-specific keyword options passed to its builder (e.g. num_digits).
+    options : the dataset's own options (the fields of its entry's ``Options``, e.g. num_digits),
+        checked against them when the config is read.
     """
     name: str = "smmnist"
     root: Optional[str] = None
-    n_future: int = 10
-    eval_n_future: int = 20
+    n_future: Optional[int] = None
+    eval_n_future: Optional[int] = None
     num_workers: int = 2
     options: Dict[str, Any] = field(default_factory=dict)
 
@@ -86,9 +91,11 @@ class EvalConfig:
     batch_size : sequences per batch (each sampled N times in one batch of batch_size·N).
     seed : seeds the sampling noise.
     metrics : per-frame metrics, names from ``svg.eval.registry.METRICS``.
-    ssim_window : gaussian (11×11, σ = 1.5, the standard of SRVP and later tables) | uniform
-        (scikit-image's 7×7 default).
-    lpips_net : alex (LPIPS v0.1 AlexNet, the standard) | vgg.
+    metric_options : metric name → its options (the fields of its ``Options``; left out: their
+        defaults), e.g. ``{"ssim": {"window": "uniform"}, "lpips": {"net": "vgg"}}``. The
+        built-in ones: ssim window gaussian (11×11, σ = 1.5, the standard of SRVP and later
+        tables) | uniform (scikit-image's 7×7 default); lpips net alex (LPIPS v0.1 AlexNet, the
+        standard) | vgg.
     likelihood : also report the test NLL per dimension, KL per frame and σ (teacher forcing).
     fvd : also the Fréchet Video Distance (one random sample per video, context prepended).
     fvd_real_stats : ``.npz`` of the real videos' I3D statistics, read if present else written.
@@ -101,8 +108,7 @@ class EvalConfig:
     batch_size: int = 4
     seed: int = 0
     metrics: List[str] = field(default_factory=lambda: ["psnr", "ssim", "lpips"])
-    ssim_window: str = "gaussian"
-    lpips_net: str = "alex"
+    metric_options: Dict[str, Dict[str, Any]] = field(default_factory=dict)
     likelihood: bool = True
     fvd: bool = False
     fvd_real_stats: Optional[str] = None
@@ -167,8 +173,10 @@ def _drop_options_of_replaced_dataset(from_file: Any, command_line: Any, path: s
 def load_config(path: Optional[str] = None, overrides: Sequence[str] = ()) -> Config:
     """Defaults ← YAML file ← ``key=value`` overrides (dotted keys, e.g. ``train.lr=1e-3``).
 
-    Types are checked against the dataclasses; an unknown key or a badly typed value raises
-    ``ValueError`` naming the key, where it came from, and the valid keys. When the overrides
+    Types are checked against the dataclasses, and the options of the chosen likelihood, backbone
+    and dataset against the ``Options`` each declares (:mod:`svg.entry_config`, which also says
+    how options of 0.1's shared likelihood config are read); an unknown key or a badly typed value
+    raises ``ValueError`` naming the key, where it came from, and the valid keys. When the overrides
     set ``data.name`` to another dataset than the file's, the file's ``data.options`` (options
     of its dataset) are dropped with a warning; ``data.options.KEY=VALUE`` overrides still apply.
     """
@@ -200,22 +208,42 @@ def apply_overrides(cfg: Config, overrides: Sequence[str], allowed: Sequence[str
     _check_overrides(overrides, allowed)
     src = _translate_old_keys(OmegaConf.to_container(OmegaConf.from_dotlist(list(overrides))),
                               "the command line")
-    return check_ranges(OmegaConf.to_object(_merge(OmegaConf.structured(cfg), src, "the command line")))
+    return check_ranges(_finish(_merge(OmegaConf.structured(cfg), src, "the command line")))
+
+
+def _pop_likelihood(src: Any) -> Any:
+    """Take ``model.likelihood`` out of ``src``: it is checked against the chosen likelihood."""
+    model = src.get("model") if isinstance(src, dict) else None
+    return model.pop("likelihood", None) if isinstance(model, dict) else None
 
 
 def _merge(cfg, src, where: str):
-    from omegaconf import OmegaConf
-    from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
+    likelihood = _pop_likelihood(src)
+    cfg = entry_config.merge_or_explain(cfg, src, where, lambda key: _valid_keys(Config(), key))
+    return _check_entries(cfg, likelihood, where)
 
-    try:
-        return OmegaConf.merge(cfg, src)
-    except ConfigKeyError as e:
-        valid = ", ".join(_valid_keys(Config(), e.full_key))
-        raise UserError(f"unknown config key {e.full_key!r} in {where}; valid keys here: "
-                        f"{valid}") from None
-    except OmegaConfBaseException as e:
-        raise UserError(f"bad value for config key {e.full_key!r} in {where}: "
-                        f"{str(e).splitlines()[0]}") from None
+
+def _check_entries(cfg, likelihood: Any, where: str):
+    """``cfg`` with ``likelihood`` (the ``model.likelihood`` mapping from ``where``, or None)
+    applied, and the chosen entries' options checked (:mod:`svg.entry_config`)."""
+    from omegaconf import OmegaConf
+
+    if likelihood is not None:
+        if not isinstance(likelihood, dict):
+            raise UserError(f"model.likelihood in {where} must be a mapping (name and options), "
+                            f"not {likelihood!r}")
+        cfg.model.likelihood = OmegaConf.structured(entry_config.likelihood_config(
+            OmegaConf.to_container(cfg.model.likelihood), likelihood, where))
+    entry_config.check_entry_options(cfg, where)
+    return cfg
+
+
+def _finish(cfg) -> Config:
+    """The checked OmegaConf config as a :class:`Config`, horizons left out set to the dataset's."""
+    from omegaconf import OmegaConf
+
+    cfg = OmegaConf.to_object(cfg)
+    return dataclasses.replace(cfg, data=entry_config.with_default_horizons(cfg.data))
 
 
 def _translate_old_keys(d: Any, where: str) -> Any:
@@ -244,12 +272,14 @@ def config_from_dict(d: Dict[str, Any], where: str = "a checkpoint") -> Config:
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
+    d = _translate_old_keys(copy.deepcopy(d), where)
+    likelihood = _pop_likelihood(d)
     try:
-        return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(Config),
-                                                   _translate_old_keys(copy.deepcopy(d), where)))
+        cfg = OmegaConf.merge(OmegaConf.structured(Config), d)
     except OmegaConfBaseException as e:
         raise UserError(f"config stored in {where} does not fit this version: key {e.full_key!r}: "
                         f"{str(e).splitlines()[0]}") from None
+    return _finish(_check_entries(cfg, likelihood, where))
 
 
 def _at_least(low):

@@ -18,6 +18,7 @@ from data_loaders import build_dataset
 from models.errors import UserError
 
 from svg.config import DataConfig
+from svg.entry_config import refuse_item_dicts
 
 
 def make_dataset(cfg: DataConfig, split: str, seq_len: int) -> Dataset:
@@ -27,10 +28,7 @@ def make_dataset(cfg: DataConfig, split: str, seq_len: int) -> Dataset:
     Training and evaluation use frames only, so ``with_actions`` (BAIR items as dicts with actions
     and end-effector positions, for user code) is refused here with a plain message.
     """
-    if cfg.options.get("with_actions"):
-        raise UserError("data.options.with_actions=true gives dict items (frames, actions, "
-                        "endeffector) for your own code; svg train / evaluate / generate use frames "
-                        "only, so remove that option")
+    refuse_item_dicts(cfg.options)
     return build_dataset(cfg.name, split, cfg.root, seq_len, **cfg.options)
 
 

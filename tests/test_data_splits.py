@@ -6,6 +6,7 @@ import torch
 import data_loaders.digits as digits_module
 from data_loaders import DATASETS, SPLITS, build_dataset
 from data_loaders.moving_mnist import MovingMNIST
+from models.errors import UserError
 from data_loaders.moving_squares import split_of_start
 
 
@@ -91,3 +92,18 @@ def test_moving_squares_splits_are_disjoint_by_start_cell():
         starts[s] = cells
     assert not starts["train"] & starts["val"] and not starts["val"] & starts["test"]
     assert torch.equal(sets["val"][7], build_dataset("moving_squares", "val", None, 3)[7])
+
+
+@pytest.mark.parametrize("name", sorted(DATASETS))
+def test_every_dataset_gives_the_frames_it_declares(name):
+    """Items of each registered dataset have the (C, S, S) its entry declares, for its default
+    options; datasets without a default source need data.root and are tested with their files."""
+    entry = DATASETS[name]
+    try:
+        data = build_dataset(name, "test", None, 4)
+    except UserError as e:
+        assert "needs data.root" in str(e)
+        pytest.skip(f"{name} has no default source ({e})")
+    channels, side = entry.frame_shape()
+    assert tuple(data[0].shape) == (4, channels, side, side)
+    assert entry.n_future >= 1 and entry.eval_n_future >= entry.n_future

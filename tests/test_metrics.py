@@ -8,8 +8,10 @@ import pytest
 import torch
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
+from svg.config import EvalConfig
 from svg.eval.metrics import (build_lpips, lpips_backbone_path, lpips_distance, mean_confidence_interval,
-                         psnr, ssim)
+                              psnr, ssim)
+from svg.eval.registry import METRICS
 
 
 def real_frames(n=6):
@@ -155,3 +157,20 @@ def test_lpips_missing_or_wrong_weights_fail_clearly(tmp_path):
         build_lpips("alex", backbone_path=str(bad))
     with pytest.raises(ValueError, match="unknown LPIPS network 'squeeze'"):
         build_lpips("squeeze")
+
+
+@pytest.mark.parametrize("name", sorted(METRICS))
+def test_every_registered_metric_scores_frames_in_its_direction(name):
+    """Each metric of the registry, with its declared default options: one score per frame, and
+    a perfect prediction scores at least as well (in the entry's own direction) as a noisy one."""
+    metric = METRICS[name]
+    cfg = EvalConfig()
+    score = metric.scorer(torch.device("cpu"), cfg)
+    g = torch.Generator().manual_seed(0)
+    target = torch.rand(2, 3, 3, 64, 64, generator=g)
+    noisy = (target + 0.3 * torch.randn(target.shape, generator=g)).clamp(0, 1)
+    perfect, worse = score(target, target), score(noisy, target)
+    assert perfect.shape == worse.shape == (2, 3) and torch.isfinite(worse).all()
+    better = perfect > worse if metric.higher_is_better else perfect < worse
+    assert better.all()
+    assert isinstance(metric.protocol(cfg), str) and metric.protocol(cfg)

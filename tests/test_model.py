@@ -119,17 +119,18 @@ def test_skip_index_follows_paper_by_default():
     assert small_model(n_past=3, skip="previous").skip_index(7) == [0, 1, 2, 3, 4, 5]
 
 
+@pytest.mark.parametrize("channels", [1, 3])
 @pytest.mark.parametrize("name", sorted(BACKBONES))
-def test_every_backbone_shapes_and_finite_loss(name):
+def test_every_backbone_shapes_and_finite_loss(name, channels):
+    """Every registered backbone, checked against what its entry declares (image size, skips)."""
     torch.manual_seed(0)
     bb = BACKBONES[name]
-    channels = 3 if name.startswith("vgg") else 1
     model = small_model(name, channels, n_past=1)
     s = bb.image_size
     enc_h, skips = model.encoder(torch.rand(2, channels, s, s))
     assert enc_h.shape == (2, SMALL["g_dim"]) and enc_h.abs().max() <= 1
-    assert [k.shape[-1] for k in skips] == [s // 2 ** i for i in range(len(skips))] if name.startswith(
-        "vgg") else [s // 2 ** (i + 1) for i in range(len(skips))]
+    assert [tuple(k.shape[1:]) for k in skips] == [(c, side, side)
+                                                   for c, side in bb.skip_shapes(s, SMALL["width"])]
     assert model.decoder(enc_h, skips).shape == (2, channels, s, s)
     x = torch.rand(1, 2, channels, s, s)
     out = model.loss(x)
@@ -259,15 +260,24 @@ def test_bad_input_errors():
 
 
 @pytest.mark.parametrize("name", sorted(BACKBONES))
-def test_paper_widths(name):
-    """At width 64 the skip maps have the paper's channels: DCGAN 64,128,256,512(,512);
-    VGG 64,128,256,512(,512) at full, 1/2, 1/4, ... resolution."""
+def test_declared_widths_at_full_width(name):
+    """At the paper's width 64 the skip maps have the channels and sides the entry declares."""
     bb = BACKBONES[name]
     model = SVG(ModelConfig(backbone=name, channels=3))
     s = bb.image_size
     with torch.no_grad():
         h, skips = model.eval().encoder(torch.rand(1, 3, s, s))
         out = model.decoder(h, skips)
-    expected = [64, 128, 256, 512] + ([512] if s == 128 else [])
-    assert [k.shape[1] for k in skips] == expected
+    assert [(k.shape[1], k.shape[-1]) for k in skips] == list(bb.skip_shapes(s, 64))
     assert h.shape == (1, 128) and out.shape == (1, 3, s, s)
+
+
+@pytest.mark.parametrize("name,expected", [
+    ("dcgan64", [(64, 32), (128, 16), (256, 8), (512, 4)]),
+    ("dcgan128", [(64, 64), (128, 32), (256, 16), (512, 8), (512, 4)]),
+    ("vgg64", [(64, 64), (128, 32), (256, 16), (512, 8)]),
+    ("vgg128", [(64, 128), (128, 64), (256, 32), (512, 16), (512, 8)])])
+def test_paper_widths(name, expected):
+    """At width 64 the skip maps have the paper's channels: DCGAN 64,128,256,512(,512) at 1/2,
+    1/4, ... resolution; VGG 64,128,256,512(,512) at full, 1/2, 1/4, ... resolution."""
+    assert BACKBONES[name].skip_shapes(BACKBONES[name].image_size, 64) == expected

@@ -17,7 +17,7 @@ from svg.data import make_dataset
 from svg.runtime import keep_freed_memory, pick_device
 from svg.eval.report import write_report
 from svg.eval.evaluate import check_eval_config, evaluate, resolve_lengths
-from svg.eval.registry import METRICS, SSIM_WINDOWS
+from svg.eval.registry import METRICS, option_flags
 from svg.train.checkpoint import load_model
 
 
@@ -79,10 +79,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=d.batch_size, help="sequences per batch (× N samples)")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--metrics", nargs="+", default=d.metrics, choices=sorted(METRICS))
-    p.add_argument("--lpips", default=d.lpips_net, choices=["alex", "vgg", "none"],
-                   help="LPIPS network (none: skip LPIPS)")
-    p.add_argument("--ssim-window", default=d.ssim_window, choices=SSIM_WINDOWS,
-                   help="gaussian: 11×11, σ = 1.5 (the tables' SSIM); uniform: scikit-image's 7×7")
+    _add_metric_options(p)
     p.add_argument("--fvd", action="store_true", help="also FVD (one random sample per test video)")
     p.add_argument("--fvd-real-stats", default=None, metavar="NPZ",
                    help="test-video I3D statistics: read if the file exists, else computed and saved")
@@ -92,13 +89,33 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="data settings to change, e.g. data.root=/new/place data.options.protocol=srvp")
 
 
+def _add_metric_options(p: argparse.ArgumentParser) -> None:
+    """A flag for each option each registered metric declares (e.g. ``--ssim-window``, ``--lpips``)."""
+    for metric in METRICS.values():
+        for flag, f in option_flags(metric):
+            choices = f.metadata.get("choices")
+            off = f.metadata.get("off")
+            if choices is not None and off is not None:
+                choices = [*choices, off]
+            p.add_argument(flag, dest=f"metric_option:{metric.name}:{f.name}", default=f.default,
+                           choices=choices, help=f.metadata.get("help", f"{metric.name} option {f.name}"))
+
+
 def eval_config_from_args(args: argparse.Namespace) -> EvalConfig:
-    metrics = [m for m in args.metrics if not (m == "lpips" and args.lpips == "none")]
+    options: Dict[str, Dict[str, Any]] = {}
+    switched_off = set()
+    for metric in METRICS.values():
+        for _, f in option_flags(metric):
+            value = getattr(args, f"metric_option:{metric.name}:{f.name}")
+            if value is not None and value == f.metadata.get("off"):
+                switched_off.add(metric.name)
+                continue
+            options.setdefault(metric.name, {})[f.name] = value
     return EvalConfig(n_samples=args.n_samples, n_past=args.n_past, n_future=args.n_future,
                       max_videos=args.max_videos, batch_size=args.batch_size, seed=args.seed,
-                      metrics=metrics, ssim_window=args.ssim_window,
-                      lpips_net="alex" if args.lpips == "none" else args.lpips, fvd=args.fvd,
-                      fvd_real_stats=args.fvd_real_stats, device=args.device)
+                      metrics=[m for m in args.metrics if m not in switched_off],
+                      metric_options=options, fvd=args.fvd, fvd_real_stats=args.fvd_real_stats,
+                      device=args.device)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -17,7 +17,7 @@ from torch.utils.data import Dataset
 from models.errors import UserError
 from svg.config import EvalConfig
 from svg.eval.fvd import FVDAccumulator
-from svg.eval.registry import get_metrics
+from svg.eval.registry import get_metrics, selection_rule
 from models.svg_lp import SVG, eval_mode
 from svg.eval.scoring import BestOfN, best_of_n
 
@@ -51,8 +51,8 @@ def protocol(cfg: EvalConfig, n_videos: int) -> Dict[str, Any]:
             "n_samples": cfg.n_samples,
             "frames_scored": f"{cfg.n_past + 1}..{seq_len} (1-based), the predicted frames only",
             "selection": "per sequence and per metric, the sample with the best metric averaged over "
-                         "the predicted frames (max PSNR/SSIM, min LPIPS); mean over sequences with a "
-                         "95% Student-t interval",
+                         f"the predicted frames ({selection_rule(get_metrics(cfg.metrics))}); mean "
+                         "over sequences with a 95% Student-t interval",
             "data_range": "frames float in [0, 1]", **text}
 
 
@@ -79,7 +79,7 @@ def evaluate(model: SVG, dataset: Dataset, cfg: EvalConfig, *, progress: bool = 
     device = next(model.parameters()).device
     n_videos = check_eval_config(cfg, len(dataset), "evaluation")
     metrics = get_metrics(cfg.metrics)
-    scorers = {m.name: m.build(device, cfg) for m in metrics}
+    scorers = {m.name: m.scorer(device, cfg) for m in metrics}
     seq_len = cfg.n_past + cfg.n_future
     scores: Dict[str, List[torch.Tensor]] = {m.name: [] for m in metrics}
     terms: Dict[str, List[torch.Tensor]] = {"nll": [], "kl": [], "sigma": []}

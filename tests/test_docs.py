@@ -191,7 +191,7 @@ def test_the_docs_are_read_as_commands():
 
 def test_checker_reports_names_that_do_not_exist(cli):
     doc = "\n".join([
-        "Run `svg evaluate --run r --n-samples 5 --no-such-option` or `svg predict --run r`.",
+        "Run `svg evaluate --run r --n-samples 5 --no-such-option` or `svg forecast --run r`.",
         "```bash",
         "python train_svg.py --config c.yaml \\",
         "    --not-an-option a=1   # or: svg train --config c.yaml",
@@ -207,7 +207,7 @@ def test_checker_reports_names_that_do_not_exist(cli):
     ])
     found = sorted(p.split("  (in")[0] for p in problems(doc, cli))
     assert found == ["make no-such-target", "svg COMMAND --n-samples", "svg evaluate --no-such-option",
-                     "svg predict", "train_svg.py --not-an-option"]
+                     "svg forecast", "train_svg.py --not-an-option"]
 
 
 def heading_anchors(markdown: str) -> Set[str]:

@@ -83,9 +83,9 @@ def _open_here(path: str) -> bool:
     return False
 
 
-def _refuse(run_dir: str, path: str) -> None:
-    raise UserError(f"run folder {run_dir} is in use by another svg train ({_holder(path)}); wait for "
-                    f"it to end or stop it, or train into another run_dir")
+def _in_use(run_dir: str, path: str) -> UserError:
+    return UserError(f"run folder {run_dir} is in use by another svg train ({_holder(path)}); wait "
+                     f"for it to end or stop it, or train into another run_dir")
 
 
 def _open_lock(run_dir: str) -> int:
@@ -106,9 +106,9 @@ def _open_lock(run_dir: str) -> int:
             os.close(fd)
             if e.errno not in (errno.EACCES, errno.EAGAIN):
                 raise
-            _refuse(run_dir, path)
+            raise _in_use(run_dir, path) from None
         with contextlib.suppress(FileNotFoundError):
-            if os.fstat(fd).st_ino == os.stat(path).st_ino:   # not removed meanwhile by a failed start
+            if os.fstat(fd).st_ino == os.stat(path).st_ino:   # not removed by a failed start meanwhile
                 break
         os.close(fd)
     os.ftruncate(fd, 0)

@@ -16,6 +16,7 @@ from svg.runtime import pick_device
 from svg.eval.evaluate import clip_video
 from svg.eval.metrics import psnr
 from svg.train.checkpoint import load_model
+from svg.train.run_folder import check_writable
 from svg.visualize import labelled_rollout, write_gif, write_png
 
 
@@ -60,10 +61,11 @@ def write_rollouts(run: str, out: str, n_samples: int = 20, show=None, max_video
     """Write ``video_<i>.gif`` and ``video_<i>.png`` for the first test sequences; returns paths.
 
     ``show`` random samples are shown (default min(3, n_samples)) next to the best of
-    ``n_samples``; frames are upscaled ``scale`` times. Bad numbers raise ``ValueError`` before
-    the output folder is created.
+    ``n_samples``; frames are upscaled ``scale`` times. Bad numbers, and an output folder that
+    cannot be written, raise ``ValueError`` before anything is loaded or created.
     """
     show = check_rollout_args(n_samples, show, max_videos, n_past, n_future, scale)
+    check_writable(out, "--out")
     dev = pick_device(device)
     model, cfg, _, _ = load_model(run, dev)
     n_past = cfg.model.n_past if n_past is None else n_past

@@ -14,7 +14,7 @@ import os
 
 from models.errors import UserError
 from svg.config import load_config
-from svg.train.log import LOG_FORMAT
+from svg.train.log import LOG_FORMAT, kept_records
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEMO_CONFIG = os.path.join(REPO, "configs", "smmnist_demo.yaml")
@@ -43,9 +43,10 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO if rank == 0 else logging.WARNING, format=LOG_FORMAT)
     if args.demo and args.config:
         raise SystemExit("give either --demo or --config, not both")
-    cfg = load_config(DEMO_CONFIG if args.demo else args.config, args.overrides)
+    with kept_records() as setup:   # shown now, and written to train.log once it is open
+        cfg = load_config(DEMO_CONFIG if args.demo else args.config, args.overrides)
     if args.resume and not list_checkpoints(cfg.run_dir):
         raise UserError(f"--resume: no checkpoint in {cfg.run_dir}")
     train(cfg, progress=not args.no_progress, resume_from=args.resume_from,
-          strict_resume=args.strict_resume)
+          strict_resume=args.strict_resume, earlier_log=setup)
     return 0

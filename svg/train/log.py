@@ -5,7 +5,8 @@ import contextlib
 import logging
 import os
 import time
-from typing import Iterator
+import warnings
+from typing import Iterator, List, Sequence
 
 from svg.train.step import StepStats
 
@@ -14,25 +15,81 @@ LOG_FORMAT = "%(asctime)s %(name)s %(levelname)s %(message)s"
 
 
 @contextlib.contextmanager
-def log_file(run_dir: str, enabled: bool = True) -> Iterator[None]:
+def log_file(run_dir: str, enabled: bool = True, earlier: Sequence[logging.LogRecord] = ()) -> Iterator[None]:
     """Copy every log record (what the console shows, warnings included) to ``run_dir/train.log``,
-    appending across resumes."""
+    appending across resumes.
+
+    earlier : records of the set-up before the run folder was known (e.g. config warnings),
+        written first. Python ``warnings`` issued meanwhile are logged too (logger
+        ``py.warnings``), and an exception ending the block is recorded with its message (a
+        ``ValueError`` or ``OSError``, the types of bad input) or its traceback (anything else).
+    """
     if not enabled:
         yield
         return
     handler = logging.FileHandler(os.path.join(run_dir, "train.log"), encoding="utf-8")
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    for record in earlier:
+        handler.handle(record)
     root = logging.getLogger()
     old_level = root.level
     root.addHandler(handler)
     if root.level > logging.INFO or root.level == logging.NOTSET:
         root.setLevel(logging.INFO)
     try:
-        yield
+        with warnings_logged():
+            yield
+    except BaseException as e:
+        handler.handle(_failure_record(e))   # the console shows it already, so to the file only
+        raise
     finally:
         root.removeHandler(handler)
         root.setLevel(old_level)
         handler.close()
+
+
+def _failure_record(e: BaseException) -> logging.LogRecord:
+    if isinstance(e, KeyboardInterrupt):
+        return log.makeRecord(log.name, logging.ERROR, __file__, 0, "training interrupted", (), None)
+    detail = None if isinstance(e, (ValueError, OSError)) else (type(e), e, e.__traceback__)
+    return log.makeRecord(log.name, logging.ERROR, __file__, 0, "training failed: %s: %s",
+                          (type(e).__name__, e), detail)
+
+
+def _log_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    logging.getLogger("py.warnings").warning("%s: %s (%s:%d)", category.__name__, message,
+                                             filename, lineno)
+
+
+@contextlib.contextmanager
+def warnings_logged() -> Iterator[None]:
+    """Within the block, Python ``warnings`` go to the ``py.warnings`` logger (so to the console
+    and ``train.log`` alike) instead of straight to stderr; filters apply as usual."""
+    with warnings.catch_warnings():
+        warnings.showwarning = _log_warning
+        yield
+
+
+class _Kept(logging.Handler):
+    def __init__(self):
+        super().__init__()
+        self.records: List[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@contextlib.contextmanager
+def kept_records() -> Iterator[List[logging.LogRecord]]:
+    """The list of log records (and Python warnings) of the block, as they are also shown: for
+    :func:`log_file`'s ``earlier``, when the run folder is known only after them."""
+    kept = _Kept()
+    logging.getLogger().addHandler(kept)
+    try:
+        with warnings_logged():
+            yield kept.records
+    finally:
+        logging.getLogger().removeHandler(kept)
 
 
 class TrainLog:

@@ -14,7 +14,7 @@ import json
 import logging
 import math
 import os
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Sequence
 
 import torch
 from torch import nn
@@ -31,6 +31,7 @@ from svg.eval.evaluate import evaluate, resolve_lengths
 from models.svg_lp import SVG
 from svg.train.resume import restore, session_config_text
 from svg.train.log import TrainLog, log_file
+from svg.train.run_folder import claim_run_folder
 from svg.train.step import train_step
 from svg.train.validation import training_rollouts, validate
 
@@ -126,13 +127,18 @@ def _wrap(model: SVG, cfg: Config, d: Dist, device: torch.device) -> nn.Module:
 
 
 def train(cfg: Config, resume: bool = True, progress: bool = True, resume_from: Optional[str] = None,
-          strict_resume: bool = False) -> Dict[str, Any]:
+          strict_resume: bool = False, earlier_log: Sequence[logging.LogRecord] = ()) -> Dict[str, Any]:
     """Train (or resume) the run in ``cfg.run_dir``; returns the end-of-run summary.
 
     resume : continue from the newest intact checkpoint of the run folder, if any.
     resume_from : a checkpoint to restart from instead (also ``train.resume_from``), e.g. the last
         good one of a diverged run; later checkpoints of the folder are set aside.
     strict_resume : refuse, rather than warn about, settings that differ from the checkpoint's.
+    earlier_log : log records of the set-up before this call (e.g. config warnings), for
+        ``train.log``.
+
+    The run folder is held by this process alone while it trains (:mod:`svg.train.run_folder`):
+    a folder that cannot be written, or that another trainer holds, raises ``UserError`` first.
     """
     d = init_distributed(cfg.train.device)
     device = pick_device(cfg.train.device, d.local_rank)
@@ -143,8 +149,7 @@ def train(cfg: Config, resume: bool = True, progress: bool = True, resume_from: 
         torch.cuda.set_device(device)
     elif cfg.train.keep_host_memory:
         keep_freed_memory()
-    os.makedirs(cfg.run_dir, exist_ok=True)
-    with log_file(cfg.run_dir, d.main):
+    with claim_run_folder(cfg.run_dir, d.main), log_file(cfg.run_dir, d.main, earlier_log):
         return _train(cfg, d, device, resume, progress, resume_from or cfg.train.resume_from,
                       strict_resume)
 

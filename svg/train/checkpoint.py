@@ -92,8 +92,10 @@ def load_checkpoint(path: str, model_cfg: Any = None, mmap: bool = False) -> Dic
         raise MissingFile(f"checkpoint {path} does not exist")
     try:
         state = torch.load(path, map_location="cpu", weights_only=False, mmap=mmap)
-    except (RuntimeError, EOFError, OSError, pickle.UnpicklingError, ValueError, KeyError) as e:
-        # truncated, damaged, not a torch file: torch's own message names neither file nor cause
+    except (RuntimeError, EOFError, OSError, pickle.UnpicklingError, ValueError, KeyError,
+            OverflowError, IndexError, TypeError, AttributeError, ImportError, MemoryError) as e:
+        # truncated, damaged, not a torch file: torch's own message names neither file nor cause;
+        # unpickling random bytes can fail with any of these (OverflowError seen in the tests)
         first = (str(e).strip().splitlines() or [type(e).__name__])[0].split(". ")[0]
         raise CorruptCheckpoint(f"checkpoint {path} cannot be read ({first}); it is damaged or not "
                                 f"a checkpoint") from None

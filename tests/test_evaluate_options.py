@@ -118,3 +118,10 @@ def test_a_failed_write_still_prints_the_metrics(run_dir, tmp_path, capsys, monk
     assert set(saved["metrics"]) == {"psnr"} and saved["protocol"]["videos"] == 2
     assert f"could not write metrics.json, per_step.csv, metrics.png to {tmp_path / 'out'}" in err
     assert "No space left on device" in err
+
+
+def test_the_write_check_leaves_no_empty_folder(run_dir, tmp_path, capsys):
+    out = tmp_path / "new" / "eval"
+    assert main(["evaluate", "--run", str(run_dir), *FAST, "--out", str(out), "data.options={size: 32}"]) == 2
+    assert "frames must be (C, H, W) = (1, 64, 64)" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()

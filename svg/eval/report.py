@@ -52,8 +52,14 @@ def folder_name(split: str, cfg: EvalConfig, videos: int, all_videos: int,
 
 
 def check_writable(out_dir: str, option: str = "--out") -> None:
-    """Create ``out_dir`` and write a scratch file in it, or raise a one-line :class:`UserError`
-    naming the folder and the reason: before any work, so the results never have nowhere to go."""
+    """Write a scratch file in ``out_dir`` (creating it for the check, and removing again the
+    folders the check created, so a failed evaluation leaves no empty result folder), or raise a
+    one-line :class:`UserError` naming the folder and the reason: before any work, so the results
+    never have nowhere to go."""
+    created, parent = [], os.path.abspath(out_dir)
+    while parent and not os.path.exists(parent) and parent != os.path.dirname(parent):
+        created.append(parent)
+        parent = os.path.dirname(parent)
     try:
         os.makedirs(out_dir, exist_ok=True)
         with tempfile.TemporaryFile(dir=out_dir) as f:
@@ -63,6 +69,10 @@ def check_writable(out_dir: str, option: str = "--out") -> None:
     except OSError as e:
         raise UserError(f"cannot write the evaluation results to {out_dir} ({e.strerror or e}); "
                         f"give {option} a writable folder") from None
+    finally:
+        for folder in created:   # deepest first
+            if os.path.isdir(folder) and not os.listdir(folder):
+                os.rmdir(folder)
 
 
 def write_report(out_dir: str, report: Dict[str, Any]) -> None:

@@ -18,7 +18,7 @@ from models.config import ModelConfig
 from models.errors import UserError
 
 DEFAULT_FRACTION = 0.5          # of the available memory, when --max-memory is not given
-SCORE_BYTES_PER_VALUE = 640     # per predicted value (frame × channel × pixel), see bytes_per_sample
+SCORE_BYTES_PER_VALUE = 900     # per predicted value (frame × channel × pixel), see bytes_per_sample
 GEN_BYTES_PER_FEATURE = 64      # per backbone feature value (width × H × W) of one rollout step
 FRAME_COPIES = 4                # float32 copies of the whole sample (rollout, stacked, clipped, target)
 SIZE_UNITS = {"": 1, "K": 2 ** 10, "M": 2 ** 20, "G": 2 ** 30}
@@ -55,8 +55,10 @@ def bytes_per_sample(model: ModelConfig, image_size: int, n_past: int, n_future:
     A fitted, conservative formula (not a run-time probe, so the chunk size is reproducible):
     scoring keeps about 60 float64 maps per predicted frame and channel (SSIM's filtered
     moments dominate; PSNR's float64 difference and LPIPS, which runs 256 frames at a time, add
-    little), measured at 476 bytes per predicted value for dcgan64 (width 32, 1 × 64², 10 frames)
-    and 347 for vgg64 (width 64, 3 × 64², 28 frames) and budgeted at ``SCORE_BYTES_PER_VALUE``;
+    little). Measured peaks of a whole chunk, per predicted value: 476 bytes for dcgan64 (width
+    32, 1 × 64², 10 frames, 20–80 samples) and 814 for vgg64 (width 64, 3 × 64², 28 frames, 27
+    samples, with ``svg.runtime.keep_freed_memory`` as ``svg evaluate`` runs on CPU); budgeted at
+    ``SCORE_BYTES_PER_VALUE`` together with the rollout term below;
     a rollout step holds the backbone's activations, about ``GEN_BYTES_PER_FEATURE`` bytes per
     value of its finest block (width × H × W); the frames themselves are kept in a few float32
     copies. The memory of the model, LPIPS and I3D networks is fixed and not part of it.

@@ -221,17 +221,42 @@ class SVG(nn.Module):
         return torch.cat([x[:, :n], mean[:, n - 1:]], 1)
 
     @torch.no_grad()
-    def _prior_z(self, h_prev: torch.Tensor, state, generator: Optional[torch.Generator]):
+    def _prior_z(self, h_prev: torch.Tensor, state, generator: Optional[torch.Generator],
+                 eps: Optional[torch.Tensor] = None):
         """One step's z from the learned prior given h_{t−1} (or N(0, I) for SVG-FP), and the
-        prior LSTM's new state."""
+        prior LSTM's new state; ``eps`` (rows, z_dim) is the noise, else drawn from ``generator``."""
         if self.prior is None:
+            if eps is not None:
+                return eps.to(h_prev.dtype), state
             return torch.randn((h_prev.shape[0], self.cfg.z_dim), generator=generator,
                                device=h_prev.device, dtype=h_prev.dtype), state
         mu_p, logvar_p, state = self.prior.step(h_prev, state)
-        return _sample(mu_p, logvar_p, _randn(mu_p, generator)), state
+        return _sample(mu_p, logvar_p, _randn(mu_p, generator) if eps is None else eps.to(mu_p.dtype)), state
+
+    def _noise_rows(self, eps: Optional[torch.Tensor], lead: Tuple[int, int, int],
+                    device: torch.device) -> Optional[torch.Tensor]:
+        """``eps`` (N, B, steps, z_dim) checked and flattened to rows (N·B, steps, z_dim), sample-major."""
+        if eps is None:
+            return None
+        if tuple(eps.shape) != (*lead, self.cfg.z_dim):
+            raise ValueError(f"eps must have shape (N, B, K - 1 + n_future, z_dim) = "
+                             f"{(*lead, self.cfg.z_dim)}, got {tuple(eps.shape)}")
+        return eps.to(device).flatten(0, 1)
+
+    def _warm_up(self, h: torch.Tensor, generator: Optional[torch.Generator],
+                 eps: Optional[torch.Tensor]):
+        """Prior and predictor LSTM states after the context codes h (rows, K, g_dim), each row
+        with its own posterior z (noise ``eps`` (rows, K − 1, z_dim), else drawn); None if K = 1."""
+        if h.shape[1] < 2:
+            return None, None
+        mu_q, logvar_q, _ = self.posterior(h[:, 1:])
+        z = _sample(mu_q, logvar_q, _randn(mu_q, generator) if eps is None else eps.to(mu_q.dtype))
+        prior_state = None if self.prior is None else self.prior(h[:, :-1])[2]
+        return prior_state, self.predictor(torch.cat([h[:, :-1], z], -1))[1]
 
     def generate(self, context: torch.Tensor, n_future: int, n_samples: int = 1,
-                 generator: Optional[torch.Generator] = None) -> torch.Tensor:
+                 generator: Optional[torch.Generator] = None,
+                 eps: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Sample futures: all N samples of all B sequences roll out together as one batch of B·N.
 
         Context steps use posterior latents and ground-truth frames; future steps draw z from the
@@ -244,6 +269,10 @@ class SVG(nn.Module):
         n_future : frames to predict (≥ 1).
         n_samples : N ≥ 1 futures per sequence.
         generator : optional torch.Generator for reproducible samples.
+        eps : optional (N, B, K − 1 + n_future, z_dim) standard-normal noise, used instead of draws
+            from ``generator``: per sample, the posterior draws of context steps 2..K, then the
+            prior draw of each predicted step. Sample (n, b) depends only on eps[n, b], so callers
+            that split the N samples into chunks get the same samples whatever the chunk size.
 
         Returns
         -------
@@ -254,6 +283,7 @@ class SVG(nn.Module):
         original = self.cfg.skip == "original"
         self.check_frames(context, 2 if original else 1, "context")
         b, k = context.shape[:2]
+        noise = self._noise_rows(eps, (n_samples, b, k - 1 + n_future), context.device)
 
         def per_sample(t: torch.Tensor) -> torch.Tensor:  # (B, ...) → (N·B, ...), sample-major
             return t.unsqueeze(0).expand(n_samples, *t.shape).reshape(n_samples * b, *t.shape[1:])
@@ -261,13 +291,8 @@ class SVG(nn.Module):
         with eval_mode(self):
             h, skips = self.encode(context)
             h = per_sample(h)
-            prior_state = pred_state = None
-            if k > 1:  # warm the LSTMs up on the context, each sample with its own posterior z
-                mu_q, logvar_q, _ = self.posterior(h[:, 1:])
-                z = _sample(mu_q, logvar_q, _randn(mu_q, generator))
-                if self.prior is not None:
-                    prior_state = self.prior(h[:, :-1])[2]
-                pred_state = self.predictor(torch.cat([h[:, :-1], z], -1))[1]
+            prior_state, pred_state = self._warm_up(h, generator, None if noise is None
+                                                    else noise[:, :k - 1])
             h_prev = h[:, -1]
             # Every sample of a sequence starts from its last context frame's skip maps (one
             # earlier for 'original'), kept once per sequence: row n·B + b of the rollout reads map b.
@@ -275,7 +300,8 @@ class SVG(nn.Module):
             rows = SharedSkips(n_samples, 1, 1)
             frames = []
             for t in range(n_future):
-                z, prior_state = self._prior_z(h_prev, prior_state, generator)
+                z, prior_state = self._prior_z(h_prev, prior_state, generator,
+                                               None if noise is None else noise[:, k - 1 + t])
                 g, pred_state = self.predictor.step(torch.cat([h_prev, z], -1), pred_state)
                 x_t = self.decode(g, skip, rows)[0]
                 frames.append(x_t)

@@ -88,7 +88,9 @@ class EvalConfig:
     n_past, n_future : context and predicted frames (None: the model's n_past, the dataset's
         eval_n_future).
     max_videos : score only the first videos of the split (None: all).
-    batch_size : sequences per batch (each sampled N times in one batch of batch_size·N).
+    batch_size : sequences per batch at most (each sampled N times); fewer, and the N samples in
+        chunks, when the memory budget asks for it (``svg.eval.memory``; results are the same).
+    max_memory : memory budget of the sample chunks in bytes (None: half the available memory).
     seed : seeds the sampling noise.
     metrics : per-frame metrics, names from ``svg.eval.registry.METRICS``.
     metric_options : metric name → its options (the fields of its ``Options``; left out: their
@@ -106,6 +108,7 @@ class EvalConfig:
     n_future: Optional[int] = None
     max_videos: Optional[int] = None
     batch_size: int = 4
+    max_memory: Optional[int] = None
     seed: int = 0
     metrics: List[str] = field(default_factory=lambda: ["psnr", "ssim", "lpips"])
     metric_options: Dict[str, Dict[str, Any]] = field(default_factory=dict)

@@ -125,8 +125,9 @@ def test_data_overrides_change_the_test_set_and_get_their_own_folder(run_dir, ca
     assert main(args + ["data.options={size: 32}"]) == 2      # the model's frames are 64×64
     assert "frames must be (C, H, W) = (1, 64, 64)" in capsys.readouterr().err
     assert main(args + ["data.options={length: 2}"]) == 0
-    plain = json.loads((run_dir / "eval_test_2to3_N2" / "metrics.json").read_text())
-    [other] = [p for p in run_dir.glob("eval_test_2to3_N2_data-*")]
+    # named by every setting that changes the result: 2 of the videos, PSNR and SSIM only, the data
+    plain = json.loads((run_dir / "eval_test_2to3_N2_videos2_psnr-ssim" / "metrics.json").read_text())
+    [other] = [p for p in run_dir.glob("eval_test_2to3_N2_*psnr-ssim_data-*")]
     moved = json.loads((other / "metrics.json").read_text())
     assert plain["protocol"]["data_options"] == {} and moved["protocol"]["data_options"] == {"length": 2}
     assert main(args + ["model.g_dim=8"]) == 2

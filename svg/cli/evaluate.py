@@ -8,17 +8,20 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
+import sys
 from typing import Any, Dict, Optional, Sequence
 
 from svg.config import EvalConfig, apply_overrides
 from svg.data import make_dataset
 from svg.runtime import keep_freed_memory, pick_device
-from svg.eval.report import write_report
-from svg.eval.evaluate import check_eval_config, evaluate, resolve_lengths
+from svg.eval.memory import parse_size
+from svg.eval.report import ReportNotWritten, check_writable, folder_name, report_json, write_report
+from svg.eval.evaluate import check_eval_config, check_options, evaluate, resolve_lengths
 from svg.eval.registry import METRICS, option_flags
 from svg.train.checkpoint import load_model
+
+EXIT_NOT_WRITTEN = 1
 
 
 def evaluate_run(run: str, cfg: EvalConfig = EvalConfig(), split: str = "test",
@@ -26,9 +29,13 @@ def evaluate_run(run: str, cfg: EvalConfig = EvalConfig(), split: str = "test",
                  progress: bool = True) -> Dict[str, Any]:
     """Evaluate a run folder or checkpoint; writes metrics.json, per_step.csv and metrics.png.
 
-    The report's ``protocol`` names the checkpoint, data and every metric choice. With
-    ``cfg.fvd``, a failure of FVD is raised only after the other metrics are written.
+    The report's ``protocol`` names the checkpoint, data and every metric choice. The options are
+    checked and the output folder (``out_dir``, else :func:`svg.eval.report.folder_name` next to
+    the checkpoint) proven writable before any work. With ``cfg.fvd``, a failure of FVD is raised
+    only after the other metrics are written; a failed write raises :class:`ReportNotWritten`,
+    which carries the computed report.
     """
+    check_options(cfg)
     device = pick_device(cfg.device)
     if device.type == "cpu":
         keep_freed_memory()   # large sample batches: see svg.runtime
@@ -38,13 +45,11 @@ def evaluate_run(run: str, cfg: EvalConfig = EvalConfig(), split: str = "test",
     seq_len = cfg.n_past + cfg.n_future
     dataset = make_dataset(run_cfg.data, split, seq_len)
     n = check_eval_config(cfg, len(dataset), split)   # before any network is loaded
-    fvd = None
-    if cfg.fvd:
-        from svg.eval.fvd import FVDAccumulator
-
-        fvd = FVDAccumulator(device, seq_len, {"dataset": run_cfg.data.name, "root": run_cfg.data.root,
-                                               "options": dict(run_cfg.data.options), "split": split,
-                                               "videos": n, "frames": seq_len}, cfg.fvd_real_stats)
+    if out_dir is None:   # every setting that changes the result names the folder
+        out_dir = os.path.join(os.path.dirname(os.path.abspath(ckpt)),
+                               folder_name(split, cfg, n, len(dataset), overrides, ckpt))
+    check_writable(out_dir)
+    fvd = _fvd_accumulator(cfg, device, run_cfg.data, split, n, seq_len)
     report = evaluate(model, dataset, cfg, progress=progress, fvd=fvd)
     report["protocol"].update(checkpoint=os.path.abspath(ckpt), checkpoint_step=step,
                               dataset=run_cfg.data.name, data_root=run_cfg.data.root,
@@ -53,17 +58,26 @@ def evaluate_run(run: str, cfg: EvalConfig = EvalConfig(), split: str = "test",
         res = fvd.result()
         report["fvd"] = res["fvd"]
         report["protocol"]["fvd"] = res.get("protocol") or f"failed: {res['error']}"
-    if out_dir is None:   # data overrides get their own folder, so they never overwrite the default's
-        tag = (f"_data-{hashlib.sha1(' '.join(sorted(overrides)).encode()).hexdigest()[:8]}"
-               if overrides else "")
-        out_dir = os.path.join(os.path.dirname(os.path.abspath(ckpt)),
-                               f"eval_{split}_{cfg.n_past}to{cfg.n_future}_N{cfg.n_samples}{tag}")
-    write_report(out_dir, report)
     report["out_dir"] = out_dir
+    try:
+        write_report(out_dir, report)
+    except OSError as e:   # e.g. a full disk: the caller still gets the numbers
+        raise ReportNotWritten(out_dir, report, e) from e
     if fvd is not None and fvd.error is not None:
         raise RuntimeError(f"FVD failed ({fvd.error}); the other metrics are written to "
                            f"{out_dir}/metrics.json") from fvd.error
     return report
+
+
+def _fvd_accumulator(cfg: EvalConfig, device, data, split: str, n: int, seq_len: int):
+    """The FVD accumulator with ``cfg.fvd``, recording which real videos it reads; else None."""
+    if not cfg.fvd:
+        return None
+    from svg.eval.fvd import FVDAccumulator
+
+    return FVDAccumulator(device, seq_len, {"dataset": data.name, "root": data.root,
+                                            "options": dict(data.options), "split": split,
+                                            "videos": n, "frames": seq_len}, cfg.fvd_real_stats)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -76,7 +90,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="predicted frames (default: data.eval_n_future; SVG: 20 SM-MNIST, 28 BAIR)")
     p.add_argument("--split", default="test", choices=["test", "val", "train"])
     p.add_argument("--max-videos", type=int, default=None, help="score only the first videos")
-    p.add_argument("--batch-size", type=int, default=d.batch_size, help="sequences per batch (× N samples)")
+    p.add_argument("--batch-size", type=int, default=d.batch_size,
+                   help="sequences per batch at most (× N samples); the memory budget may lower it")
+    p.add_argument("--max-memory", default=None, metavar="SIZE",
+                   help="memory the sample chunks may use, e.g. 3G, 512M (K, M, G: binary units; "
+                        "default: half the available RAM, or of the free GPU memory)")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--metrics", nargs="+", default=d.metrics, choices=sorted(METRICS))
     _add_metric_options(p)
@@ -113,13 +131,28 @@ def eval_config_from_args(args: argparse.Namespace) -> EvalConfig:
             options.setdefault(metric.name, {})[f.name] = value
     return EvalConfig(n_samples=args.n_samples, n_past=args.n_past, n_future=args.n_future,
                       max_videos=args.max_videos, batch_size=args.batch_size, seed=args.seed,
+                      max_memory=None if args.max_memory is None else parse_size(args.max_memory),
                       metrics=[m for m in args.metrics if m not in switched_off],
                       metric_options=options, fvd=args.fvd, fvd_real_stats=args.fvd_real_stats,
                       device=args.device)
 
 
 def run(args: argparse.Namespace) -> int:
-    rep = evaluate_run(args.run, eval_config_from_args(args), args.split, args.overrides, args.out)
+    try:
+        rep = evaluate_run(args.run, eval_config_from_args(args), args.split, args.overrides, args.out)
+    except ReportNotWritten as e:   # the work is done: show the numbers, then say what failed
+        print_summary(e.report)
+        print(f"svg evaluate: error: could not write metrics.json, per_step.csv, metrics.png to "
+              f"{e.out_dir} ({e.cause}); the report follows", file=sys.stderr)
+        print(report_json(e.report))
+        return EXIT_NOT_WRITTEN
+    print_summary(rep)
+    print(f"wrote {rep['out_dir']}/metrics.json, per_step.csv, metrics.png")
+    return 0
+
+
+def print_summary(rep: Dict[str, Any]) -> None:
+    """The report's numbers and protocol in a few lines on stdout."""
     p = rep["protocol"]
     print(f"{p['dataset']} {p['split']}: {p['videos']} videos, {p['n_past']} → {p['n_future']} frames, "
           f"best of {p['n_samples']} samples (seed {p['seed']}), checkpoint step {p['checkpoint_step']}")
@@ -130,5 +163,3 @@ def run(args: argparse.Namespace) -> int:
     if "test_nll_per_dim" in rep:
         print(f"  test NLL per dimension {rep['test_nll_per_dim']:.4f}, KL per frame "
               f"{rep['kl_per_frame']:.4f}, test σ {rep['test_sigma']:.4f}")
-    print(f"wrote {rep['out_dir']}/metrics.json, per_step.csv, metrics.png")
-    return 0

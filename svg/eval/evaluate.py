@@ -1,46 +1,104 @@
 """Best-of-N evaluation of a model on a dataset, built on the metric registry.
 
-For each sequence, N futures are sampled from the learned prior (all N in one batch), each
-predicted frame is scored by every metric, each sample's score is its mean over the predicted
-frames, the best of N is kept per sequence and per metric, and the result is the mean over
-sequences with a 95% confidence interval and the per-step curve of the best samples. Optionally
-also the test NLL / KL with teacher forcing, and FVD (:mod:`svg.eval.fvd`).
+For each sequence, N futures are sampled from the learned prior, each predicted frame is scored
+by every metric, each sample's score is its mean over the predicted frames, the best of N is kept
+per sequence and per metric, and the result is the mean over sequences with a 95% confidence
+interval and the per-step curve of the best samples. Optionally also the test NLL / KL with
+teacher forcing, and FVD (:mod:`svg.eval.fvd`).
+
+Memory is bounded by design: the samples are generated and scored in chunks sized from a memory
+budget (:mod:`svg.eval.memory`), whatever batch size is asked for. The random draws of each
+sequence come from a generator seeded by (seed, the sequence's index in the split), drawn for
+all N samples in one fixed order, so the results do not depend on the chunking, the batch size
+or the device's random stream.
 """
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Dict, List, Optional
+import logging
+import numbers
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+import numpy as np
 import torch
 from torch.utils.data import Dataset
 
 from models.errors import UserError
 from svg.config import EvalConfig
 from svg.eval.fvd import FVDAccumulator
-from svg.eval.registry import get_metrics, selection_rule
+from svg.eval.memory import DEFAULT_FRACTION, available_memory, bytes_per_sample, plan_chunks
+from svg.eval.registry import Scorer, get_metrics, selection_rule
 from models.svg_lp import SVG, eval_mode
 from svg.eval.scoring import BestOfN, best_of_n
 
+log = logging.getLogger(__name__)
+#: option → (its range in words, the smallest allowed value); None = "not given" where allowed
+RANGES = {"n_samples": (">= 1", 1), "batch_size": (">= 1", 1), "n_past": (">= 1", 1),
+          "n_future": (">= 1", 1), "max_videos": (">= 1 (or left out for all videos)", 1),
+          "max_memory": ("> 0 bytes", 1)}
+OPTIONAL = ("n_past", "n_future", "max_videos", "max_memory")
+
+
+def check_options(cfg: EvalConfig) -> None:
+    """Refuse out-of-range options with a :class:`UserError` naming the option and its range.
+
+    0 is a value, never "not given": only None (n_past, n_future, max_videos, max_memory) means
+    "use the default". The seed may be any integer.
+    """
+    for key, (words, low) in RANGES.items():
+        value = getattr(cfg, key)
+        if value is None and key in OPTIONAL:
+            continue
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+            raise UserError(f"--{key.replace('_', '-')} must be {words}, got {value!r}")
+
 
 def resolve_lengths(cfg: EvalConfig, model: SVG, eval_n_future: int) -> EvalConfig:
-    """``cfg`` with n_past / n_future filled in (the model's context, the dataset's eval length)."""
-    cfg = dataclasses.replace(cfg, n_past=cfg.n_past or model.cfg.n_past,
-                              n_future=cfg.n_future or eval_n_future)
-    if cfg.n_past < 1 or cfg.n_future < 1:
-        raise UserError(f"n_past and n_future must be >= 1, got {cfg.n_past}, {cfg.n_future}")
-    return cfg
+    """``cfg`` with n_past / n_future filled in where not given (None): the model's context, the
+    dataset's eval length. Out-of-range options raise :class:`UserError` (:func:`check_options`)."""
+    check_options(cfg)
+    if cfg.n_future is None and eval_n_future < 1:
+        raise UserError(f"data.eval_n_future must be >= 1 (or give --n-future), got {eval_n_future}")
+    return dataclasses.replace(cfg, n_past=model.cfg.n_past if cfg.n_past is None else cfg.n_past,
+                               n_future=eval_n_future if cfg.n_future is None else cfg.n_future)
 
 
 def check_eval_config(cfg: EvalConfig, n_available: int, split: str) -> int:
     """Validate the options; returns the number of videos to score."""
-    for key in ("n_samples", "batch_size"):
-        if getattr(cfg, key) < 1:
-            raise UserError(f"{key.replace('_', '-')} must be >= 1, got {getattr(cfg, key)}")
-    if cfg.max_videos is not None and cfg.max_videos < 1:
-        raise UserError(f"max-videos must be >= 1 (or left out for all videos), got {cfg.max_videos}")
+    check_options(cfg)
     if n_available < 1:
         raise UserError(f"the {split} split holds no videos")
     return n_available if cfg.max_videos is None else min(cfg.max_videos, n_available)
+
+
+def chunk_plan(model: SVG, cfg: EvalConfig, device: torch.device) -> Dict[str, int]:
+    """Sequences per batch and samples per chunk for ``cfg``'s memory budget (``max_memory``, else
+    ``DEFAULT_FRACTION`` of the available memory), with the budget and the per-sample estimate."""
+    per_sample = bytes_per_sample(model.cfg, model.image_size, cfg.n_past, cfg.n_future)
+    budget = (int(DEFAULT_FRACTION * available_memory(device)) if cfg.max_memory is None
+              else cfg.max_memory)
+    if per_sample > budget:
+        if cfg.max_memory is not None:
+            raise UserError(f"--max-memory {budget} bytes is less than one sample needs (about "
+                            f"{per_sample / 2 ** 20:.0f}M for {cfg.n_past} → {cfg.n_future} frames)")
+        log.warning("only %.0f MB of memory available; one sample at a time needs about %.0f MB",
+                    budget / 2 ** 20, per_sample / 2 ** 20)
+    sequences, samples = plan_chunks(budget, per_sample, cfg.batch_size, cfg.n_samples)
+    log.info("memory budget %.0f MB: %d sequence(s) × %d of %d samples at a time (about %.0f MB "
+             "each)", budget / 2 ** 20, sequences, samples, cfg.n_samples, per_sample / 2 ** 20)
+    return {"sequences": sequences, "samples": samples, "budget_bytes": budget,
+            "bytes_per_sample": per_sample}
+
+
+def sequence_noise(seed: int, index: int, n_samples: int, steps: int, seq_len: int, z_dim: int
+                   ) -> Tuple[torch.Tensor, torch.Tensor]:
+    """The random draws of sequence ``index``: (N, steps, z_dim) for its N rollouts (see
+    :meth:`SVG.generate`'s ``eps``) and (seq_len − 1, z_dim) for its teacher-forced likelihood,
+    from a CPU generator seeded by (seed, index) through numpy's ``SeedSequence``."""
+    state = np.random.SeedSequence(seed % 2 ** 64, spawn_key=(index,)).generate_state(1, np.uint64)
+    gen = torch.Generator().manual_seed(int(state[0]))
+    return (torch.randn((n_samples, steps, z_dim), generator=gen),
+            torch.randn((seq_len - 1, z_dim), generator=gen))
 
 
 def protocol(cfg: EvalConfig, n_videos: int) -> Dict[str, Any]:
@@ -71,8 +129,8 @@ def evaluate(model: SVG, dataset: Dataset, cfg: EvalConfig, *, progress: bool = 
     Returns
     -------
     dict with ``metrics`` {name: {mean, ci95}}, ``per_step`` {name: [T_pred values]},
-    ``protocol``, the :class:`BestOfN` results under ``results``, and with ``cfg.likelihood``
-    ``test_nll_per_dim``, ``kl_per_frame``, ``test_sigma``.
+    ``protocol``, ``chunking`` (:func:`chunk_plan`), the :class:`BestOfN` results under
+    ``results``, and with ``cfg.likelihood`` ``test_nll_per_dim``, ``kl_per_frame``, ``test_sigma``.
     """
     from tqdm import tqdm
 
@@ -80,40 +138,72 @@ def evaluate(model: SVG, dataset: Dataset, cfg: EvalConfig, *, progress: bool = 
     n_videos = check_eval_config(cfg, len(dataset), "evaluation")
     metrics = get_metrics(cfg.metrics)
     scorers = {m.name: m.scorer(device, cfg) for m in metrics}
-    seq_len = cfg.n_past + cfg.n_future
+    plan = chunk_plan(model, cfg, device)
     scores: Dict[str, List[torch.Tensor]] = {m.name: [] for m in metrics}
     terms: Dict[str, List[torch.Tensor]] = {"nll": [], "kl": [], "sigma": []}
-    gen = torch.Generator(device=device).manual_seed(cfg.seed)
-    for start in tqdm(range(0, n_videos, cfg.batch_size), disable=not progress, desc="evaluate",
+    for start in tqdm(range(0, n_videos, plan["sequences"]), disable=not progress, desc="evaluate",
                       dynamic_ncols=True):
-        x = torch.stack([clip_video(dataset[i], seq_len) for i in range(start, min(start + cfg.batch_size,
-                                                                                n_videos))]).to(device)
-        samples = model.generate(x[:, :cfg.n_past], cfg.n_future, cfg.n_samples, generator=gen)
-        pred = samples[:, :, cfg.n_past:]
-        target = x[:, cfg.n_past:].unsqueeze(0).expand_as(pred)
-        for name, score in scorers.items():
-            scores[name].append(score(pred, target).cpu())
-        if fvd is not None:   # samples are i.i.d., so sample 0 is a random one
-            fvd.update(x, samples[0])
-        if cfg.likelihood and seq_len >= model.cfg.n_past + 1:
-            with eval_mode(model):
-                out = model.loss(x, generator=gen)
-            terms["nll"].append((out.nll / out.n_dims).cpu())
-            terms["sigma"].append(out.sigma.cpu())
-            terms["kl"].append((out.kl / (seq_len - 1)).cpu())
-
+        indices = range(start, min(start + plan["sequences"], n_videos))
+        x = torch.stack([clip_video(dataset[i], cfg.n_past + cfg.n_future) for i in indices]).to(device)
+        noise, lik_noise = _batch_noise(model, cfg, indices)
+        for name, value in score_sequences(model, x, noise, cfg, scorers, plan["samples"], fvd).items():
+            scores[name].append(value)
+        if cfg.likelihood and x.shape[1] >= model.cfg.n_past + 1:
+            _likelihood_terms(model, x, lik_noise.to(device), terms)
     results: Dict[str, BestOfN] = {m.name: best_of_n(torch.cat(scores[m.name], 1), m.higher_is_better)
                                    for m in metrics}
     report: Dict[str, Any] = {
         "metrics": {k: {"mean": r.mean, "ci95": r.ci95} for k, r in results.items()},
         "per_step": {k: r.curve.tolist() for k, r in results.items()},
-        "protocol": protocol(cfg, n_videos), "results": results}
+        "protocol": protocol(cfg, n_videos), "chunking": plan, "results": results}
     if terms["nll"]:
         report.update(test_nll_per_dim=float(torch.cat(terms["nll"]).mean()),
                       kl_per_frame=float(torch.cat(terms["kl"]).mean()),
                       test_sigma=float(torch.cat(terms["sigma"]).mean()))
-        report["protocol"]["likelihood"] = _likelihood_protocol(model.cfg.likelihood.name, seq_len)
+        report["protocol"]["likelihood"] = _likelihood_protocol(model.cfg.likelihood.name,
+                                                                cfg.n_past + cfg.n_future)
     return report
+
+
+def _batch_noise(model: SVG, cfg: EvalConfig, indices: Sequence[int]
+                 ) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Rollout noise (N, B, n_past − 1 + n_future, z_dim) and likelihood noise (B, T − 1, z_dim)
+    of the sequences ``indices``, each from its own generator (:func:`sequence_noise`)."""
+    seq_len = cfg.n_past + cfg.n_future
+    draws = [sequence_noise(cfg.seed, i, cfg.n_samples, seq_len - 1, seq_len, model.cfg.z_dim)
+             for i in indices]
+    return torch.stack([d[0] for d in draws], 1), torch.stack([d[1] for d in draws])
+
+
+def score_sequences(model: SVG, x: torch.Tensor, noise: torch.Tensor, cfg: EvalConfig,
+                    scorers: Dict[str, Scorer], chunk: int,
+                    fvd: Optional[FVDAccumulator] = None) -> Dict[str, torch.Tensor]:
+    """Per-frame scores (N, B, n_future) of N rollouts of the sequences x (B, T, C, H, W),
+    generated and scored ``chunk`` samples at a time; sample n of sequence b uses noise[n, b]
+    (N, B, n_past − 1 + n_future, z_dim), so the scores do not depend on ``chunk``. With ``fvd``,
+    it is fed x and sample 0 of each sequence (the samples are i.i.d., so a random one)."""
+    target = x[:, cfg.n_past:]
+    parts: Dict[str, List[torch.Tensor]] = {name: [] for name in scorers}
+    for first in range(0, noise.shape[0], chunk):
+        eps = noise[first:first + chunk]
+        samples = model.generate(x[:, :cfg.n_past], cfg.n_future, eps.shape[0], eps=eps)
+        pred = samples[:, :, cfg.n_past:]
+        for name, score in scorers.items():
+            parts[name].append(score(pred, target.unsqueeze(0).expand_as(pred)).cpu())
+        if fvd is not None and first == 0:
+            fvd.update(x, samples[0])
+        del samples, pred   # freed before the next chunk is generated
+    return {name: torch.cat(p, 0) for name, p in parts.items()}
+
+
+def _likelihood_terms(model: SVG, x: torch.Tensor, eps: torch.Tensor,
+                      terms: Dict[str, List[torch.Tensor]]) -> None:
+    """Append the batch's NLL per dimension, KL per frame and σ (teacher forcing, noise ``eps``)."""
+    with eval_mode(model):
+        out = model.loss(x, eps=eps)
+    terms["nll"].append((out.nll / out.n_dims).cpu())
+    terms["sigma"].append(out.sigma.cpu())
+    terms["kl"].append((out.kl / (x.shape[1] - 1)).cpu())
 
 
 def _likelihood_protocol(name: str, seq_len: int) -> str:

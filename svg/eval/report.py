@@ -1,13 +1,90 @@
-"""The files ``svg evaluate`` writes: ``metrics.json``, ``per_step.csv`` and ``metrics.png``."""
+"""The files ``svg evaluate`` writes: ``metrics.json``, ``per_step.csv`` and ``metrics.png``,
+the folder they go to by default, and the check that it is writable before any work."""
 from __future__ import annotations
 
 import csv
+import dataclasses
+import hashlib
 import io
 import json
 import os
-from typing import Any, Dict
+import tempfile
+from typing import Any, Dict, List, Optional, Sequence
 
 from data_loaders.atomic import atomic_path, write_text
+from models.errors import UserError
+from svg.config import EvalConfig
+
+
+class ReportNotWritten(OSError):
+    """The report was computed but could not be written to ``out_dir``; it is kept in ``report``."""
+
+    def __init__(self, out_dir: str, report: Dict[str, Any], cause: OSError):
+        super().__init__(f"could not write the evaluation results to {out_dir}: {cause}")
+        self.out_dir, self.report, self.cause = out_dir, report, cause
+
+
+def report_json(report: Dict[str, Any]) -> str:
+    """``metrics.json``'s text: the report without its in-memory ``results``."""
+    return json.dumps({k: v for k, v in report.items() if k != "results"}, indent=2)
+
+
+def folder_name(split: str, cfg: EvalConfig, videos: int, all_videos: int,
+                overrides: Sequence[str] = (), checkpoint: Optional[str] = None) -> str:
+    """``eval_<split>_<past>to<future>_N<n>``, then one tag per setting that changes the result and
+    differs from the default, so no result overwrites another's: ``videos<k>`` (fewer than the
+    split's ``all_videos``), ``seed<s>``, the metrics (another set), ``<metric>-<value>`` for
+    each metric option off its default (``ssim-uniform``, ``lpips-vgg``), ``nolikelihood``, ``fvd``, the checkpoint's name (other than ``best.pt``)
+    and ``data-<hash of the data overrides>``. Batch size and memory budget change no result."""
+    d = EvalConfig()
+    tags = [f"eval_{split}_{cfg.n_past}to{cfg.n_future}_N{cfg.n_samples}"]
+    tags += [f"videos{videos}"] if videos < all_videos else []
+    tags += [f"seed{cfg.seed}"] if cfg.seed != d.seed else []
+    tags += ["-".join(sorted(set(cfg.metrics)))] if sorted(set(cfg.metrics)) != sorted(d.metrics) else []
+    tags += _metric_option_tags(cfg)
+    tags += [] if cfg.likelihood else ["nolikelihood"]
+    tags += ["fvd"] if cfg.fvd else []
+    name = os.path.splitext(os.path.basename(checkpoint))[0] if checkpoint else "best"
+    tags += [name] if name != "best" else []
+    if overrides:
+        tags.append(f"data-{hashlib.sha1(' '.join(sorted(overrides)).encode()).hexdigest()[:8]}")
+    return "_".join(tags)
+
+
+def _metric_option_tags(cfg: EvalConfig) -> List[str]:
+    """``<metric>-<value>`` for each option of a chosen metric that is not its declared default."""
+    from svg.eval.registry import METRICS
+
+    tags = []
+    for name in cfg.metrics:
+        defaults = dataclasses.asdict(METRICS.lookup(name).Options())
+        for key, value in sorted(cfg.metric_options.get(name, {}).items()):
+            tags += [f"{name}-{value}"] if key in defaults and value != defaults[key] else []
+    return tags
+
+
+def check_writable(out_dir: str, option: str = "--out") -> None:
+    """Write a scratch file in ``out_dir`` (creating it for the check, and removing again the
+    folders the check created, so a failed evaluation leaves no empty result folder), or raise a
+    one-line :class:`UserError` naming the folder and the reason: before any work, so the results
+    never have nowhere to go."""
+    created, parent = [], os.path.abspath(out_dir)
+    while parent and not os.path.exists(parent) and parent != os.path.dirname(parent):
+        created.append(parent)
+        parent = os.path.dirname(parent)
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out_dir) as f:
+            f.write(b"svg evaluate write check")
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as e:
+        raise UserError(f"cannot write the evaluation results to {out_dir} ({e.strerror or e}); "
+                        f"give {option} a writable folder") from None
+    finally:
+        for folder in created:   # deepest first
+            if os.path.isdir(folder) and not os.listdir(folder):
+                os.rmdir(folder)
 
 
 def write_report(out_dir: str, report: Dict[str, Any]) -> None:
@@ -15,8 +92,7 @@ def write_report(out_dir: str, report: Dict[str, Any]) -> None:
     os.makedirs(out_dir, exist_ok=True)
     results = report["results"]
     p = report["protocol"]
-    write_text(os.path.join(out_dir, "metrics.json"),
-               json.dumps({k: v for k, v in report.items() if k != "results"}, indent=2))
+    write_text(os.path.join(out_dir, "metrics.json"), report_json(report))
     buf = io.StringIO()
     w = csv.writer(buf)
     names = list(results)

@@ -1,0 +1,127 @@
+"""svg evaluate: options out of range, result folders, and where the results go (random-weight run)."""
+import dataclasses
+import errno
+import json
+import os
+
+import pytest
+import torch
+
+from svg import SVG
+from svg.cli import evaluate as cli_evaluate
+from svg.cli import main
+from svg.config import EvalConfig, load_config
+from svg.eval.report import folder_name
+
+SMALL = ["data.name=moving_squares", "data.num_workers=0", "data.eval_n_future=3", "model.n_past=2",
+         "model.width=8", "model.g_dim=16", "model.z_dim=4", "model.rnn_size=16"]
+FAST = ["--n-samples", "2", "--max-videos", "2", "--metrics", "psnr"]
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    """A run folder holding a random-weight checkpoint of a small model."""
+    run = tmp_path_factory.mktemp("runs") / "small"
+    run.mkdir()
+    cfg = load_config(None, SMALL + [f"run_dir={run}"])
+    torch.manual_seed(0)
+    torch.save({"model": SVG(cfg.model).state_dict(), "config": dataclasses.asdict(cfg), "step": 0},
+               run / "best.pt")
+    return run
+
+
+@pytest.mark.parametrize("option, value, words", [
+    ("--n-past", "0", "--n-past must be >= 1, got 0"),
+    ("--n-future", "0", "--n-future must be >= 1, got 0"),
+    ("--n-samples", "0", "--n-samples must be >= 1, got 0"),
+    ("--batch-size", "0", "--batch-size must be >= 1, got 0"),
+    ("--batch-size", "-2", "--batch-size must be >= 1, got -2"),
+    ("--max-videos", "0", "--max-videos must be >= 1 (or left out for all videos), got 0"),
+    ("--max-memory", "0", "--max-memory must be a positive size such as 3G"),
+    ("--max-memory", "3X", "--max-memory must be a positive size such as 3G"),
+])
+def test_out_of_range_options_are_refused_in_one_line(tmp_path, capsys, option, value, words):
+    # refused before anything is loaded: the run folder does not even exist
+    assert main(["evaluate", "--run", str(tmp_path / "nothing"), option, value]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == f"svg evaluate: error: {words}" or err[0].startswith(f"svg evaluate: error: {words}")
+    assert len(err) <= 2 and not any("Traceback" in line for line in err)
+
+
+def test_zero_is_not_the_default_and_a_negative_seed_is_fine(run_dir, tmp_path, capsys):
+    assert main(["evaluate", "--run", str(run_dir), "--n-past", "1", "--seed", "-3", *FAST,
+                 "--out", str(tmp_path)]) == 0
+    p = json.loads((tmp_path / "metrics.json").read_text())["protocol"]
+    assert (p["n_past"], p["n_future"], p["seed"]) == (1, 3, -3)
+
+
+def test_folder_names_tell_every_result_apart():
+    d = EvalConfig(n_past=5, n_future=10)
+    assert folder_name("test", d, 256, 256) == "eval_test_5to10_N100"
+    variants = {
+        "val": folder_name("val", d, 256, 256),
+        "videos": folder_name("test", d, 16, 256),
+        "N": folder_name("test", dataclasses.replace(d, n_samples=10), 256, 256),
+        "horizon": folder_name("test", dataclasses.replace(d, n_future=20), 256, 256),
+        "past": folder_name("test", dataclasses.replace(d, n_past=2), 256, 256),
+        "fvd": folder_name("test", dataclasses.replace(d, fvd=True), 256, 256),
+        "seed": folder_name("test", dataclasses.replace(d, seed=1), 256, 256),
+        "metrics": folder_name("test", dataclasses.replace(d, metrics=["psnr"]), 256, 256),
+        "ssim": folder_name("test", dataclasses.replace(d, metric_options={"ssim": {"window": "uniform"}}), 256, 256),
+        "lpips": folder_name("test", dataclasses.replace(d, metric_options={"lpips": {"net": "vgg"}}), 256, 256),
+        "likelihood": folder_name("test", dataclasses.replace(d, likelihood=False), 256, 256),
+        "data": folder_name("test", d, 256, 256, ["data.root=/x"]),
+        "data2": folder_name("test", d, 256, 256, ["data.root=/y"]),
+        "checkpoint": folder_name("test", d, 256, 256, checkpoint="runs/a/ckpt_000001000.pt"),
+    }
+    assert len(set(variants.values()) | {"eval_test_5to10_N100"}) == len(variants) + 1, variants
+    assert variants["videos"] == "eval_test_5to10_N100_videos16"
+    assert variants["fvd"] == "eval_test_5to10_N100_fvd" and variants["seed"] == "eval_test_5to10_N100_seed1"
+    # settings that change no result share the folder
+    for same in (dict(batch_size=1), dict(max_memory=2 ** 30), dict(metrics=["lpips", "ssim", "psnr"]),
+                 dict(fvd_real_stats="x.npz")):
+        assert folder_name("test", dataclasses.replace(d, **same), 256, 256) == "eval_test_5to10_N100"
+    assert folder_name("test", d, 256, 256, checkpoint="runs/a/best.pt") == "eval_test_5to10_N100"
+    assert folder_name("test", d, 300, 256) == "eval_test_5to10_N100"   # more asked than there are
+
+
+def test_a_trial_run_does_not_overwrite_another(run_dir):
+    for seed in ("0", "1"):
+        assert main(["evaluate", "--run", str(run_dir), *FAST, "--seed", seed]) == 0
+    first = json.loads((run_dir / "eval_test_2to3_N2_videos2_psnr" / "metrics.json").read_text())
+    second = json.loads((run_dir / "eval_test_2to3_N2_videos2_seed1_psnr" / "metrics.json").read_text())
+    assert (first["protocol"]["seed"], second["protocol"]["seed"]) == (0, 1)
+
+
+def test_an_unwritable_out_folder_is_refused_before_any_work(run_dir, tmp_path, capsys, monkeypatch):
+    def no_work(*args, **kwargs):
+        raise AssertionError("evaluated before the output folder was checked")
+
+    monkeypatch.setattr(cli_evaluate, "evaluate", no_work)
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    assert main(["evaluate", "--run", str(run_dir), *FAST, "--out", str(blocker / "eval")]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith(f"svg evaluate: error: cannot write the evaluation results to {blocker}/eval")
+    assert "give --out a writable folder" in err[0] and len(err) <= 2
+
+
+def test_a_failed_write_still_prints_the_metrics(run_dir, tmp_path, capsys, monkeypatch):
+    def full_disk(out_dir, report):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), os.path.join(out_dir, "metrics.json"))
+
+    monkeypatch.setattr(cli_evaluate, "write_report", full_disk)
+    assert main(["evaluate", "--run", str(run_dir), *FAST, "--out", str(tmp_path / "out")]) == 1
+    out, err = capsys.readouterr()
+    assert "best of 2 samples" in out and "PSNR" in out
+    saved = json.loads(out[out.index("{"):])                # the report that could not be written
+    assert set(saved["metrics"]) == {"psnr"} and saved["protocol"]["videos"] == 2
+    assert f"could not write metrics.json, per_step.csv, metrics.png to {tmp_path / 'out'}" in err
+    assert "No space left on device" in err
+
+
+def test_the_write_check_leaves_no_empty_folder(run_dir, tmp_path, capsys):
+    out = tmp_path / "new" / "eval"
+    assert main(["evaluate", "--run", str(run_dir), *FAST, "--out", str(out), "data.options={size: 32}"]) == 2
+    assert "frames must be (C, H, W) = (1, 64, 64)" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()

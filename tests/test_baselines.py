@@ -46,3 +46,37 @@ def test_diversity_of_one_sample_is_refused():
     spread.add(torch.rand(1, 2, 3, 1, 4, 4))
     with pytest.raises(ValueError, match="at least 2 samples"):
         spread.per_sequence()
+
+
+def test_evaluate_reports_the_floor_and_diversity_beside_the_model(tmp_path):
+    """``evaluate`` scores copy-last-frame on the same videos and frames (checked here by hand with
+    the same metric) and the samples' spread; a model whose samples are all the last context
+    frame ties with the floor (not beaten) and has zero diversity."""
+    from data_loaders.moving_squares import MovingSquares
+    from svg import SVG, ModelConfig
+    from svg.config import EvalConfig
+    from svg.eval.evaluate import evaluate, resolve_lengths
+
+    model = SVG(ModelConfig(n_past=2, width=8, g_dim=16, z_dim=4, rnn_size=16))
+    data = MovingSquares(6, 64, 1, 3, seed=2, split="test")
+    cfg = resolve_lengths(EvalConfig(n_samples=4, metrics=["psnr"], likelihood=False, max_videos=3),
+                          model, 4)
+    rep = evaluate(model, data, cfg)
+    by_hand = torch.stack([psnr(copy_last_frame(v[None, :2], 4), v[None, 2:6]).mean() for v in
+                           (data[i] for i in range(3))])
+    assert abs(rep["copy_last_frame"]["psnr"]["mean"] - by_hand.double().mean().item()) < 1e-4
+    assert rep["copy_last_frame"]["psnr"]["model_beats_it"] == (rep["metrics"]["psnr"]["mean"] >
+                                                                 by_hand.double().mean().item())
+    assert rep["diversity"]["mean"] > 0        # a random model's samples differ
+
+    def copies(self, context, n_future, n_samples=1, generator=None, eps=None):
+        pred = copy_last_frame(context, n_future)
+        out = torch.cat([context, pred], 1)
+        return out.unsqueeze(0).expand(n_samples, *out.shape)
+
+    import types
+    model.generate = types.MethodType(copies, model)
+    rep = evaluate(model, data, cfg)
+    assert rep["diversity"]["mean"] == 0.0
+    assert rep["metrics"]["psnr"]["mean"] == pytest.approx(rep["copy_last_frame"]["psnr"]["mean"])
+    assert rep["copy_last_frame"]["psnr"]["model_beats_it"] is False and not rep["beats_copy_last_frame"]

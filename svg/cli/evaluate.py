@@ -156,8 +156,18 @@ def print_summary(rep: Dict[str, Any]) -> None:
     p = rep["protocol"]
     print(f"{p['dataset']} {p['split']}: {p['videos']} videos, {p['n_past']} → {p['n_future']} frames, "
           f"best of {p['n_samples']} samples (seed {p['seed']}), checkpoint step {p['checkpoint_step']}")
+    floor = rep.get("copy_last_frame", {})
     for k, m in rep["metrics"].items():
-        print(f"  {k.upper():6s} {m['mean']:.4f} ± {m['ci95']:.4f} (95% CI)")
+        f = floor.get(k)
+        beside = (f"   copy last frame {f['mean']:.4f} ± {f['ci95']:.4f}"
+                  f"{'' if f['model_beats_it'] else '  (not beaten)'}" if f else "")
+        print(f"  {k.upper():6s} {m['mean']:.4f} ± {m['ci95']:.4f} (95% CI){beside}")
+    if floor:
+        print("  the model beats copy-last-frame on every metric" if rep["beats_copy_last_frame"]
+              else "  FAILING: the model does not beat copy-last-frame on every metric")
+    if "diversity" in rep:
+        d = rep["diversity"]
+        print(f"  diversity {d['mean']:.4f} ± {d['ci95']:.4f} (per-pixel std over the samples)")
     if rep.get("fvd") is not None:
         print(f"  FVD    {rep['fvd']:.2f} ({p['videos']} videos, one sample each, context included)")
     if "test_nll_per_dim" in rep:

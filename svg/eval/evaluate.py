@@ -25,10 +25,12 @@ from torch.utils.data import Dataset
 
 from models.errors import UserError
 from svg.config import EvalConfig
+from svg.eval.baselines import SampleSpread, copy_last_frame
 from svg.eval.fvd import FVDAccumulator
 from svg.eval.memory import DEFAULT_FRACTION, available_memory, bytes_per_sample, plan_chunks
 from svg.eval.registry import Scorer, get_metrics, selection_rule
 from models.svg_lp import SVG, eval_mode
+from svg.eval.metrics import mean_confidence_interval
 from svg.eval.scoring import BestOfN, best_of_n
 
 log = logging.getLogger(__name__)
@@ -130,7 +132,9 @@ def evaluate(model: SVG, dataset: Dataset, cfg: EvalConfig, *, progress: bool = 
     -------
     dict with ``metrics`` {name: {mean, ci95}}, ``per_step`` {name: [T_pred values]},
     ``protocol``, ``chunking`` (:func:`chunk_plan`), the :class:`BestOfN` results under
-    ``results``, and with ``cfg.likelihood`` ``test_nll_per_dim``, ``kl_per_frame``, ``test_sigma``.
+    ``results``, the floor beside them (``copy_last_frame``, ``beats_copy_last_frame``: see
+    :func:`beside_the_floor`), ``diversity`` of the samples (N ≥ 2), and with ``cfg.likelihood``
+    ``test_nll_per_dim``, ``kl_per_frame``, ``test_sigma``.
     """
     from tqdm import tqdm
 
@@ -140,14 +144,21 @@ def evaluate(model: SVG, dataset: Dataset, cfg: EvalConfig, *, progress: bool = 
     scorers = {m.name: m.scorer(device, cfg) for m in metrics}
     plan = chunk_plan(model, cfg, device)
     scores: Dict[str, List[torch.Tensor]] = {m.name: [] for m in metrics}
+    floor: Dict[str, List[torch.Tensor]] = {m.name: [] for m in metrics}
+    diversity: List[torch.Tensor] = []
     terms: Dict[str, List[torch.Tensor]] = {"nll": [], "kl": [], "sigma": []}
     for start in tqdm(range(0, n_videos, plan["sequences"]), disable=not progress, desc="evaluate",
                       dynamic_ncols=True):
         indices = range(start, min(start + plan["sequences"], n_videos))
         x = torch.stack([clip_video(dataset[i], cfg.n_past + cfg.n_future) for i in indices]).to(device)
         noise, lik_noise = _batch_noise(model, cfg, indices)
-        for name, value in score_sequences(model, x, noise, cfg, scorers, plan["samples"], fvd).items():
+        spread = SampleSpread() if cfg.n_samples > 1 else None
+        for name, value in score_sequences(model, x, noise, cfg, scorers, plan["samples"], fvd,
+                                           spread).items():
             scores[name].append(value)
+        for name, value in copy_last_scores(x, cfg, scorers).items():
+            floor[name].append(value)
+        diversity += [spread.per_sequence()] if spread is not None else []
         if cfg.likelihood and x.shape[1] >= model.cfg.n_past + 1:
             _likelihood_terms(model, x, lik_noise.to(device), terms)
     results: Dict[str, BestOfN] = {m.name: best_of_n(torch.cat(scores[m.name], 1), m.higher_is_better)
@@ -155,7 +166,8 @@ def evaluate(model: SVG, dataset: Dataset, cfg: EvalConfig, *, progress: bool = 
     report: Dict[str, Any] = {
         "metrics": {k: {"mean": r.mean, "ci95": r.ci95} for k, r in results.items()},
         "per_step": {k: r.curve.tolist() for k, r in results.items()},
-        "protocol": protocol(cfg, n_videos), "chunking": plan, "results": results}
+        "protocol": protocol(cfg, n_videos), "chunking": plan, "results": results,
+        **beside_the_floor(results, floor, diversity, metrics)}
     if terms["nll"]:
         report.update(test_nll_per_dim=float(torch.cat(terms["nll"]).mean()),
                       kl_per_frame=float(torch.cat(terms["kl"]).mean()),
@@ -177,11 +189,13 @@ def _batch_noise(model: SVG, cfg: EvalConfig, indices: Sequence[int]
 
 def score_sequences(model: SVG, x: torch.Tensor, noise: torch.Tensor, cfg: EvalConfig,
                     scorers: Dict[str, Scorer], chunk: int,
-                    fvd: Optional[FVDAccumulator] = None) -> Dict[str, torch.Tensor]:
+                    fvd: Optional[FVDAccumulator] = None,
+                    spread: Optional[SampleSpread] = None) -> Dict[str, torch.Tensor]:
     """Per-frame scores (N, B, n_future) of N rollouts of the sequences x (B, T, C, H, W),
     generated and scored ``chunk`` samples at a time; sample n of sequence b uses noise[n, b]
     (N, B, n_past − 1 + n_future, z_dim), so the scores do not depend on ``chunk``. With ``fvd``,
-    it is fed x and sample 0 of each sequence (the samples are i.i.d., so a random one)."""
+    it is fed x and sample 0 of each sequence (the samples are i.i.d., so a random one); with
+    ``spread``, every chunk of predicted frames (their diversity)."""
     target = x[:, cfg.n_past:]
     parts: Dict[str, List[torch.Tensor]] = {name: [] for name in scorers}
     for first in range(0, noise.shape[0], chunk):
@@ -192,8 +206,43 @@ def score_sequences(model: SVG, x: torch.Tensor, noise: torch.Tensor, cfg: EvalC
             parts[name].append(score(pred, target.unsqueeze(0).expand_as(pred)).cpu())
         if fvd is not None and first == 0:
             fvd.update(x, samples[0])
+        if spread is not None:
+            spread.add(pred)
         del samples, pred   # freed before the next chunk is generated
     return {name: torch.cat(p, 0) for name, p in parts.items()}
+
+
+def copy_last_scores(x: torch.Tensor, cfg: EvalConfig, scorers: Dict[str, Scorer]
+                     ) -> Dict[str, torch.Tensor]:
+    """Per-frame scores (B, n_future) of the copy-last-frame floor on the sequences x
+    (B, T, C, H, W) in [0, 1]: the last context frame repeated (:mod:`svg.eval.baselines`)."""
+    pred = copy_last_frame(x[:, :cfg.n_past], cfg.n_future)
+    return {name: score(pred, x[:, cfg.n_past:]).cpu() for name, score in scorers.items()}
+
+
+def beside_the_floor(results: Dict[str, BestOfN], floor: Dict[str, List[torch.Tensor]],
+                     diversity: List[torch.Tensor], metrics) -> Dict[str, Any]:
+    """The report's ``copy_last_frame`` entry (the floor's mean, interval and per-step curve on
+    the same videos, frames and metrics, and whether the model's best of N beats it), its
+    ``beats_copy_last_frame`` verdict and, for N ≥ 2, ``diversity``."""
+    out: Dict[str, Any] = {"copy_last_frame": {}}
+    for m in metrics:
+        f = best_of_n(torch.cat(floor[m.name], 0).unsqueeze(0), m.higher_is_better)   # N = 1
+        model = results[m.name].mean
+        beats = model > f.mean if m.higher_is_better else model < f.mean
+        out["copy_last_frame"][m.name] = {"mean": f.mean, "ci95": f.ci95,
+                                          "per_step": f.curve.tolist(), "model_beats_it": beats}
+    out["beats_copy_last_frame"] = all(v["model_beats_it"] for v in out["copy_last_frame"].values())
+    if diversity:
+        mean, ci95 = mean_confidence_interval(torch.cat(diversity))
+        out["diversity"] = {"mean": float(mean), "ci95": float(ci95), "protocol": DIVERSITY_PROTOCOL}
+    return out
+
+
+DIVERSITY_PROTOCOL = ("per sequence, the per-pixel standard deviation over its N samples (N - 1 in "
+                      "the denominator) of the predicted frames, averaged over pixels, channels and "
+                      "frames; mean over sequences with a 95% Student-t interval; 0 when every "
+                      "sample is the same")
 
 
 def _likelihood_terms(model: SVG, x: torch.Tensor, eps: torch.Tensor,

@@ -96,15 +96,19 @@ def write_report(out_dir: str, report: Dict[str, Any]) -> None:
     buf = io.StringIO()
     w = csv.writer(buf)
     names = list(results)
-    w.writerow(["frame"] + names)
+    floor = report.get("copy_last_frame", {})
+    w.writerow(["frame"] + names + [f"{k}_copy_last_frame" for k in names if k in floor])
     for t in range(p["n_future"]):
-        w.writerow([p["n_past"] + 1 + t] + [f"{results[k].curve[t].item():.6f}" for k in names])
+        w.writerow([p["n_past"] + 1 + t] + [f"{results[k].curve[t].item():.6f}" for k in names]
+                   + [f"{floor[k]['per_step'][t]:.6f}" for k in names if k in floor])
     write_text(os.path.join(out_dir, "per_step.csv"), buf.getvalue())
-    plot_per_step(results, os.path.join(out_dir, "metrics.png"), p)
+    plot_per_step(results, os.path.join(out_dir, "metrics.png"), p, floor)
 
 
-def plot_per_step(results, path: str, protocol: Dict[str, Any]) -> None:
-    """One panel per metric: the best samples' mean against the predicted frame index."""
+def plot_per_step(results, path: str, protocol: Dict[str, Any],
+                  floor: Optional[Dict[str, Any]] = None) -> None:
+    """One panel per metric: the best samples' mean against the predicted frame index, with the
+    copy-last-frame floor (``floor``: the report's ``copy_last_frame``) dashed beside it."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -114,7 +118,10 @@ def plot_per_step(results, path: str, protocol: Dict[str, Any]) -> None:
     fig, axes = plt.subplots(1, len(results), figsize=(4.2 * len(results), 3.4), squeeze=False)
     for ax, (name, r) in zip(axes[0], results.items()):
         frames = list(range(n_past + 1, n_past + 1 + r.curve.numel()))
-        ax.plot(frames, r.curve.numpy(), marker="o", ms=3)
+        ax.plot(frames, r.curve.numpy(), marker="o", ms=3, label=f"model, best of {protocol['n_samples']}")
+        if floor and name in floor:
+            ax.plot(frames, floor[name]["per_step"], ls="--", color="grey", label="copy last frame")
+            ax.legend(fontsize=7)
         ax.set_xlabel("frame")
         ax.set_title(f"{name.upper()}: {r.mean:.4g} ± {r.ci95:.2g}")
         ax.grid(alpha=0.3)

@@ -273,6 +273,11 @@ def _log_outcome(run_dir: str, summary: Dict[str, Any]) -> None:
         log.info("best of %d on %d test sequences (%d → %d frames): %s", p["n_samples"], p["videos"],
                  p["n_past"], p["n_future"],
                  ", ".join(f"{k.upper()} {v['mean']:.4f} ± {v['ci95']:.4f}" for k, v in m.items()))
+        floor = summary["copy_last_frame"]
+        log.info("copy-last-frame floor on the same frames: %s; %s",
+                 ", ".join(f"{k.upper()} {v['mean']:.4f}" for k, v in floor.items()),
+                 "beaten on every metric" if summary["beats_copy_last_frame"]
+                 else "NOT beaten on every metric")
 
 
 def final_report(model: SVG, cfg: Config, device: torch.device, n_videos: int = 16,
@@ -284,5 +289,6 @@ def final_report(model: SVG, cfg: Config, device: torch.device, n_videos: int = 
     ecfg = resolve_lengths(EvalConfig(n_samples=n_samples, max_videos=n_videos, batch_size=n_videos,
                                       likelihood=False), model, cfg.data.n_future)
     rep = evaluate(model, test_set, ecfg)
-    return {"metrics": rep["metrics"],
+    return {"metrics": rep["metrics"], "copy_last_frame": rep["copy_last_frame"],
+            "beats_copy_last_frame": rep["beats_copy_last_frame"],
             "protocol": dict(rep["protocol"], dataset=cfg.data.name, split="test")}

@@ -14,7 +14,7 @@ import time
 import numpy as np
 import pytest
 
-from kth_videos import write_video
+from svg.testing.kth_videos import write_video
 from models.errors import UserError
 from svg.cli import main
 from svg.train.run_folder import LOCK_FILE, claim_run_folder

@@ -8,6 +8,7 @@ import time
 import warnings
 from typing import Iterator, List, Sequence
 
+from models.errors import InputWarning
 from svg.train.step import StepStats
 
 log = logging.getLogger("svg.train")
@@ -57,8 +58,12 @@ def _failure_record(e: BaseException) -> logging.LogRecord:
 
 
 def _log_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    logging.getLogger("py.warnings").warning("%s: %s (%s:%d)", category.__name__, message,
-                                             filename, lineno)
+    # a warning written for the user (InputWarning) is one plain line; others keep their origin
+    if issubclass(category, InputWarning):
+        logging.getLogger("py.warnings").warning("%s", message)
+    else:
+        logging.getLogger("py.warnings").warning("%s: %s (%s:%d)", category.__name__, message,
+                                                 filename, lineno)
 
 
 @contextlib.contextmanager

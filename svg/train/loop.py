@@ -270,11 +270,10 @@ def _log_outcome(run_dir: str, summary: Dict[str, Any]) -> None:
     log.info("run folder %s: checkpoints, %s", run_dir, ", ".join(present))
     if "metrics" in summary:
         m, p = summary["metrics"], summary["protocol"]
-        log.info("best of %d on %d test sequences (%d → %d frames): %s", p["n_samples"], p["videos"],
-                 p["n_past"], p["n_future"],
-                 ", ".join(f"{k.upper()} {v['mean']:.4f} ± {v['ci95']:.4f}" for k, v in m.items()))
         floor = summary["copy_last_frame"]
-        log.info("copy-last-frame floor on the same frames: %s; %s",
+        log.info("best of %d on %d test sequences (%d → %d frames): %s; copy-last-frame floor on "
+                 "the same frames: %s (%s)", p["n_samples"], p["videos"], p["n_past"], p["n_future"],
+                 ", ".join(f"{k.upper()} {v['mean']:.4f} ± {v['ci95']:.4f}" for k, v in m.items()),
                  ", ".join(f"{k.upper()} {v['mean']:.4f}" for k, v in floor.items()),
                  "beaten on every metric" if summary["beats_copy_last_frame"]
                  else "NOT beaten on every metric")

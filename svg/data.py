@@ -131,7 +131,8 @@ class UserErrorLoader(DataLoader):
     def __iter__(self) -> Iterator[Any]:
         for batch in super().__iter__():
             if isinstance(batch, _RaisedInWorker):
-                batch.error.add_note(f"Raised in a DataLoader worker process:\n{batch.trace}")
+                if hasattr(batch.error, "add_note"):   # Python 3.11+; the message alone before
+                    batch.error.add_note(f"Raised in a DataLoader worker process:\n{batch.trace}")
                 raise batch.error
             yield batch
 

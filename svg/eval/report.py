@@ -14,6 +14,7 @@ from typing import Any, Dict, List, Optional, Sequence
 from data_loaders.atomic import atomic_path, write_text
 from models.errors import UserError
 from svg.config import EvalConfig
+from svg.train.run_folder import missing_folders
 
 
 class ReportNotWritten(OSError):
@@ -68,10 +69,7 @@ def check_writable(out_dir: str, option: str = "--out") -> None:
     folders the check created, so a failed evaluation leaves no empty result folder), or raise a
     one-line :class:`UserError` naming the folder and the reason: before any work, so the results
     never have nowhere to go."""
-    created, parent = [], os.path.abspath(out_dir)
-    while parent and not os.path.exists(parent) and parent != os.path.dirname(parent):
-        created.append(parent)
-        parent = os.path.dirname(parent)
+    created = missing_folders(out_dir)
     try:
         os.makedirs(out_dir, exist_ok=True)
         with tempfile.TemporaryFile(dir=out_dir) as f:

@@ -34,6 +34,7 @@ SUBCOMMANDS = {
     "evaluate": ("svg.cli.evaluate", "best-of-N PSNR/SSIM/LPIPS of a trained run, with the protocol"),
     "generate": ("svg.cli.generate", "labelled rollout GIFs and PNG strips of test sequences"),
     "predict": ("svg.cli.predict", "sampled futures of your own videos, GIFs, frame folders or .npy clips"),
+    "export": ("svg.cli.export", "a trained model as one small file (weights and config) to share"),
     "fvd": ("eval_fvd.cli", "Fréchet Video Distance between two sets of videos (I3D, offline)"),
     "convert-bair": ("data_loaders.bair_convert",
                      "convert BAIR softmotion30_44k TFRecords into the fast on-disk format"),

@@ -177,3 +177,25 @@ def load_model(run: str, device: torch.device) -> Tuple[SVG, Config, str, int]:
     except RuntimeError as e:
         raise UserError(f"checkpoint {path} does not fit the model its config describes: {e}") from None
     return model.to(device).eval(), cfg, path, int(state["step"])
+
+
+def export_model(run: str, dst: str, half: bool = True) -> Dict[str, Any]:
+    """Write a run's checkpoint as a file to share: its model weights, config, step and val loss,
+    without the optimiser and trainer state (a third of the size; half again with ``half``).
+
+    ``run`` is a run folder (its ``best.pt``, else its latest checkpoint) or a checkpoint file.
+    With ``half`` the floating-point weights are stored as float16; :func:`load_model` casts them
+    back to float32 (the precision lost is measured in docs/results.md for the shipped model).
+    Returns the written state's summary: source, step, dtype, bytes.
+    """
+    src = resolve_checkpoint(run)
+    state = load_checkpoint(src)
+    dtype = torch.float16 if half else torch.float32
+    weights = {k: v.to(dtype) if v.is_floating_point() else v for k, v in state["model"].items()}
+    if not is_finite_state(weights):
+        raise UserError(f"{src}: some weights overflow float16; export without --half")
+    atomic_save({"model": weights, "config": state["config"], "step": state["step"],
+                 "val_loss": state.get("val_loss"), "exported_from": os.path.abspath(src),
+                 "weights_dtype": str(dtype).replace("torch.", "")}, dst)
+    return {"source": src, "step": int(state["step"]), "dtype": str(dtype).replace("torch.", ""),
+            "bytes": os.path.getsize(dst)}

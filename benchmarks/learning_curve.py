@@ -1,0 +1,129 @@
+"""A run's learning curve against the copy-last-frame floor: every kept checkpoint scored on the
+validation split with ``svg evaluate``'s own code.
+
+    python benchmarks/learning_curve.py --run runs/smmnist_demo --every 1500 \\
+        --out docs/learning_curve/demo.json --plot docs/learning_curve/demo.png
+
+Keep the checkpoints to score with ``train.keep_last`` (the default keeps 3). Each point is
+best-of-N PSNR / SSIM / LPIPS on the first ``--videos`` validation sequences (never the test split:
+this curve is what a step count is chosen on), with the floor measured on the same sequences and
+frames. Minutes are the run's own wall time at that step: from the first line of its ``train.log`` to
+the checkpoint's file time (validation and checkpoint writes included; the log names the threads). Points already in ``--out`` are kept, so re-running after
+more checkpoints appear scores only the new ones.
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import re
+from datetime import datetime
+from typing import Any, Dict, List, Optional
+
+from data_loaders.atomic import atomic_path, write_text
+from svg.cli.evaluate import evaluate_run
+from svg.config import EvalConfig
+
+METRICS = ("psnr", "ssim", "lpips")
+_STAMP = re.compile(r"^(\S+ \S+),\d+ ")
+
+
+def checkpoints(run: str, every: int) -> Dict[int, str]:
+    """Step → ``ckpt_<step>.pt`` of the run's kept checkpoints at multiples of ``every``."""
+    found = {}
+    for path in glob.glob(os.path.join(run, "ckpt_*.pt")):
+        step = int(re.search(r"ckpt_(\d+)\.pt$", path).group(1))
+        if step % every == 0:
+            found[step] = path
+    return dict(sorted(found.items()))
+
+
+def minutes_at(run: str, ckpts: Dict[int, str]) -> Dict[int, float]:
+    """Step → minutes from the run's start (the first line of its ``train.log``) to the time its
+    checkpoint was written; empty without a log. Includes validation and checkpoint writing."""
+    path = os.path.join(run, "train.log")
+    if not os.path.exists(path):
+        return {}
+    with open(path) as f:
+        m = _STAMP.match(f.readline())
+    if not m:
+        return {}
+    t0 = datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S").timestamp()
+    return {s: (os.path.getmtime(c) - t0) / 60 for s, c in ckpts.items()}
+
+
+def score(ckpt: str, args: argparse.Namespace) -> Dict[str, Any]:
+    cfg = EvalConfig(n_samples=args.n_samples, max_videos=args.videos, n_future=args.n_future,
+                     seed=0, device=args.device)
+    rep = evaluate_run(ckpt, cfg, split="val", out_dir=os.path.join(args.scratch, os.path.basename(ckpt)),
+                       progress=False)
+    return {"model": {m: rep["metrics"][m]["mean"] for m in METRICS},
+            "floor": {m: rep["copy_last_frame"][m]["mean"] for m in METRICS},
+            "beats_floor": rep["beats_copy_last_frame"],
+            "diversity": rep.get("diversity", {}).get("mean"), "protocol": rep["protocol"]}
+
+
+def plot(points: List[Dict[str, Any]], path: str, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    steps = [p["step"] for p in points]
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    for ax, m in zip(axes, METRICS):
+        ax.plot(steps, [p["model"][m] for p in points], "o-", label="SVG-LP, best of N")
+        ax.plot(steps, [p["floor"][m] for p in points], "--", color="tab:red", label="copy last frame")
+        ax.set_title(f"{m.upper()} {'↓' if m == 'lpips' else '↑'} (validation)")
+        ax.set_xlabel("training step")
+        minutes = [p.get("minutes") for p in points]
+        if all(x is not None for x in minutes):
+            top = ax.secondary_xaxis("top", functions=(lambda s: s * minutes[-1] / steps[-1],
+                                                       lambda t: t * steps[-1] / minutes[-1]))
+            top.set_xlabel("minutes (this run's pace)")
+    axes[0].legend(fontsize=8)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--run", required=True, help="run folder holding ckpt_<step>.pt files")
+    p.add_argument("--every", type=int, default=1500, help="score checkpoints at multiples of this step")
+    p.add_argument("--videos", type=int, default=128)
+    p.add_argument("--n-samples", type=int, default=10)
+    p.add_argument("--n-future", type=int, default=10)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--out", required=True, help="JSON of the points (kept points are not re-scored)")
+    p.add_argument("--plot", help="PNG of the curve")
+    p.add_argument("--scratch", default=None, help="where evaluate writes its reports (default: RUN/curve)")
+    args = p.parse_args(argv)
+    args.scratch = args.scratch or os.path.join(args.run, "curve")
+    done = {}
+    if os.path.exists(args.out):
+        with open(args.out) as f:
+            done = {pt["step"]: pt for pt in json.load(f)["points"]}
+    ckpts = checkpoints(args.run, args.every)
+    minutes = minutes_at(args.run, ckpts)
+    for step, ckpt in ckpts.items():
+        if step not in done:
+            done[step] = {"step": step, **score(ckpt, args)}
+        done[step]["minutes"] = round(minutes[step], 1) if step in minutes else done[step].get("minutes")
+        pt = done[step]
+        print(f"step {step:6d} ({pt['minutes']} min): " + ", ".join(
+            f"{m} {pt['model'][m]:.3f} (floor {pt['floor'][m]:.3f})" for m in METRICS))
+        points = [done[s] for s in sorted(done)]
+        write_text(args.out, json.dumps({"run": os.path.abspath(args.run), "points": points}, indent=1))
+    points = [done[s] for s in sorted(done)]
+    if args.plot and points:
+        plot(points, args.plot, f"best of {args.n_samples}, first {args.videos} validation sequences, "
+             f"{points[0]['protocol']['n_past']} → {args.n_future} frames; floor on the same frames")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,25 @@
+"""``svg export --run RUN OUT``: a trained model as one small file to share or ship.
+
+The file holds the weights (float16 unless ``--fp32``), the config and the step, and nothing of
+the optimiser; ``svg evaluate``, ``svg generate``, ``svg predict`` and ``svg.Predictor`` take it
+as ``--run`` like a run folder.
+"""
+from __future__ import annotations
+
+import argparse
+
+from svg.train.checkpoint import export_model
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--run", required=True, help="run folder (uses best.pt, else the latest "
+                                                "checkpoint) or a checkpoint file")
+    p.add_argument("out", help="file to write, e.g. smmnist_sigma.pt")
+    p.add_argument("--fp32", action="store_true", help="keep float32 weights (default: float16)")
+
+
+def run(args: argparse.Namespace) -> int:
+    info = export_model(args.run, args.out, half=not args.fp32)
+    print(f"{info['source']} (step {info['step']}) → {args.out}: {info['dtype']} weights, "
+          f"{info['bytes'] / 2**20:.1f} MiB")
+    return 0

@@ -35,7 +35,8 @@ test-slow: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/train_step.py
 
-# The decoder comparison of docs/results.md: ten SVG-LP runs, about 70 minutes on 2 CPU cores.
+# The decoder comparison of docs/results.md: every run not yet recorded in docs/decoder_comparison/
+# (about 2 hours each on one CPU core; see docs/results.md for what is done).
 bench-decoders: $(STAMP)
 	$(PY) benchmarks/decoder_comparison.py
 

@@ -4,7 +4,7 @@ videos into one ``.npy`` array each, listed in a manifest written last.
 Every array is written under a temporary name in its folder, fsynced and renamed
 (:mod:`data_loaders.atomic`), so a file with its final name is always complete; the manifest comes
 last, so an interrupted conversion never looks finished. Re-running keeps the arrays already
-written (unless their source's size changed) and converts the rest.
+written (an array whose source's size changed is removed first) and converts the rest.
 """
 from __future__ import annotations
 
@@ -37,6 +37,17 @@ def previous_conversion(dst: str, read_manifest: Callable[[str], Dict]) -> Tuple
         return {}, {}
 
 
+def drop_changed(dst: str, previous: Dict[str, int], current: Dict[str, int]) -> None:
+    """Remove the arrays under ``dst`` whose source size changed since they were converted.
+
+    previous, current : source size per output file (relative to ``dst``), as converted and now.
+    """
+    for rel, size in current.items():
+        out = os.path.join(dst, rel)
+        if previous.get(rel, size) != size and os.path.exists(out):
+            os.remove(out)
+
+
 def start_conversion(dst: str, manifest: str) -> None:
     """Make ``dst`` ready to (re)convert into: its manifest, now stale, is removed (written again
     at the end), as are the temporaries a killed conversion left anywhere under it."""
@@ -47,16 +58,9 @@ def start_conversion(dst: str, manifest: str) -> None:
         remove_stale_temporaries(folder)
 
 
-def convert_once(out: str, source_bytes: int, previous: Dict[str, int], rel: str,
-                 frame_shape: Tuple[int, ...], make: Callable[[], np.ndarray]) -> int:
-    """Write ``make()`` (frames, *frame_shape) uint8 to ``out`` unless a finished array of a
-    source of the same size is there; returns its frame count.
-
-    rel : ``out`` relative to the conversion folder (the key of ``previous``, the source sizes of
-    the last finished conversion).
-    """
-    if previous.get(rel, source_bytes) != source_bytes and os.path.exists(out):
-        os.remove(out)   # the source changed since it was converted
+def convert_once(out: str, frame_shape: Tuple[int, ...], make: Callable[[], np.ndarray]) -> int:
+    """Write ``make()``, (frames, *frame_shape) uint8, to ``out`` unless a finished array is there
+    (arrays of changed sources are removed first: :func:`drop_changed`); returns its frame count."""
     frames = complete_frames(out, frame_shape)
     if frames is None:
         os.makedirs(os.path.dirname(out), exist_ok=True)

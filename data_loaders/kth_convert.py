@@ -22,7 +22,7 @@ from tqdm import tqdm
 from models.errors import UserError
 
 from .atomic import write_text
-from .conversion import convert_once, previous_conversion, start_conversion
+from .conversion import convert_once, drop_changed, previous_conversion, start_conversion
 from .kth_files import MANIFEST, KTHVideo, list_videos, read_clip, read_manifest
 from .kth_video import RESIZE_FILTER
 
@@ -44,13 +44,13 @@ def convert(src: str, dst: str, image_size: int = 64, progress: bool = True) -> 
     sources = {os.path.join(v.action, f"{v.name}.npy"): _source_bytes(v) for v in videos}
     if done.get("size") == image_size and previous == sources:
         return done   # finished, and the sources are unchanged
+    drop_changed(dst, previous, sources)
     start_conversion(dst, MANIFEST)
     entries = []
     bar = tqdm(videos, desc="convert KTH", unit="video", disable=not progress, dynamic_ncols=True)
     for video in bar:
         rel = os.path.join(video.action, f"{video.name}.npy")
-        frames_written = convert_once(os.path.join(dst, rel), sources[rel], previous, rel,
-                                      (image_size, image_size),
+        frames_written = convert_once(os.path.join(dst, rel), (image_size, image_size),
                                       lambda: read_clip(video, fmt, 0, video.frames, image_size))
         entries.append({"name": video.name, "action": video.action, "person": video.person,
                         "scenario": video.scenario, "frames": frames_written, "file": rel,

@@ -273,5 +273,7 @@ def read_frames(video: SourceVideo, fit: Callable[[np.ndarray], np.ndarray], sta
 def source_bytes(video: SourceVideo) -> int:
     """Bytes of a video's source: its file, or the sum of a frame folder's images."""
     if video.kind == "frames":
-        return sum(os.path.getsize(p) for p in video.frame_files)
+        files = video.frame_files or [os.path.join(video.path, n) for n in os.listdir(video.path)
+                                      if n.lower().endswith(IMAGE_SUFFIXES)]
+        return sum(os.path.getsize(p) for p in files)
     return os.path.getsize(video.path)

@@ -342,3 +342,18 @@ def test_cli_errors_are_one_line(layouts, tmp_path, capsys):
     err = capsys.readouterr().err.splitlines()
     assert err[0] == "svg train: error: videos option image_size must be 64 or 128 (the backbones' frame " \
                      "sizes), got 96" and "Traceback" not in "\n".join(err)
+
+
+def test_shipped_config_reads_a_videos_folder(layouts):
+    from svg.config import load_config
+    from svg.data import make_dataset
+
+    cfg = load_config(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs",
+                                   "videos.yaml"), [f"data.root={layouts['folders']}"])
+    o = cfg.data.options
+    assert (cfg.data.name, cfg.model.channels, o["channels"], o["image_size"]) == ("videos", 3, 3, 64)
+    assert o["clip_len"] >= cfg.model.n_past + cfg.data.eval_n_future
+    with pytest.warns(InputWarning, match="shorter than 30 frames"):   # the test videos have 10 frames
+        with pytest.raises(UserError, match="none of the 2 videos has 30 frames"):
+            make_dataset(cfg.data, "test", cfg.model.n_past + cfg.data.eval_n_future)
+    assert make_dataset(cfg.data, "train", 10)[0].shape == (10, 3, 64, 64)

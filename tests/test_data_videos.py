@@ -84,7 +84,7 @@ def videos(root, split, seq_len=4, **options):
     return build_dataset("videos", split, str(root), seq_len, **{"clip_len": 6, **options})
 
 
-def test_splits_follow_the_hash_of_each_path_and_the_folders(layouts):
+def test_splits_follow_the_hash_of_each_path_and_the_folders(layouts, caplog):
     assert {key: hash_split(key) for key in TREE} == TREE
     assert {i: hash_split(f"clips.npy#{i}") for i in NPY_SPLITS} == NPY_SPLITS
     for split in ("train", "val", "test"):
@@ -97,6 +97,14 @@ def test_splits_follow_the_hash_of_each_path_and_the_folders(layouts):
     assert by_folder == {"train": ["train/a.mp4", "train/b.avi", "train/c.mp4"], "val": ["val/v.avi"],
                          "test": ["test/t.mp4", "test/u.mp4"]}
     assert [v.key for v in videos(layouts["frames"], "train").videos] == ["train/s0", "train/s1"]
+    with caplog.at_level("INFO", logger="data_loaders.videos"):
+        videos(layouts["tree"], "val", **FRACTIONS)
+        videos(layouts["folders"], "val")
+    said = [r.getMessage() for r in caplog.records]
+    assert said[0].startswith(f"videos: {layouts['tree']}: 8 videos, split by a hash of each video's relative "
+                              f"path (SHA-256") and said[0].endswith("val_fraction 0.25, test_fraction 0.25")
+    assert said[1] == f"videos: {layouts['folders']}: 7 videos, split by the train/ val/ test/ folders"
+    assert said[2].endswith("1 video(s) outside train/ val/ test/ are not used: loose.mp4")
 
 
 def test_adding_a_file_moves_no_other(layouts, tmp_path):

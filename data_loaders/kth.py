@@ -33,16 +33,15 @@ when the dataset is built.
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
-import torch
 
-from models.errors import InputWarning, UserError
+from models.errors import UserError
 
-from .base import DatasetEntry, VideoDataset, register_dataset
+from .base import DatasetEntry, register_dataset
+from .clips import TRAIN_LENGTH, ClipDataset, check_positive, fixed_clips, long_enough
 from .kth_files import CLASSES, KTHVideo, list_videos, read_clip, read_manifest
 from .splits import check_split
 
@@ -67,30 +66,6 @@ def split_people(split: str, val_people: Sequence[int]) -> Tuple[int, ...]:
     return TEST_PEOPLE
 
 
-def long_enough(videos: List[KTHVideo], min_frames: int, split: str) -> List[KTHVideo]:
-    """The videos with at least ``min_frames`` frames; the others are reported in one warning."""
-    kept = [v for v in videos if v.frames >= min_frames]
-    short = [v for v in videos if v.frames < min_frames]
-    if short:
-        names = ", ".join(f"{v.name} ({v.frames})" for v in short[:10])
-        warnings.warn(f"KTH {split}: skipped {len(short)} of {len(videos)} videos shorter than "
-                      f"{min_frames} frames: {names}{' …' if len(short) > 10 else ''}",
-                      InputWarning, stacklevel=2)
-    if not kept:
-        raise UserError(f"KTH {split}: none of the {len(videos)} videos has {min_frames} frames")
-    return kept
-
-
-def default_clips(videos: List[KTHVideo], n: int, clip_len: int, seed: int) -> List[Tuple[int, int]]:
-    """(video index, start) of clips 0..n−1; clip i depends only on (seed, i) and the video list."""
-    clips = []
-    for i in range(n):
-        rng = np.random.default_rng([seed, i])
-        k = int(rng.integers(len(videos)))
-        clips.append((k, int(rng.integers(videos[k].frames - clip_len + 1))))
-    return clips
-
-
 def srvp_clips(videos: List[KTHVideo], n: int = SRVP_CLIPS, clip_len: int = SRVP_CLIP_LEN,
                seed: int = SRVP_SEED) -> List[Tuple[int, int]]:
     """(video index, start) of SRVP's test clips, drawn as its ``make_test_set.py`` does."""
@@ -112,8 +87,8 @@ def srvp_clips(videos: List[KTHVideo], n: int = SRVP_CLIPS, clip_len: int = SRVP
     return clips
 
 
-class KTH(VideoDataset):
-    """KTH clips; items (seq_len, 1, size, size) float32 in [0, 1].
+class KTH(ClipDataset):
+    """KTH clips; items (seq_len, 1, size, size) float32 in [0, 1] (see :class:`ClipDataset`).
 
     Parameters
     ----------
@@ -126,28 +101,12 @@ class KTH(VideoDataset):
     """
 
     def __init__(self, videos: List[KTHVideo], fmt: str, seq_len: int, size: int = 64,
-                 clips: Optional[List[Tuple[int, int]]] = None, length: int = 100_000):
-        if seq_len < 1:
-            raise UserError(f"seq_len must be >= 1, got {seq_len}")
-        self.videos, self.fmt, self.seq_len, self.size = videos, fmt, seq_len, size
-        self.clips, self.length = clips, length if clips is None else len(clips)
+                 clips: Optional[List[Tuple[int, int]]] = None, length: int = TRAIN_LENGTH):
+        super().__init__(videos, seq_len, clips, length)
+        self.fmt, self.size = fmt, size
 
-    def __len__(self) -> int:
-        return self.length
-
-    def clip(self, i: int) -> Tuple[KTHVideo, int]:
-        """(video, start frame) of item ``i`` (drawn afresh for training)."""
-        self.check_index(i, "clips")
-        if self.clips is not None:
-            k, start = self.clips[i]
-            return self.videos[k], start
-        video = self.videos[int(torch.randint(len(self.videos), ()))]
-        return video, int(torch.randint(video.frames - self.seq_len + 1, ()))
-
-    def __getitem__(self, i: int) -> torch.Tensor:
-        video, start = self.clip(i)
-        frames = read_clip(video, self.fmt, start, self.seq_len, self.size)
-        return torch.from_numpy(frames).unsqueeze(1).float().div_(255.0)
+    def read(self, video: KTHVideo, start: int, n: int) -> np.ndarray:
+        return read_clip(video, self.fmt, start, n, self.size)[..., None]
 
 
 def kth_dataset(root: str, split: str, seq_len: int, format: str = "auto", protocol: str = "default",
@@ -156,9 +115,7 @@ def kth_dataset(root: str, split: str, seq_len: int, format: str = "auto", proto
     """The KTH ``split`` under ``root`` (see the module docstring for the splits and protocols)."""
     if protocol not in PROTOCOLS:
         raise UserError(f"unknown KTH protocol {protocol!r}; choose one of {PROTOCOLS}")
-    for key, value in (("image_size", image_size), ("clip_len", clip_len), ("length", length)):
-        if value is not None and (not isinstance(value, int) or value < 1):
-            raise UserError(f"KTH option {key} must be a positive integer, got {value!r}")
+    check_positive((("image_size", image_size), ("clip_len", clip_len), ("length", length)), "KTH")
     people = split_people(split, list(val_people))
     fmt, videos = list_videos(root, format, people)
     converted_size = read_manifest(root)["size"] if fmt == "converted" else image_size
@@ -166,7 +123,8 @@ def kth_dataset(root: str, split: str, seq_len: int, format: str = "auto", proto
         raise UserError(f"{root}: converted at {converted_size}×{converted_size}, but image_size is "
                         f"{image_size}; convert again with --image-size {image_size}")
     if split == "train":
-        return KTH(long_enough(videos, seq_len, split), fmt, seq_len, image_size, length=length or 100_000)
+        return KTH(long_enough(videos, seq_len, f"KTH {split}"), fmt, seq_len, image_size,
+                   length=length or TRAIN_LENGTH)
     if seq_len > clip_len:
         raise UserError(f"seq_len {seq_len} is longer than the KTH {split} clips (clip_len {clip_len})")
     if protocol == "srvp" and split == "test":   # val keeps the default protocol
@@ -175,9 +133,7 @@ def kth_dataset(root: str, split: str, seq_len: int, format: str = "auto", proto
                             f"{clip_len}")
         clips = srvp_clips(videos, length or SRVP_CLIPS, clip_len, SRVP_SEED if seed is None else seed)
         return KTH(videos, fmt, seq_len, image_size, clips)
-    videos = long_enough(videos, clip_len, split)
-    base = 0 if seed is None else seed
-    clips = default_clips(videos, length or 1000, clip_len, base if split == "test" else base + 1)
+    videos, clips = fixed_clips(videos, split, seq_len, clip_len, length or 1000, seed, f"KTH {split}")
     return KTH(videos, fmt, seq_len, image_size, clips)
 
 

@@ -15,15 +15,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from typing import Dict, Optional, Tuple
+from typing import Dict
 
-import numpy as np
 from tqdm import tqdm
 
 from models.errors import UserError
 
-from .atomic import atomic_write, remove_stale_temporaries, write_text
-from .files import load_array
+from .atomic import write_text
+from .conversion import convert_once, drop_changed, previous_conversion, start_conversion
 from .kth_files import MANIFEST, KTHVideo, list_videos, read_clip, read_manifest
 from .kth_video import RESIZE_FILTER
 
@@ -34,27 +33,6 @@ def _source_bytes(video: KTHVideo) -> int:
     return os.path.getsize(video.path)
 
 
-def _complete_frames(path: str, size: int) -> Optional[int]:
-    """The frame count of a finished video array (final names are only ever given to complete
-    files), or None when there is none."""
-    try:
-        arr = load_array(path, mmap_mode="r")
-    except (OSError, ValueError):
-        return None
-    ok = isinstance(arr, np.ndarray) and arr.dtype == np.uint8 and arr.ndim == 3 \
-        and arr.shape[1:] == (size, size)
-    return arr.shape[0] if ok else None
-
-
-def _previous(dst: str) -> Tuple[Dict, Dict[str, int]]:
-    """The finished manifest in ``dst`` (or {}) and its source size per output file."""
-    try:
-        manifest = read_manifest(dst)
-        return manifest, {v["file"]: v["source_bytes"] for v in manifest["videos"]}
-    except (ValueError, KeyError, TypeError):
-        return {}, {}
-
-
 def convert(src: str, dst: str, image_size: int = 64, progress: bool = True) -> Dict:
     """Convert every KTH video under ``src`` into ``dst``; returns the manifest."""
     if image_size < 1:
@@ -62,39 +40,27 @@ def convert(src: str, dst: str, image_size: int = 64, progress: bool = True) -> 
     fmt, videos = list_videos(src)
     if fmt == "converted":
         raise UserError(f"{src} is already a `svg convert-kth` output; use it as data.root directly")
-    done, previous = _previous(dst)
+    done, previous = previous_conversion(dst, read_manifest)
     sources = {os.path.join(v.action, f"{v.name}.npy"): _source_bytes(v) for v in videos}
     if done.get("size") == image_size and previous == sources:
         return done   # finished, and the sources are unchanged
-    manifest_path = os.path.join(dst, MANIFEST)
-    if os.path.exists(manifest_path):
-        os.remove(manifest_path)   # stale; written again at the end
-    for action in sorted({v.action for v in videos}):   # left by a conversion that was killed
-        if os.path.isdir(os.path.join(dst, action)):
-            remove_stale_temporaries(os.path.join(dst, action))
+    drop_changed(dst, previous, sources)
+    start_conversion(dst, MANIFEST)
     entries = []
     bar = tqdm(videos, desc="convert KTH", unit="video", disable=not progress, dynamic_ncols=True)
     for video in bar:
         rel = os.path.join(video.action, f"{video.name}.npy")
-        out, source_bytes = os.path.join(dst, rel), sources[rel]
-        if previous.get(rel, source_bytes) != source_bytes and os.path.exists(out):
-            os.remove(out)   # the source changed since it was converted
-        frames_written = _complete_frames(out, image_size)
-        if frames_written is None:
-            os.makedirs(os.path.dirname(out), exist_ok=True)
-            frames = read_clip(video, fmt, 0, video.frames, image_size)
-            with atomic_write(out, "wb") as f:
-                np.save(f, frames)
-            frames_written = frames.shape[0]
+        frames_written = convert_once(os.path.join(dst, rel), (image_size, image_size),
+                                      lambda: read_clip(video, fmt, 0, video.frames, image_size))
         entries.append({"name": video.name, "action": video.action, "person": video.person,
                         "scenario": video.scenario, "frames": frames_written, "file": rel,
-                        "source_bytes": source_bytes, "declared_frames": video.declared})
+                        "source_bytes": sources[rel], "declared_frames": video.declared})
     manifest = {"dataset": "KTH", "source_format": fmt, "size": image_size,
                 "resize": f"libswscale {RESIZE_FILTER.lower()} (PyAV), grey" if fmt == "raw"
                 else "none (PNG frames copied)", "videos": entries,
                 "truncated": [v.name for v in videos if v.truncated],
                 "layout": "{action}/{name}.npy: (frames, size, size) uint8"}
-    write_text(manifest_path, json.dumps(manifest, indent=1))
+    write_text(os.path.join(dst, MANIFEST), json.dumps(manifest, indent=1))
     return manifest
 
 

@@ -13,14 +13,14 @@ import glob
 import json
 import os
 import re
-import warnings
 from dataclasses import dataclass
 from typing import Collection, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from models.errors import InputWarning, MissingFile, UserError
+from models.errors import MissingFile, UserError
 
+from .clips import report_truncated
 from .files import load_array
 from .kth_video import count_frames, decode_video
 
@@ -50,6 +50,11 @@ class KTHVideo:
     frames: int
     declared: Optional[int] = None
     frame_files: Tuple[str, ...] = ()
+
+    @property
+    def decoded(self) -> int:
+        """Frames that decode (all are used)."""
+        return self.frames
 
     @property
     def truncated(self) -> bool:
@@ -102,22 +107,8 @@ def _raw_videos(root: str, people: Collection[int]) -> List[KTHVideo]:
             frames, declared = count_frames(path)
             videos.append(KTHVideo(base[:-len("_uncomp.avi")], action, person, scenario, path,
                                    frames, declared))
-    report_truncated(videos)
+    report_truncated(videos, "KTH")
     return videos
-
-
-def report_truncated(videos: List[KTHVideo]) -> None:
-    """One warning naming every truncated video and how many of its frames are used.
-
-    The official KTH distribution is reported to hold one (person01_boxing_d4: its header declares
-    370 frames, about 305 decode). The frames that decode completely are exact, so they are used
-    (as ffmpeg's conversions in SVG and SRVP used them), and the loss is said, not hidden.
-    """
-    cut = [v for v in videos if v.truncated]
-    if cut:
-        names = ", ".join(f"{v.path} ({v.frames} of {v.declared} frames decode)" for v in cut)
-        warnings.warn(f"KTH: {len(cut)} truncated video(s); only their complete frames are used: {names}",
-                      InputWarning, stacklevel=3)
 
 
 def png_frames(folder: str) -> List[str]:

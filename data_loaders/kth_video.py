@@ -11,7 +11,7 @@ more faithful of the two.)
 from __future__ import annotations
 
 import os
-from typing import Iterator, Optional, Tuple
+from typing import Callable, Iterator, List, Optional, Tuple
 
 import numpy as np
 
@@ -88,6 +88,30 @@ def count_frames(path: str) -> Tuple[int, int]:
         return sum(1 for _ in decoded_frames(container, path)), declared
 
 
+def decode_frames(path: str, convert: Callable, start: int = 0, stop: Optional[int] = None,
+                  step: int = 1, what: str = "video") -> List[np.ndarray]:
+    """``convert(frame)`` of frames ``start``, ``start + step``, … before ``stop`` of a video.
+
+    Decoding begins at the first frame, as inter-frame coding requires, and ends at the last frame
+    asked (nothing after it is decoded). ``stop`` None: every frame that decodes. A video that
+    ends before ``stop`` raises ``UserError`` naming the file and both counts.
+    """
+    frames, index = [], 0
+    with open_video(path, what) as container:
+        declared = int(container.streams.video[0].frames or 0)
+        for frame in decoded_frames(container, path):
+            if stop is not None and index >= stop:
+                break
+            if index >= start and (index - start) % step == 0:
+                frames.append(convert(frame))
+            index += 1
+    if stop is not None and index < stop:
+        declares = f"; its header declares {declared} frames" if declared else ""
+        raise UserError(f"{path}: truncated or corrupt video: it ends after {index} frames, "
+                        f"{stop} were needed{declares}")
+    return frames
+
+
 def decode_video(path: str, start: int = 0, stop: Optional[int] = None, size: int = 64) -> np.ndarray:
     """Frames ``start .. stop−1`` of a video, grey, resized to size×size.
 
@@ -105,20 +129,9 @@ def decode_video(path: str, start: int = 0, stop: Optional[int] = None, size: in
     ------
     ValueError naming the file if it cannot be opened or decoded, or if it ends before ``stop``.
     """
-    frames, index = [], 0
-    with open_video(path) as container:
-        declared = int(container.streams.video[0].frames or 0)
-        for frame in decoded_frames(container, path):
-            if stop is not None and index >= stop:
-                break
-            if index >= start:   # earlier frames must still be decoded (inter-frame coding)
-                frames.append(frame.reformat(width=size, height=size, format="gray",
-                                             interpolation=RESIZE_FILTER).to_ndarray())
-            index += 1
-    if stop is not None and index < stop:
-        declares = f"; its header declares {declared} frames" if declared else ""
-        raise UserError(f"{path}: truncated or corrupt video: it ends after {index} frames, "
-                        f"{stop} were needed{declares}")
+    frames = decode_frames(path, lambda f: f.reformat(width=size, height=size, format="gray",
+                                                      interpolation=RESIZE_FILTER).to_ndarray(),
+                           start, stop, what="KTH video")
     if not frames:
         return np.zeros((0, size, size), np.uint8)
     return np.stack(frames)

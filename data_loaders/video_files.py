@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import numpy as np
 
@@ -106,10 +106,10 @@ def frame_files(folder: str) -> List[str]:
     return [os.path.join(folder, n) for _, n in keyed]
 
 
-def read_frame_folder(folder: str) -> np.ndarray:
-    """The frames of a folder of images (see :func:`frame_files`) as uint8 (T, H, W, C)."""
+def read_frame_files(paths: List[str]) -> np.ndarray:
+    """Frame images, all of one size, as uint8 (T, H, W, C)."""
     frames = []
-    for path in frame_files(folder):
+    for path in paths:
         frame = as_frames(np.atleast_3d(read_image(path))[None], path)[0]
         if frames and frame.shape != frames[0].shape:
             raise UserError(f"{path}: frame of shape {frame.shape} (H, W, C) differs from the "
@@ -118,15 +118,28 @@ def read_frame_folder(folder: str) -> np.ndarray:
     return np.stack(frames)
 
 
+def read_frame_folder(folder: str) -> np.ndarray:
+    """The frames of a folder of images (see :func:`frame_files`) as uint8 (T, H, W, C)."""
+    return read_frame_files(frame_files(folder))
+
+
+def clips_in_array(shape: Tuple[int, ...], source: str) -> Optional[int]:
+    """How an array of ``shape`` holds clips (rule in the module docstring): None for one clip
+    (T, H, W[, C]), N for N clips (N, T, H, W[, C]); other ranks raise ``UserError``."""
+    if len(shape) not in (3, 4, 5):
+        raise UserError(f"{source}: expected (T, H, W[, C]) or (N, T, H, W[, C]), got shape {shape}")
+    if len(shape) == 5 or (len(shape) == 4 and shape[-1] not in (1, 3)):
+        return shape[0]
+    return None
+
+
 def read_clip_array(path: str):
     """The frames of a ``.npy`` file (rule for 4-D arrays in the module docstring): one clip as
     uint8 (T, H, W, C), or a list of N such clips for an (N, T, ...) array."""
     a = load_array(path)
     if not isinstance(a, np.ndarray):
         raise UserError(f"{path}: expected one array (.npy), found an .npz archive")
-    if a.ndim not in (3, 4, 5):
-        raise UserError(f"{path}: expected (T, H, W[, C]) or (N, T, H, W[, C]), got shape {a.shape}")
-    if a.ndim == 5 or (a.ndim == 4 and a.shape[-1] not in (1, 3)):
+    if clips_in_array(a.shape, path) is not None:
         return [as_frames(clip, f"{path} clip {i}") for i, clip in enumerate(a)]
     return as_frames(a, path)
 

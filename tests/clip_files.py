@@ -5,29 +5,17 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-WIDTH, HEIGHT = 96, 72   # neither the model's size nor square
+from svg.testing.videos import moving_rect
+from svg.testing.videos import write_video as write_any
 
+__all__ = ["HEIGHT", "WIDTH", "expected_fit", "moving_rect", "write_video"]
 
-def moving_rect(t_len: int, h: int = HEIGHT, w: int = WIDTH, colour=(200, 120, 40)) -> np.ndarray:
-    """(T, H, W, 3) uint8: a coloured rectangle moving right and down on a dark-grey ground."""
-    frames = np.full((t_len, h, w, 3), 30, np.uint8)
-    for t in range(t_len):
-        frames[t, 8 + 3 * t:28 + 3 * t, 4 + 6 * t:24 + 6 * t] = colour
-    return frames
+WIDTH, HEIGHT = 96, 72   # neither the model's size nor square (moving_rect's default)
 
 
 def write_video(path: str, frames: np.ndarray, fmt: str, codec: str) -> None:
     """Write (T, H, W, 3) uint8 RGB frames with PyAV (yuv420p, 10 fps)."""
-    import av
-
-    with av.open(path, "w", format=fmt) as container:
-        stream = container.add_stream(codec, rate=10)
-        stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], "yuv420p"
-        for img in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
+    write_any(path, frames, fmt, codec)
 
 
 def expected_fit(frames: np.ndarray, size: int, channels: int, mode: str = "crop") -> np.ndarray:

@@ -41,6 +41,8 @@ SUBCOMMANDS = {
     "check-data": ("data_loaders.bair_check",
                    "verify every record checksum of BAIR TFRecords up front, listing each bad one"),
     "convert-kth": ("data_loaders.kth_convert", "decode the KTH videos once into memory-mapped arrays"),
+    "convert-videos": ("data_loaders.videos_convert",
+                       "decode and resize a folder of your own videos once into memory-mapped arrays"),
 }
 
 

@@ -2,6 +2,7 @@
 
 - :mod:`svg.testing.bair_records`: BAIR-format TFRecords (the softmotion30_44k schema), random or
   given frames;
+- :mod:`svg.testing.videos`: videos of a moving shape in any container and codec, written with PyAV;
 - :mod:`svg.testing.kth_videos`: KTH-format AVIs (MPEG-4 part 2, 25 fps) written with PyAV;
 - :mod:`svg.testing.original_svg`: SVG-LP written the way the original SVG code is.
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from data_loaders.kth_video import FPS
+from svg.testing.videos import write_video as write_any
 
 
 def write_video(path: str, frames: np.ndarray, fps: int = FPS, codec: str = "mpeg4",
@@ -16,17 +17,6 @@ def write_video(path: str, frames: np.ndarray, fps: int = FPS, codec: str = "mpe
     frames : (T, H, W) uint8 in [0, 255] (KTH: H = 120, W = 160). quality : the encoder's fixed
     quantiser (``qscale``; 1 best … 31 worst). For tests and benchmarks.
     """
-    import av
-
     if frames.ndim != 3 or frames.dtype != np.uint8:
         raise ValueError(f"frames must be (T, H, W) uint8, got {frames.dtype} {frames.shape}")
-    with av.open(path, "w", format="avi") as container:
-        stream = container.add_stream(codec, rate=fps)
-        stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], "yuv420p"
-        stream.options = {"qscale": str(quality)} if codec == "mpeg4" else {}
-        for img in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(img),
-                                                                   format="gray")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
+    write_any(path, frames, "avi", codec, fps, {"qscale": str(quality)} if codec == "mpeg4" else {})

@@ -121,6 +121,27 @@ def check_entry_options(cfg: Any, where: str) -> None:
                                                  "model.backbone_options.")
 
 
+def check_frame_shape(cfg: Any, where: str) -> None:
+    """Refuse a dataset whose frames the model of ``cfg`` (a Config) cannot read, naming the keys
+    that set each side (a colour dataset with a grey model is the common case). Called before
+    training or scoring starts, not when a config is read: a config may be edited in steps."""
+    dataset = DATASETS.lookup(cfg.data.name)
+    image_size = BACKBONES.lookup(cfg.model.backbone).image_size
+    channels, size = dataset.frame_shape(dataset.options(dict(cfg.data.options)))
+    if channels != cfg.model.channels:
+        raise UserError(f"{where}: dataset {cfg.data.name!r} gives {channels}-channel frames but "
+                        f"model.channels is {cfg.model.channels}; set model.channels={channels}"
+                        + (f" or data.options.channels={cfg.model.channels}"
+                           if "channels" in option_names(dataset.Options) else ""))
+    if size != image_size:
+        fitting = [b for b in BACKBONES if BACKBONES.lookup(b).image_size == size]
+        fixes = ([f"model.backbone={' or '.join(fitting)}"] if fitting else []) + (
+            [f"data.options.image_size={image_size}"] if "image_size" in option_names(dataset.Options) else [])
+        raise UserError(f"{where}: dataset {cfg.data.name!r} gives {size}×{size} frames but backbone "
+                        f"{cfg.model.backbone!r} reads {image_size}×{image_size}"
+                        + (f"; set {' or '.join(fixes)}" if fixes else ""))
+
+
 def refuse_item_dicts(options: Mapping[str, Any]) -> None:
     """svg's commands train and score frames: a dataset option asking for dict items is refused."""
     if options.get("with_actions"):

@@ -348,8 +348,14 @@ def test_bad_inputs_say_what_is_wrong(layouts, tmp_path):
 def test_cli_errors_are_one_line(layouts, tmp_path, capsys):
     assert train_run(layouts["folders"], tmp_path / "r", "data.options.image_size=96") == 2
     err = capsys.readouterr().err.splitlines()
-    assert err[0] == "svg train: error: videos option image_size must be 64 or 128 (the backbones' frame " \
-                     "sizes), got 96" and "Traceback" not in "\n".join(err)
+    assert err[0] == "svg train: error: the training config: dataset 'videos' gives 96×96 frames but " \
+                     "backbone 'dcgan64' reads 64×64; set data.options.image_size=64" \
+        and "Traceback" not in "\n".join(err)
+    assert train_run(layouts["folders"], tmp_path / "grey", "model.channels=1") == 2   # colour data
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "svg train: error: the training config: dataset 'videos' gives 3-channel frames but " \
+                     "model.channels is 1; set model.channels=3 or data.options.channels=1"
+    assert not (tmp_path / "grey").exists()   # refused before the run folder is made
 
 
 def test_shipped_config_reads_a_videos_folder(layouts):

@@ -123,5 +123,6 @@ def test_a_failed_write_still_prints_the_metrics(run_dir, tmp_path, capsys, monk
 def test_the_write_check_leaves_no_empty_folder(run_dir, tmp_path, capsys):
     out = tmp_path / "new" / "eval"
     assert main(["evaluate", "--run", str(run_dir), *FAST, "--out", str(out), "data.options={size: 32}"]) == 2
-    assert "frames must be (C, H, W) = (1, 64, 64)" in capsys.readouterr().err
+    assert "dataset 'moving_squares' gives 32×32 frames but backbone 'dcgan64' reads 64×64" \
+        in capsys.readouterr().err
     assert not (tmp_path / "new").exists()

@@ -24,6 +24,7 @@ from models.errors import UserError
 
 from svg.train.checkpoint import is_finite_state, latest_checkpoint, save_checkpoint
 from svg.config import Config, EvalConfig, check_ranges, config_to_yaml
+from svg.entry_config import check_frame_shape
 from svg.data import fixed_batches, make_dataset, step_seed, training_loader
 from svg.runtime import (AMP_MODES, Dist, StopSignal, any_rank, barrier, init_distributed,
                          keep_freed_memory, pick_device, rank_checksums, resolve_amp)
@@ -54,6 +55,7 @@ def check_config(cfg: Config, device: torch.device) -> None:
     if t.amp == "fp16" and device.type != "cuda":
         raise UserError("train.amp=fp16 needs CUDA; use bf16 on CPU")
     check_ranges(cfg)   # also for a Config built in code rather than read
+    check_frame_shape(cfg, "the training config")
 
 
 @dataclasses.dataclass

@@ -124,7 +124,8 @@ def test_data_overrides_change_the_test_set_and_get_their_own_folder(run_dir, ca
     args = ["evaluate", "--run", str(run_dir), "--n-samples", "2", "--max-videos", "2", "--lpips", "none"]
     assert main(args) == 0
     assert main(args + ["data.options={size: 32}"]) == 2      # the model's frames are 64×64
-    assert "frames must be (C, H, W) = (1, 64, 64)" in capsys.readouterr().err
+    assert "dataset 'moving_squares' gives 32×32 frames but backbone 'dcgan64' reads 64×64" \
+        in capsys.readouterr().err
     assert main(args + ["data.options={length: 2}"]) == 0
     # named by every setting that changes the result: 2 of the videos, PSNR and SSIM only, the data
     plain = json.loads((run_dir / "eval_test_2to3_N2_videos2_psnr-ssim" / "metrics.json").read_text())

@@ -1,0 +1,71 @@
+"""The decoder comparison builds its table from committed per-run JSONs: β chosen on validation,
+intervals over seeds, runs still to do, results of other settings left out."""
+import argparse
+import importlib.util
+import json
+import os
+
+import numpy as np
+import pytest
+from scipy import stats
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="module")
+def dc():
+    spec = importlib.util.spec_from_file_location(
+        "decoder_comparison", os.path.join(REPO, "benchmarks", "decoder_comparison.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def args_for(tmp_path, steps=12000):
+    return argparse.Namespace(results=str(tmp_path), out=str(tmp_path / "runs"), steps=steps, n_samples=10,
+                              videos=256, val_videos=128, seeds=3)
+
+
+def record(dc, args, variant, seed, val_lpips, test):
+    scores = lambda m: {"metrics": m, "ci95": m, "copy_last_frame": {"psnr": 11.9, "ssim": 0.576, "lpips": 0.203},
+                        "beats_copy_last_frame": m["lpips"] < 0.203, "diversity": 0.05}
+    r = {"variant": variant, "seed": seed, "settings": dc.settings(args), "checkpoint_step": 12000,
+         "train_seconds": 6000.0, "protocol": {"videos": 256, "n_past": 5, "n_future": 10, "n_samples": 10},
+         "val": scores({"psnr": 15.0, "ssim": 0.68, "lpips": val_lpips}),
+         "test": {**scores(test), "fvd": 100.0, "test_sigma": 0.08}}
+    with open(dc.result_path(args, variant, seed), "w") as f:
+        json.dump(r, f)
+
+
+def test_beta_is_chosen_on_validation_and_planned_for_every_seed(dc, tmp_path):
+    args = args_for(tmp_path)
+    test = {"psnr": 15.0, "ssim": 0.68, "lpips": 0.15}   # test favours 1e-5: must not matter
+    for variant, val in (("mse_beta1e-5", 0.20), ("mse_beta1e-4", 0.19), ("mse_beta1e-3", 0.17)):
+        record(dc, args, variant, 0, val, test if variant == "mse_beta1e-5" else {**test, "lpips": 0.3})
+    results = dc.read_results(args)
+    assert dc.best_beta(results) == "mse_beta1e-3"
+    plan = dc.planned_runs(args, results)
+    assert ("mse_beta1e-3", 1) in plan and ("mse_beta1e-3", 2) in plan and ("mse_beta1e-5", 1) not in plan
+    assert plan[:6] == [(v, 0) for v in ("optimal_sequence", "mse_beta1e-4", "learned", "gaussian_sigma1",
+                                         "mse_beta1e-5", "mse_beta1e-3")]
+
+
+def test_no_beta_before_the_three_seed0_runs_and_other_settings_are_left_out(dc, tmp_path):
+    args = args_for(tmp_path)
+    record(dc, args, "mse_beta1e-4", 0, 0.2, {"psnr": 15.0, "ssim": 0.68, "lpips": 0.2})
+    record(dc, args_for(tmp_path, steps=500), "mse_beta1e-5", 0, 0.1, {"psnr": 15.0, "ssim": 0.68, "lpips": 0.2})
+    results = dc.read_results(args)
+    assert list(results) == [("mse_beta1e-4", 0)] and dc.best_beta(results) is None
+
+
+def test_table_gives_the_t_interval_over_seeds(dc, tmp_path):
+    args = args_for(tmp_path)
+    lpips = [0.16, 0.17, 0.19]
+    for seed, v in enumerate(lpips):
+        record(dc, args, "optimal_sequence", seed, v, {"psnr": 15.0 + seed, "ssim": 0.68, "lpips": v})
+    table = dc.tables(dc.read_results(args), None)
+    row = next(line for line in table.splitlines() if line.startswith("| optimal_sequence |"))
+    half = stats.t.ppf(0.975, 2) * np.std(lpips, ddof=1) / np.sqrt(3)
+    assert f"{np.mean(lpips):.3f} ± {half:.3f}" in row and "| 3 |" in row
+    assert "| 3/3 |" in row   # all three seeds beat the floor's LPIPS 0.203
+    assert "| copy last frame (floor) | – | 11.90 | 0.576 | 0.203 |" in table

@@ -87,8 +87,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             rows.append({"seed": seed, "amp": amp, "val_loss": last["val_loss"],
                          "val": scores(run, "val", args), "test": scores(run, "test", args),
                          "minutes": wall_minutes(run)})
-    print(f"| seed | amp | val loss | σ | val PSNR / SSIM / LPIPS | test PSNR / SSIM / LPIPS | min |\n"
-          f"|---|---|---|---|---|---|---|")
+    print("| seed | amp | val loss | σ | val PSNR / SSIM / LPIPS | test PSNR / SSIM / LPIPS | min |\n"
+          "|---|---|---|---|---|---|---|")
     for r in rows:
         v, t = r["val"], r["test"]
         print(f"| {r['seed']} | {r['amp']} | {r['val_loss']:.0f} | {t['sigma']:.4f} | "

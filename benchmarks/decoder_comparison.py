@@ -244,7 +244,7 @@ def plot(results, beta: Optional[str], path: str, subtitle: str) -> None:
     plt.close(fig)
 
 
-def side_by_side(args: argparse.Namespace, results, beta: Optional[str]) -> List[str]:
+def side_by_side(args: argparse.Namespace, results) -> List[str]:
     """Truth | every variant's best sample (seed 0) on the shown test sequences, if their run
     folders are here (they do not survive a session; the strips are then kept from before)."""
     names = [n for n in (v for v in MAIN if v != "mse_best_beta") if (n, 0) in results]
@@ -280,7 +280,7 @@ def write_summary(args: argparse.Namespace) -> None:
     write_text(os.path.join(args.results, "results.md"), text)
     plot(results, beta, os.path.join(args.results, "comparison.png"),
          f"{args.steps} steps, best of {args.n_samples}, {p['videos']} test sequences")
-    side_by_side(args, results, beta)
+    side_by_side(args, results)
     print(text)
 
 

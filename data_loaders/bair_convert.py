@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from models.errors import InputWarning, UserError
 
-from .atomic import atomic_path, remove_stale_temporaries, write_text
+from .atomic import atomic_path, check_writable, remove_stale_temporaries, write_text
 from .bair import CAMERAS, FRAMES, MANIFEST, SIZE, decode_example, list_records
 from .files import load_json
 from .tfrecords import read_example, scan_records
@@ -70,6 +70,7 @@ def convert(src: str, dst: str, splits: List[str] = ("train", "test"), camera: s
     """Convert ``src/<split>/*.tfrecords`` into ``dst/<split>/`` for each split."""
     if camera not in CAMERAS:
         raise UserError(f"unknown camera {camera!r}; choose one of {CAMERAS}")
+    check_writable(dst, "DST")
     return {s: convert_split(os.path.join(src, s), os.path.join(dst, s), camera, progress) for s in splits}
 
 

@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from models.errors import UserError
 
-from .atomic import write_text
+from .atomic import check_writable, write_text
 from .conversion import convert_once, drop_changed, previous_conversion, start_conversion
 from .kth_files import MANIFEST, KTHVideo, list_videos, read_clip, read_manifest
 from .kth_video import RESIZE_FILTER
@@ -37,6 +37,7 @@ def convert(src: str, dst: str, image_size: int = 64, progress: bool = True) -> 
     """Convert every KTH video under ``src`` into ``dst``; returns the manifest."""
     if image_size < 1:
         raise UserError(f"image size must be a positive number of pixels, got {image_size}")
+    check_writable(dst, "DST")
     fmt, videos = list_videos(src)
     if fmt == "converted":
         raise UserError(f"{src} is already a `svg convert-kth` output; use it as data.root directly")

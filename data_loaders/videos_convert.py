@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from models.errors import MissingFile, UserError
 
-from .atomic import write_text
+from .atomic import check_writable, write_text
 from .conversion import convert_once, drop_changed, previous_conversion, start_conversion
 from .files import load_json
 from .kth_video import header_frame_count
@@ -106,6 +106,7 @@ def convert(src: str, dst: str, image_size: int = 64, channels: int = 3, resize:
     check_options(options)
     settings = frame_settings(options)
     _check_folders(src, dst)
+    check_writable(dst, "DST")
     done, previous = _previous(dst, settings)
     videos, skipped = _sources(src, frame_step)
     folders = has_split_folders(src)

@@ -128,7 +128,11 @@ def test_unwritable_run_dir_and_output_folder_are_refused_before_any_work(read_o
     ro = read_only_folder
     calls = {"new run_dir": ["train", "--no-progress", *TINY, f"run_dir={ro}/run"],
              "existing run_dir": ["train", "--no-progress", *TINY, f"run_dir={ro}"],
-             "generate": ["generate", "--run", str(tmp_path / "no-such-run"), "--out", f"{ro}/out"]}
+             "generate": ["generate", "--run", str(tmp_path / "no-such-run"), "--out", f"{ro}/out"],
+             "convert-kth": ["convert-kth", str(tmp_path / "kth"), f"{ro}/kth"],
+             "convert-bair": ["convert-bair", str(tmp_path / "bair"), f"{ro}/bair"],
+             "convert-videos": ["convert-videos", str(tmp_path / "clips"), f"{ro}/videos"]}
+    (tmp_path / "clips").mkdir()   # convert-videos first checks that SRC exists and holds no DST
     expected = {
         "new run_dir": f"svg train: error: run_dir {ro}/run: cannot write to make it in {ro} "
                        f"(no permission); choose a writable folder",
@@ -136,6 +140,9 @@ def test_unwritable_run_dir_and_output_folder_are_refused_before_any_work(read_o
                             f"choose a writable folder",
         "generate": f"svg generate: error: --out {ro}/out: cannot write to make it in {ro} "
                     f"(no permission); choose a writable folder"}   # before looking for the run
+    for command in ("convert-kth", "convert-bair", "convert-videos"):   # before reading a source
+        expected[command] = (f"svg {command}: error: DST {ro}/{command[8:]}: cannot write to make it in "
+                             f"{ro} (no permission); choose a writable folder")
     for name, argv in calls.items():
         assert main(argv) == 2, name
         err = capsys.readouterr().err

@@ -12,12 +12,13 @@ import os
 import sys
 from typing import Any, Dict, Optional, Sequence
 
+from data_loaders.atomic import check_writable
 from svg.config import EvalConfig, apply_overrides
 from svg.entry_config import check_frame_shape
 from svg.data import make_dataset
 from svg.runtime import keep_freed_memory, pick_device
 from svg.eval.memory import parse_size
-from svg.eval.report import ReportNotWritten, check_writable, folder_name, report_json, write_report
+from svg.eval.report import ReportNotWritten, folder_name, report_json, write_report
 from svg.eval.evaluate import check_eval_config, check_options, evaluate, resolve_lengths
 from svg.eval.registry import METRICS, option_flags
 from svg.train.checkpoint import load_model
@@ -50,7 +51,7 @@ def evaluate_run(run: str, cfg: EvalConfig = EvalConfig(), split: str = "test",
     if out_dir is None:   # every setting that changes the result names the folder
         out_dir = os.path.join(os.path.dirname(os.path.abspath(ckpt)),
                                folder_name(split, cfg, n, len(dataset), overrides, ckpt))
-    check_writable(out_dir)
+    check_writable(out_dir, "the evaluation folder (--out)")
     fvd = _fvd_accumulator(cfg, device, run_cfg.data, split, n, seq_len)
     report = evaluate(model, dataset, cfg, progress=progress, fvd=fvd)
     report["protocol"].update(checkpoint=os.path.abspath(ckpt), checkpoint_step=step,

@@ -16,7 +16,7 @@ from svg.runtime import pick_device
 from svg.eval.evaluate import clip_video
 from svg.eval.metrics import psnr
 from svg.train.checkpoint import load_model
-from svg.train.run_folder import check_writable
+from data_loaders.atomic import check_writable
 from svg.visualize import labelled_rollout, write_gif, write_png
 
 

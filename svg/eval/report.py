@@ -8,13 +8,11 @@ import hashlib
 import io
 import json
 import os
-import tempfile
 from typing import Any, Dict, List, Optional, Sequence
 
 from data_loaders.atomic import atomic_path, write_text
 from models.errors import UserError
 from svg.config import EvalConfig
-from svg.train.run_folder import missing_folders
 
 
 class ReportNotWritten(OSError):
@@ -62,27 +60,6 @@ def _metric_option_tags(cfg: EvalConfig) -> List[str]:
         for key, value in sorted(cfg.metric_options.get(name, {}).items()):
             tags += [f"{name}-{value}"] if key in defaults and value != defaults[key] else []
     return tags
-
-
-def check_writable(out_dir: str, option: str = "--out") -> None:
-    """Write a scratch file in ``out_dir`` (creating it for the check, and removing again the
-    folders the check created, so a failed evaluation leaves no empty result folder), or raise a
-    one-line :class:`UserError` naming the folder and the reason: before any work, so the results
-    never have nowhere to go."""
-    created = missing_folders(out_dir)
-    try:
-        os.makedirs(out_dir, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out_dir) as f:
-            f.write(b"svg evaluate write check")
-            f.flush()
-            os.fsync(f.fileno())
-    except OSError as e:
-        raise UserError(f"cannot write the evaluation results to {out_dir} ({e.strerror or e}); "
-                        f"give {option} a writable folder") from None
-    finally:
-        for folder in created:   # deepest first
-            if os.path.isdir(folder) and not os.listdir(folder):
-                os.rmdir(folder)
 
 
 def write_report(out_dir: str, report: Dict[str, Any]) -> None:

@@ -30,25 +30,11 @@ import socket
 import time
 from typing import Iterator, List
 
+from data_loaders.atomic import check_writable
 from models.errors import UserError
 
 LOCK_FILE = "train.lock"
 LOG_FILE = "train.log"
-
-
-def check_writable(folder: str, what: str) -> None:
-    """Raise :class:`UserError` unless ``folder`` (or, where it does not exist yet, the folder it
-    would be made in) is a folder this process can create files in. ``what`` names it, e.g.
-    ``"run_dir"``."""
-    existing = os.path.abspath(folder)
-    while not os.path.lexists(existing):
-        existing = os.path.dirname(existing)
-    if not os.path.isdir(existing):
-        raise UserError(f"{what} {folder}: {existing} is a file, not a folder")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        why = "read-only file system" if os.statvfs(existing).f_flag & os.ST_RDONLY else "no permission"
-        where = "" if existing == os.path.abspath(folder) else f" to make it in {existing}"
-        raise UserError(f"{what} {folder}: cannot write{where} ({why}); choose a writable folder")
 
 
 def missing_folders(folder: str) -> List[str]:

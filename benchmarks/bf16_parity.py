@@ -22,6 +22,7 @@ from typing import Any, Dict, List, Optional
 from data_loaders.atomic import write_text
 from svg.cli.evaluate import evaluate_run
 from svg.config import EvalConfig, load_config
+from svg.eval.report import headline
 from svg.train.checkpoint import latest_checkpoint, load_checkpoint
 from svg.train.loop import train
 
@@ -51,7 +52,7 @@ def scores(run: str, split: str, args: argparse.Namespace) -> Dict[str, float]:
                                      device=args.device), split=split, out_dir=out, progress=False)
     with open(path) as f:
         rep = json.load(f)
-    return {**{m: rep["metrics"][m]["mean"] for m in METRICS}, "sigma": rep.get("test_sigma")}
+    return {**headline(rep)["metrics"], "sigma": rep.get("test_sigma")}
 
 
 def wall_minutes(run: str) -> Optional[float]:

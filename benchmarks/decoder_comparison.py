@@ -43,6 +43,7 @@ from svg.cli.generate import rollout_columns
 from svg.config import EvalConfig, config_to_yaml, load_config
 from svg.data import make_dataset
 from svg.eval.metrics import mean_confidence_interval
+from svg.eval.report import headline
 from svg.runtime import pick_device
 from svg.train.checkpoint import load_model
 from svg.train.loop import train
@@ -85,15 +86,6 @@ def result_path(args: argparse.Namespace, variant: str, seed: int) -> str:
     return os.path.join(args.results, f"{variant}_s{seed}.json")
 
 
-def scores(rep: Dict[str, Any]) -> Dict[str, Any]:
-    """The numbers of one ``svg evaluate`` report that the comparison keeps."""
-    return {"metrics": {m: rep["metrics"][m]["mean"] for m, _, _ in METRICS},
-            "ci95": {m: rep["metrics"][m]["ci95"] for m, _, _ in METRICS},
-            "copy_last_frame": {m: rep["copy_last_frame"][m]["mean"] for m, _, _ in METRICS},
-            "beats_copy_last_frame": rep["beats_copy_last_frame"],
-            "diversity": rep.get("diversity", {}).get("mean")}
-
-
 def run_one(args: argparse.Namespace, variant: str, seed: int) -> Dict[str, Any]:
     """Train (or resume), select on val, score; writes and returns the run's result record."""
     cfg, overrides = run_config(args, variant, seed)
@@ -113,7 +105,7 @@ def run_one(args: argparse.Namespace, variant: str, seed: int) -> Dict[str, Any]
         "likelihood": dict(cfg.model.likelihood.__dict__), "checkpoint_step": test["protocol"]["checkpoint_step"],
         "train_seconds": round(t_train, 1), "eval_seconds": round(time.perf_counter() - t0 - t_train, 1),
         "threads": torch.get_num_threads(), "device": str(pick_device(args.device)),
-        "val": scores(val), "test": {**scores(test), "fvd": test.get("fvd"),
+        "val": headline(val), "test": {**headline(test), "fvd": test.get("fvd"),
                                      "test_nll_per_dim": test.get("test_nll_per_dim"),
                                      "kl_per_frame": test.get("kl_per_frame"),
                                      "test_sigma": test.get("test_sigma")},

@@ -24,6 +24,7 @@ from typing import Any, Dict, List, Optional
 from data_loaders.atomic import atomic_path, write_text
 from svg.cli.evaluate import evaluate_run
 from svg.config import EvalConfig
+from svg.eval.report import headline
 
 METRICS = ("psnr", "ssim", "lpips")
 _STAMP = re.compile(r"^(\S+ \S+),\d+ ")
@@ -58,10 +59,7 @@ def score(ckpt: str, args: argparse.Namespace) -> Dict[str, Any]:
                      seed=0, device=args.device)
     rep = evaluate_run(ckpt, cfg, split="val", out_dir=os.path.join(args.scratch, os.path.basename(ckpt)),
                        progress=False)
-    return {"model": {m: rep["metrics"][m]["mean"] for m in METRICS},
-            "floor": {m: rep["copy_last_frame"][m]["mean"] for m in METRICS},
-            "beats_floor": rep["beats_copy_last_frame"],
-            "diversity": rep.get("diversity", {}).get("mean"), "protocol": rep["protocol"]}
+    return {**headline(rep), "protocol": rep["protocol"]}
 
 
 def plot(points: List[Dict[str, Any]], path: str, title: str) -> None:
@@ -73,8 +71,8 @@ def plot(points: List[Dict[str, Any]], path: str, title: str) -> None:
     steps = [p["step"] for p in points]
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
     for ax, m in zip(axes, METRICS):
-        ax.plot(steps, [p["model"][m] for p in points], "o-", label="SVG-LP, best of N")
-        ax.plot(steps, [p["floor"][m] for p in points], "--", color="tab:red", label="copy last frame")
+        ax.plot(steps, [p["metrics"][m] for p in points], "o-", label="SVG-LP, best of N")
+        ax.plot(steps, [p["copy_last_frame"][m] for p in points], "--", color="tab:red", label="copy last frame")
         ax.set_title(f"{m.upper()} {'↓' if m == 'lpips' else '↑'} (validation)")
         ax.set_xlabel("training step")
         minutes = [p.get("minutes") for p in points]
@@ -115,7 +113,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         done[step]["minutes"] = round(minutes[step], 1) if step in minutes else done[step].get("minutes")
         pt = done[step]
         print(f"step {step:6d} ({pt['minutes']} min): " + ", ".join(
-            f"{m} {pt['model'][m]:.3f} (floor {pt['floor'][m]:.3f})" for m in METRICS))
+            f"{m} {pt['metrics'][m]:.3f} (floor {pt['copy_last_frame'][m]:.3f})" for m in METRICS))
         points = [done[s] for s in sorted(done)]
         write_text(args.out, json.dumps({"run": os.path.abspath(args.run), "points": points}, indent=1))
     points = [done[s] for s in sorted(done)]

@@ -80,3 +80,8 @@ def test_evaluate_reports_the_floor_and_diversity_beside_the_model(tmp_path):
     assert rep["diversity"]["mean"] == 0.0
     assert rep["metrics"]["psnr"]["mean"] == pytest.approx(rep["copy_last_frame"]["psnr"]["mean"])
     assert rep["copy_last_frame"]["psnr"]["model_beats_it"] is False and not rep["beats_copy_last_frame"]
+    from svg.eval.report import headline   # what the benchmarks keep of a report: the floor stays beside it
+    assert headline(rep) == {"metrics": {"psnr": rep["metrics"]["psnr"]["mean"]},
+                             "ci95": {"psnr": rep["metrics"]["psnr"]["ci95"]},
+                             "copy_last_frame": {"psnr": rep["copy_last_frame"]["psnr"]["mean"]},
+                             "beats_copy_last_frame": False, "diversity": 0.0}

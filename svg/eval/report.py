@@ -11,7 +11,6 @@ import os
 from typing import Any, Dict, List, Optional, Sequence
 
 from data_loaders.atomic import atomic_path, write_text
-from models.errors import UserError
 from svg.config import EvalConfig
 
 
@@ -26,6 +25,21 @@ class ReportNotWritten(OSError):
 def report_json(report: Dict[str, Any]) -> str:
     """``metrics.json``'s text: the report without its in-memory ``results``."""
     return json.dumps({k: v for k, v in report.items() if k != "results"}, indent=2)
+
+
+def headline(report: Dict[str, Any]) -> Dict[str, Any]:
+    """What a comparison keeps of one evaluation report.
+
+    Returns ``metrics`` and ``ci95`` (the model's mean and 95% interval per metric),
+    ``copy_last_frame`` (the floor's mean on the same frames), ``beats_copy_last_frame`` (on every
+    metric) and ``diversity`` (the mean pairwise LPIPS of the samples, None when not measured).
+    """
+    names = list(report["metrics"])
+    return {"metrics": {m: report["metrics"][m]["mean"] for m in names},
+            "ci95": {m: report["metrics"][m]["ci95"] for m in names},
+            "copy_last_frame": {m: report["copy_last_frame"][m]["mean"] for m in names},
+            "beats_copy_last_frame": report["beats_copy_last_frame"],
+            "diversity": report.get("diversity", {}).get("mean")}
 
 
 def folder_name(split: str, cfg: EvalConfig, videos: int, all_videos: int,

@@ -32,7 +32,8 @@ def headline(report: Dict[str, Any]) -> Dict[str, Any]:
 
     Returns ``metrics`` and ``ci95`` (the model's mean and 95% interval per metric),
     ``copy_last_frame`` (the floor's mean on the same frames), ``beats_copy_last_frame`` (on every
-    metric) and ``diversity`` (the mean pairwise LPIPS of the samples, None when not measured).
+    metric) and ``diversity`` (the per-pixel standard deviation over the samples, averaged; None
+    when not measured).
     """
     names = list(report["metrics"])
     return {"metrics": {m: report["metrics"][m]["mean"] for m in names},

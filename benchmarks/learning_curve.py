@@ -9,7 +9,8 @@ best-of-N PSNR / SSIM / LPIPS on the first ``--videos`` validation sequences (ne
 this curve is what a step count is chosen on), with the floor measured on the same sequences and
 frames. Minutes are the run's own wall time at that step: from the first line of its ``train.log`` to
 the checkpoint's file time (validation and checkpoint writes included; the log names the threads). Points already in ``--out`` are kept, so re-running after
-more checkpoints appear scores only the new ones.
+more checkpoints appear scores only the new ones. ``--also fp32=docs/learning_curve/demo_fp32.json``
+draws other curves (e.g. a twin run in another precision) on the same axes.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import json
 import os
 import re
 from datetime import datetime
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from data_loaders.atomic import atomic_path, write_text
 from svg.cli.evaluate import evaluate_run
@@ -62,7 +63,19 @@ def score(ckpt: str, args: argparse.Namespace) -> Dict[str, Any]:
     return {**headline(rep), "protocol": rep["protocol"]}
 
 
-def plot(points: List[Dict[str, Any]], path: str, title: str) -> None:
+def other_curve(spec: str) -> Tuple[str, List[Dict[str, Any]]]:
+    """``LABEL=JSON`` → (label, the points of that curve file)."""
+    label, sep, path = spec.partition("=")
+    if not sep or not os.path.isfile(path):
+        raise SystemExit(f"learning_curve: --also {spec!r}: expected LABEL=PATH to a curve JSON written by --out")
+    with open(path) as f:
+        return label, json.load(f)["points"]
+
+
+def plot(points: List[Dict[str, Any]], path: str, title: str, label: str = "SVG-LP, best of N",
+         others: Sequence[Tuple[str, List[Dict[str, Any]]]] = ()) -> None:
+    """Draw the run's validation metrics against steps, the floor dashed, and any ``others``
+    (label, points) curves, e.g. a twin run, on the same axes."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -71,7 +84,9 @@ def plot(points: List[Dict[str, Any]], path: str, title: str) -> None:
     steps = [p["step"] for p in points]
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
     for ax, m in zip(axes, METRICS):
-        ax.plot(steps, [p["metrics"][m] for p in points], "o-", label="SVG-LP, best of N")
+        ax.plot(steps, [p["metrics"][m] for p in points], "o-", label=label)
+        for other_label, other in others:
+            ax.plot([p["step"] for p in other], [p["metrics"][m] for p in other], "s-", label=other_label)
         ax.plot(steps, [p["copy_last_frame"][m] for p in points], "--", color="tab:red", label="copy last frame")
         ax.set_title(f"{m.upper()} {'↓' if m == 'lpips' else '↑'} (validation)")
         ax.set_xlabel("training step")
@@ -98,6 +113,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--device", default="auto")
     p.add_argument("--out", required=True, help="JSON of the points (kept points are not re-scored)")
     p.add_argument("--plot", help="PNG of the curve")
+    p.add_argument("--label", default="SVG-LP, best of N", help="this run's name in the plot")
+    p.add_argument("--also", nargs="*", default=[], metavar="LABEL=JSON",
+                   help="other curves (this script's --out files) to draw on the same axes, e.g. a twin run")
     p.add_argument("--scratch", default=None, help="where evaluate writes its reports (default: RUN/curve)")
     args = p.parse_args(argv)
     args.scratch = args.scratch or os.path.join(args.run, "curve")
@@ -119,7 +137,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     points = [done[s] for s in sorted(done)]
     if args.plot and points:
         plot(points, args.plot, f"best of {args.n_samples}, first {args.videos} validation sequences, "
-             f"{points[0]['protocol']['n_past']} → {args.n_future} frames; floor on the same frames")
+             f"{points[0]['protocol']['n_past']} → {args.n_future} frames; floor on the same frames",
+             args.label, [other_curve(spec) for spec in args.also])
     return 0
 
 

@@ -46,8 +46,8 @@ class TrainConfig:
     batch_size : sequences per step (per process under torchrun).
     lr, beta1 : Adam settings. grad_clip : max gradient norm (None: no clipping).
     amp : none | bf16 | fp16 | auto — autocast precision (bf16 on CPU or CUDA; fp16 on CUDA only,
-        with a gradient scaler; auto: bf16 where the CPU or GPU computes it natively, else fp32,
-        and the log says which and why).
+        with a gradient scaler; auto, the default: bf16 where the CPU or GPU computes it natively,
+        else fp32, and the log says which and why; parity with fp32 is in docs/results.md).
     compile : wrap the model with torch.compile.
     device : auto | cpu | cuda | cuda:N. seed : seeds every random draw.
     log_every, gif_every, ckpt_every : steps between scalar logs, rollout GIFs and checkpoints.
@@ -65,7 +65,7 @@ class TrainConfig:
     lr: float = 2e-3
     beta1: float = 0.9
     grad_clip: Optional[float] = None
-    amp: str = "none"
+    amp: str = "auto"
     compile: bool = False
     device: str = "auto"
     seed: int = 0

@@ -10,13 +10,13 @@ import os
 
 import torch
 
+from data_loaders.atomic import check_writable
 from models.errors import UserError
 from svg.data import make_dataset
 from svg.runtime import pick_device
 from svg.eval.evaluate import clip_video
 from svg.eval.metrics import psnr
 from svg.train.checkpoint import load_model
-from data_loaders.atomic import check_writable
 from svg.visualize import labelled_rollout, write_gif, write_png
 
 

@@ -90,7 +90,10 @@ def run_one(args: argparse.Namespace, variant: str, seed: int) -> Dict[str, Any]
     """Train (or resume), select on val, score; writes and returns the run's result record."""
     cfg, overrides = run_config(args, variant, seed)
     t0 = time.perf_counter()
-    train(cfg, progress=args.progress)
+    summary = train(cfg, progress=args.progress)
+    if summary["stopped_by"] is not None:   # not trained to the end: record nothing, resume later
+        raise SystemExit(f"{variant} seed {seed}: training stopped by {summary['stopped_by']} at step "
+                         f"{summary['step']} of {summary['total_steps']}; nothing recorded, re-run to resume")
     t_train = time.perf_counter() - t0
     ev = dict(n_samples=args.n_samples, seed=0, device=args.device, batch_size=2)
     val = evaluate_run(cfg.run_dir, EvalConfig(max_videos=args.val_videos, likelihood=False, **ev), split="val",

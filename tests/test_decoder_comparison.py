@@ -69,3 +69,21 @@ def test_table_gives_the_t_interval_over_seeds(dc, tmp_path):
     assert f"{np.mean(lpips):.3f} ± {half:.3f}" in row and "| 3 |" in row
     assert "| 3/3 |" in row   # all three seeds beat the floor's LPIPS 0.203
     assert "| copy last frame (floor) | – | 11.90 | 0.576 | 0.203 |" in table
+
+
+def test_an_interrupted_training_is_not_evaluated_or_recorded(dc, tmp_path, monkeypatch):
+    """A signal stops the trainer, which saves a checkpoint and returns; the run must then be left
+    to resume, not scored and recorded as if it had trained all its steps."""
+    def stopped(cfg, progress=False):
+        return {"step": 700, "total_steps": 12000, "stopped_by": "SIGINT"}
+
+    def no_evaluation(*args, **kwargs):
+        raise AssertionError("an interrupted run was evaluated")
+
+    monkeypatch.setattr(dc, "train", stopped)
+    monkeypatch.setattr(dc, "evaluate_run", no_evaluation)
+    args = args_for(tmp_path)
+    args.device, args.progress, args.ckpt_every = "cpu", False, 500
+    with pytest.raises(SystemExit, match="stopped by SIGINT at step 700 of 12000; nothing recorded"):
+        dc.run_one(args, "learned", 0)
+    assert not os.path.exists(dc.result_path(args, "learned", 0))

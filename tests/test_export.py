@@ -51,3 +51,15 @@ def test_export_of_nothing_is_a_plain_error(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "holds no checkpoint" in err and "Traceback" not in err
     assert not (tmp_path / "x.pt").exists()
+
+
+def test_weights_beyond_float16_name_the_option_that_keeps_them(run_dir, tmp_path, capsys):
+    ckpt = torch.load(run_dir / "best.pt", weights_only=False)
+    name = next(k for k, v in ckpt["model"].items() if v.is_floating_point())
+    ckpt["model"][name] = ckpt["model"][name] + 1e5   # float16 tops out at 65504
+    torch.save(ckpt, tmp_path / "big.pt")
+    assert main(["export", "--run", str(tmp_path / "big.pt"), str(tmp_path / "x.pt")]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == f"svg export: error: {tmp_path / 'big.pt'}: some weights overflow float16; export them with --fp32"
+    assert not (tmp_path / "x.pt").exists()
+    assert main(["export", "--run", str(tmp_path / "big.pt"), str(tmp_path / "x.pt"), "--fp32"]) == 0

@@ -191,10 +191,11 @@ def export_model(run: str, dst: str, half: bool = True) -> Dict[str, Any]:
     src = resolve_checkpoint(run)
     state = load_checkpoint(src)
     dtype = torch.float16 if half else torch.float32
-    dtype_name = "float16" if half else "float32"
+    dtype_name = str(dtype).removeprefix("torch.")
     weights = {k: v.to(dtype) if v.is_floating_point() else v for k, v in state["model"].items()}
     if not is_finite_state(weights):
-        raise UserError(f"{src}: some weights overflow float16; export without --half")
+        raise UserError(f"{src}: some weights overflow float16; export them with --fp32" if half else
+                        f"{src}: some weights are not finite; export an earlier checkpoint")
     atomic_save({"model": weights, "config": state["config"], "step": state["step"],
                  "val_loss": state.get("val_loss"), "exported_from": os.path.abspath(src),
                  "weights_dtype": dtype_name}, dst)

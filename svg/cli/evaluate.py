@@ -48,10 +48,12 @@ def evaluate_run(run: str, cfg: EvalConfig = EvalConfig(), split: str = "test",
     seq_len = cfg.n_past + cfg.n_future
     dataset = make_dataset(run_cfg.data, split, seq_len)
     n = check_eval_config(cfg, len(dataset), split)   # before any network is loaded
+    what = "the evaluation folder (--out)"
     if out_dir is None:   # every setting that changes the result names the folder
         out_dir = os.path.join(os.path.dirname(os.path.abspath(ckpt)),
                                folder_name(split, cfg, n, len(dataset), overrides, ckpt))
-    check_writable(out_dir, "the evaluation folder (--out)")
+        what = "the evaluation folder (made next to the checkpoint; --out chooses another)"
+    check_writable(out_dir, what)
     fvd = _fvd_accumulator(cfg, device, run_cfg.data, split, n, seq_len)
     report = evaluate(model, dataset, cfg, progress=progress, fvd=fvd)
     report["protocol"].update(checkpoint=os.path.abspath(ckpt), checkpoint_step=step,

@@ -15,8 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
-from datetime import datetime
 from typing import Any, Dict, List, Optional
 
 from data_loaders.atomic import write_text
@@ -24,6 +22,7 @@ from svg.cli.evaluate import evaluate_run
 from svg.config import EvalConfig, load_config
 from svg.eval.report import headline
 from svg.train.checkpoint import latest_checkpoint, load_checkpoint
+from svg.train.log import log_lines
 from svg.train.loop import train
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -58,16 +57,11 @@ def scores(run: str, split: str, args: argparse.Namespace) -> Dict[str, float]:
 def wall_minutes(run: str) -> Optional[float]:
     """Minutes from the first line of ``train.log`` to the end of its first session (the line
     that lists the run folder, after the end-of-run report); later sessions append to the log."""
-    first = None
-    with open(os.path.join(run, "train.log")) as f:
-        for line in f:
-            m = re.match(r"^(\S+ \S+),\d+ ", line)
-            if not m:
-                continue
-            t = datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S")
-            first = first or t
-            if "svg.train INFO run folder" in line:
-                return (t - first).total_seconds() / 60
+    lines = log_lines(run)
+    first = next(lines, None)
+    for t, line in lines:
+        if "svg.train INFO run folder" in line:
+            return (t - first[0]).total_seconds() / 60
     return None
 
 

@@ -19,16 +19,15 @@ import glob
 import json
 import os
 import re
-from datetime import datetime
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from data_loaders.atomic import atomic_path, write_text
 from svg.cli.evaluate import evaluate_run
 from svg.config import EvalConfig
 from svg.eval.report import headline
+from svg.train.log import log_lines
 
 METRICS = ("psnr", "ssim", "lpips")
-_STAMP = re.compile(r"^(\S+ \S+),\d+ ")
 
 
 def checkpoints(run: str, every: int) -> Dict[int, str]:
@@ -44,14 +43,10 @@ def checkpoints(run: str, every: int) -> Dict[int, str]:
 def minutes_at(run: str, ckpts: Dict[int, str]) -> Dict[int, float]:
     """Step → minutes from the run's start (the first line of its ``train.log``) to the time its
     checkpoint was written; empty without a log. Includes validation and checkpoint writing."""
-    path = os.path.join(run, "train.log")
-    if not os.path.exists(path):
+    first = next(log_lines(run), None)
+    if first is None:
         return {}
-    with open(path) as f:
-        m = _STAMP.match(f.readline())
-    if not m:
-        return {}
-    t0 = datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S").timestamp()
+    t0 = first[0].timestamp()
     return {s: (os.path.getmtime(c) - t0) / 60 for s, c in ckpts.items()}
 
 

@@ -4,15 +4,31 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import time
 import warnings
-from typing import Iterator, List, Sequence
+from datetime import datetime
+from typing import Iterator, List, Sequence, Tuple
 
 from models.errors import InputWarning
 from svg.train.step import StepStats
 
 log = logging.getLogger("svg.train")
 LOG_FORMAT = "%(asctime)s %(name)s %(levelname)s %(message)s"
+_STAMP = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),\d+ ")   # logging's asctime
+
+
+def log_lines(run_dir: str) -> Iterator[Tuple[datetime, str]]:
+    """(time, line) of each record in ``run_dir/train.log`` (local time, to the second), across
+    resumes; the lines of a traceback, which carry no time, are left out. Nothing without a log."""
+    path = os.path.join(run_dir, "train.log")
+    if not os.path.exists(path):
+        return
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            m = _STAMP.match(line)
+            if m:
+                yield datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S"), line
 
 
 @contextlib.contextmanager

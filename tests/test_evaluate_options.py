@@ -107,9 +107,9 @@ def test_an_unwritable_out_folder_is_refused_before_any_work(run_dir, tmp_path, 
 
 
 def test_an_unwritable_default_folder_names_the_option_that_moves_it(run_dir, capsys):
-    blocker = run_dir / "eval_test_2to3_N2_videos2_psnr"   # FAST's folder name, taken by a file
+    blocker = run_dir / "eval_test_2to3_N2_videos2_seed7_psnr"   # its folder name, taken by a file
     blocker.write_text("not a folder")
-    assert main(["evaluate", "--run", str(run_dir), *FAST]) == 2
+    assert main(["evaluate", "--run", str(run_dir), *FAST, "--seed", "7"]) == 2
     err = capsys.readouterr().err.splitlines()
     assert err[0].startswith("svg evaluate: error: the evaluation folder (made next to the checkpoint; "
                              "--out chooses another) ") and err[0].endswith("is a file, not a folder")

@@ -15,7 +15,8 @@ copy-last-frame floor and the sample diversity, FVD, test NLL, KL and σ.
 
 A working session may not finish all runs, and run folders do not survive it, so every finished
 run writes a small JSON into ``--results`` (committed to the repository: docs/decoder_comparison/)
-and is never run again; the table, figure and text are rebuilt from whatever JSONs are there. An
+and is never run again (a seed-0 run also writes the best samples of the strips, about 35 kB
+compressed); the table, figure, text and strips are rebuilt from whatever is there. An
 interrupted run resumes from its latest checkpoint while its run folder (``--out``) lives.
 
 Variants: optimal σ per sequence (σ-VAE), learned shared σ (σ-VAE), MSE with β = 1e-4 (SVG's),
@@ -86,6 +87,11 @@ def result_path(args: argparse.Namespace, variant: str, seed: int) -> str:
     return os.path.join(args.results, f"{variant}_s{seed}.json")
 
 
+def samples_path(args: argparse.Namespace, variant: str) -> str:
+    """The seed-0 run's truth and best samples on the strips' test sequences (see :func:`best_samples`)."""
+    return os.path.join(args.results, f"{variant}_s0_samples.npz")
+
+
 def run_one(args: argparse.Namespace, variant: str, seed: int) -> Dict[str, Any]:
     """Train (or resume), select on val, score; writes and returns the run's result record."""
     cfg, overrides = run_config(args, variant, seed)
@@ -101,8 +107,10 @@ def run_one(args: argparse.Namespace, variant: str, seed: int) -> Dict[str, Any]
     stats = os.path.join(args.out, f"real_i3d_stats_{args.videos}.npz")   # the test videos', shared
     test = evaluate_run(cfg.run_dir, EvalConfig(max_videos=args.videos, fvd=True, fvd_real_stats=stats, **ev),
                         out_dir=os.path.join(cfg.run_dir, "eval_test"), progress=args.progress)
-    with atomic_path(os.path.join(cfg.run_dir, "best_samples.npy")) as tmp:
-        np.save(tmp, best_samples(cfg.run_dir, args))
+    os.makedirs(args.results, exist_ok=True)
+    if seed == 0:   # committed beside the JSON, so that later sessions can still draw the strips
+        with atomic_path(samples_path(args, variant)) as tmp, open(tmp, "wb") as f:
+            np.savez_compressed(f, samples=best_samples(cfg.run_dir, args))
     result = {
         "variant": variant, "seed": seed, "overrides": overrides, "settings": settings(args),
         "likelihood": dict(cfg.model.likelihood.__dict__), "checkpoint_step": test["protocol"]["checkpoint_step"],
@@ -114,7 +122,6 @@ def run_one(args: argparse.Namespace, variant: str, seed: int) -> Dict[str, Any]
                                      "test_sigma": test.get("test_sigma")},
         "protocol": test["protocol"], "config": config_to_yaml(cfg),
     }
-    os.makedirs(args.results, exist_ok=True)
     write_text(result_path(args, variant, seed), json.dumps(result, indent=1))
     return result
 
@@ -240,13 +247,19 @@ def plot(results, beta: Optional[str], path: str, subtitle: str) -> None:
 
 
 def side_by_side(args: argparse.Namespace, results) -> List[str]:
-    """Truth | every variant's best sample (seed 0) on the shown test sequences, if their run
-    folders are here (they do not survive a session; the strips are then kept from before)."""
+    """Truth | every recorded variant's best sample (seed 0) on the shown test sequences, from the
+    samples files in ``--results``; a recorded run without one is named in the log and left out."""
     names = [n for n in (v for v in MAIN if v != "mse_best_beta") if (n, 0) in results]
-    files = [os.path.join(args.out, f"{n}_s0", "best_samples.npy") for n in names]
-    if not names or not all(os.path.exists(f) for f in files):
+    missing = [n for n in names if not os.path.exists(samples_path(args, n))]
+    if missing:
+        log.warning("no samples file for %s: left out of the side-by-side strips", ", ".join(missing))
+    names = [n for n in names if n not in missing]
+    if not names:
         return []
-    per = [np.load(f) for f in files]
+    per = []
+    for n in names:
+        with np.load(samples_path(args, n)) as f:
+            per.append(f["samples"])
     written = []
     for i in range(per[0].shape[0]):
         videos = torch.from_numpy(np.stack([per[0][i, 0]] + [p[i, 1] for p in per])) / 255.0

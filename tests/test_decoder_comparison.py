@@ -87,3 +87,27 @@ def test_an_interrupted_training_is_not_evaluated_or_recorded(dc, tmp_path, monk
     with pytest.raises(SystemExit, match="stopped by SIGINT at step 700 of 12000; nothing recorded"):
         dc.run_one(args, "learned", 0)
     assert not os.path.exists(dc.result_path(args, "learned", 0))
+
+
+def test_strips_are_drawn_from_the_committed_samples_without_run_folders(dc, tmp_path, caplog):
+    """Run folders do not survive a session: the strips come from the samples files in --results,
+    and a recorded run without one is named and left out, not drawn from stale strips."""
+    import imageio.v3 as iio
+
+    args = args_for(tmp_path)   # args.out does not exist
+    rng = np.random.default_rng(0)
+    for variant in ("optimal_sequence", "mse_beta1e-4"):
+        record(dc, args, variant, 0, 0.15, {"psnr": 15.0, "ssim": 0.68, "lpips": 0.15})
+    samples = rng.integers(0, 256, (dc.SHOWN, 2, 15, 1, 64, 64), dtype=np.uint8)
+    np.savez_compressed(dc.samples_path(args, "optimal_sequence"), samples=samples)
+    results = dc.read_results(args)
+    with caplog.at_level("WARNING", logger="decoder_comparison"):
+        written = dc.side_by_side(args, results)
+    assert "no samples file for mse_beta1e-4" in caplog.text
+    assert written == [os.path.join(args.results, f"side_by_side_{i}.png") for i in range(dc.SHOWN)]
+    one_variant = iio.imread(written[0]).shape
+    np.savez_compressed(dc.samples_path(args, "mse_beta1e-4"), samples=samples)
+    dc.side_by_side(args, results)
+    two_variants = iio.imread(written[0]).shape
+    assert two_variants[1] == one_variant[1] and two_variants[0] > one_variant[0]   # one more row
+    assert os.path.exists(os.path.join(args.results, "side_by_side_0.gif"))

@@ -39,7 +39,8 @@ def check_writable(folder: str, what: str) -> None:
     while not os.path.lexists(existing):
         existing = os.path.dirname(existing)
     if not os.path.isdir(existing):
-        raise UserError(f"{what} {folder}: {existing} is a file, not a folder")
+        blocker = "" if existing == target else f": {existing}"   # name the path only once
+        raise UserError(f"{what} {folder}{blocker} is a file, not a folder")
     try:
         with tempfile.TemporaryFile(dir=existing) as f:
             f.write(b"svg write check")

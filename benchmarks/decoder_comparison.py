@@ -246,10 +246,12 @@ def plot(results, beta: Optional[str], path: str, subtitle: str) -> None:
     plt.close(fig)
 
 
-def side_by_side(args: argparse.Namespace, results) -> List[str]:
-    """Truth | every recorded variant's best sample (seed 0) on the shown test sequences, from the
-    samples files in ``--results``; a recorded run without one is named in the log and left out."""
-    names = [n for n in (v for v in MAIN if v != "mse_best_beta") if (n, 0) in results]
+def side_by_side(args: argparse.Namespace, results, beta: Optional[str] = None) -> List[str]:
+    """Truth | every recorded main variant's best sample (seed 0; the chosen β once there is one)
+    on the shown test sequences, from the samples files in ``--results``; a recorded run without
+    one is named in the log and left out."""
+    shown = [beta if v == "mse_best_beta" else v for v in MAIN]
+    names = [n for n in dict.fromkeys(shown) if n is not None and (n, 0) in results]
     missing = [n for n in names if not os.path.exists(samples_path(args, n))]
     if missing:
         log.warning("no samples file for %s: left out of the side-by-side strips", ", ".join(missing))
@@ -288,7 +290,7 @@ def write_summary(args: argparse.Namespace) -> None:
     write_text(os.path.join(args.results, "results.md"), text)
     plot(results, beta, os.path.join(args.results, "comparison.png"),
          f"{args.steps} steps, best of {args.n_samples}, {p['videos']} test sequences")
-    side_by_side(args, results)
+    side_by_side(args, results, beta)
     print(text)
 
 

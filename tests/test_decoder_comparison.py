@@ -111,3 +111,26 @@ def test_strips_are_drawn_from_the_committed_samples_without_run_folders(dc, tmp
     two_variants = iio.imread(written[0]).shape
     assert two_variants[1] == one_variant[1] and two_variants[0] > one_variant[0]   # one more row
     assert os.path.exists(os.path.join(args.results, "side_by_side_0.gif"))
+
+
+def test_strips_add_the_chosen_beta_once_it_is_chosen(dc, tmp_path):
+    """The 1e-5 and 1e-3 runs are drawn only as the chosen β; 1e-4 is a main variant of its own
+    and is not drawn twice when it is the chosen one."""
+    import imageio.v3 as iio
+
+    args = args_for(tmp_path)
+    samples = np.random.default_rng(1).integers(0, 256, (dc.SHOWN, 2, 15, 1, 64, 64), dtype=np.uint8)
+
+    def rows_drawn(val_lpips):
+        for variant, val in zip(dc.BETAS, val_lpips):
+            if val is not None:
+                record(dc, args, variant, 0, val, {"psnr": 15.0, "ssim": 0.68, "lpips": 0.15})
+                np.savez_compressed(dc.samples_path(args, variant), samples=samples)
+        results = dc.read_results(args)
+        return iio.imread(dc.side_by_side(args, results, dc.best_beta(results))[0]).shape[0]
+
+    assert dc.BETAS == ("mse_beta1e-5", "mse_beta1e-4", "mse_beta1e-3")
+    no_beta = rows_drawn((0.20, 0.19, None))          # truth + 1e-4
+    beta_1e3 = rows_drawn((0.20, 0.19, 0.17))         # truth + 1e-4 + 1e-3
+    beta_1e4 = rows_drawn((0.20, 0.19, 0.21))         # truth + 1e-4
+    assert beta_1e3 > no_beta and beta_1e4 == no_beta

@@ -121,6 +121,26 @@ def test_amp_auto_picks_bf16_exactly_where_the_cpu_has_native_bf16(monkeypatch, 
     assert runtime.resolve_amp("bf16", cpu)[0] == "bf16" and runtime.resolve_amp("none", cpu)[0] == "none"
 
 
+def test_bf16_asked_for_on_a_device_without_native_bf16_is_warned_about(monkeypatch, caplog, tmp_path):
+    """Emulated bf16 is many times slower than fp32: an explicit train.amp=bf16 there is warned
+    about when the trainer is built; auto (which picks fp32 there) and native bf16 are not."""
+    from svg.runtime import Dist
+    from svg.train.loop import _build
+
+    def warnings_for(amp, native):
+        monkeypatch.setattr("svg.train.loop.native_bf16",
+                            lambda device: (native, "the CPU has none of amx_bf16, avx512_bf16"))
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="svg.train"):
+            _build(tiny(tmp_path, 1, f"train.amp={amp}"), Dist(), torch.device("cpu"))
+        return caplog.text
+
+    warning = "train.amp=bf16, but the CPU has none of amx_bf16, avx512_bf16: bf16 is emulated"
+    assert warning in warnings_for("bf16", native=False)
+    assert warning not in warnings_for("bf16", native=True)
+    assert warning not in warnings_for("auto", native=False)
+
+
 def test_amp_auto_trains_and_the_log_says_which_precision_and_why(tmp_path):
     from svg.runtime import resolve_amp
 

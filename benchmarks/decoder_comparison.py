@@ -18,6 +18,8 @@ run writes a small JSON into ``--results`` (committed to the repository: docs/de
 and is never run again (a seed-0 run also writes the best samples of the strips, about 35 kB
 compressed); the table, figure, text and strips are rebuilt from whatever is there. An
 interrupted run resumes from its latest checkpoint while its run folder (``--out``) lives.
+Each result records the precision it trained in (``--amp auto`` gives bf16 only where it is
+native); a run that would train in another precision than the recorded ones is refused.
 
 Variants: optimal σ per sequence (σ-VAE), learned shared σ (σ-VAE), MSE with β = 1e-4 (SVG's),
 MSE with the best β of {1e-5, 1e-4, 1e-3} chosen on the validation LPIPS of the seed-0 runs, and a
@@ -45,7 +47,7 @@ from svg.config import EvalConfig, config_to_yaml, load_config
 from svg.data import make_dataset
 from svg.eval.metrics import mean_confidence_interval
 from svg.eval.report import headline
-from svg.runtime import pick_device
+from svg.runtime import pick_device, resolve_amp
 from svg.train.checkpoint import load_model
 from svg.train.loop import train
 from svg.visualize import labelled_rollout, write_gif, write_png
@@ -75,10 +77,30 @@ def settings(args: argparse.Namespace) -> Dict[str, Any]:
             "videos": args.videos, "val_videos": args.val_videos}
 
 
+def precision(args: argparse.Namespace) -> Tuple[str, str]:
+    """What this machine's runs train in (bf16 | fp32 | fp16) under ``--amp``, and why."""
+    amp, why = resolve_amp(args.amp, pick_device(args.device))
+    return ("fp32" if amp == "none" else amp), why
+
+
+def check_precision(args: argparse.Namespace, done: Dict[Tuple[str, int], Dict[str, Any]]) -> None:
+    """Refuse to add runs in another precision than the recorded ones: the seeds of a variant
+    would then differ in more than their seed. (Results from before precision was recorded say
+    nothing, and are not checked.)"""
+    recorded = sorted({r["precision"] for r in done.values() if "precision" in r})
+    mine, why = precision(args)
+    if recorded and recorded != [mine]:
+        raise SystemExit(
+            f"the runs recorded in {args.results} trained in {', '.join(recorded)}, but here they would "
+            f"train in {mine} ({why}). Run where the recorded precision is native, or pass --amp "
+            f"{recorded[0] if recorded[0] != 'fp32' else 'none'} (bf16 where it is not native is "
+            f"emulated: the same rounding, many times slower).")
+
+
 def run_config(args: argparse.Namespace, variant: str, seed: int):
     overrides = VARIANTS[variant] + [
         f"train.steps_per_epoch={args.steps}", "train.epochs=1", f"train.seed={seed}",
-        f"train.device={args.device}", f"train.ckpt_every={args.ckpt_every}", "train.gif_every=100000",
+        f"train.device={args.device}", f"train.amp={args.amp}", f"train.ckpt_every={args.ckpt_every}", "train.gif_every=100000",
         f"run_dir={os.path.join(args.out, f'{variant}_s{seed}')}"]
     return load_config(os.path.join(ROOT, "configs", "smmnist_demo.yaml"), overrides), overrides
 
@@ -116,6 +138,7 @@ def run_one(args: argparse.Namespace, variant: str, seed: int) -> Dict[str, Any]
         "likelihood": dict(cfg.model.likelihood.__dict__), "checkpoint_step": test["protocol"]["checkpoint_step"],
         "train_seconds": round(t_train, 1), "eval_seconds": round(time.perf_counter() - t0 - t_train, 1),
         "threads": torch.get_num_threads(), "device": str(pick_device(args.device)),
+        "precision": precision(args)[0],
         "val": headline(val), "test": {**headline(test), "fvd": test.get("fvd"),
                                      "test_nll_per_dim": test.get("test_nll_per_dim"),
                                      "kl_per_frame": test.get("kl_per_frame"),
@@ -207,12 +230,12 @@ def tables(results, beta: Optional[str]) -> str:
     floor = any_run["test"]["copy_last_frame"]
     lines.append("| copy last frame (floor) | – | " + " | ".join(
         f"{floor[m]:.{d}f}" for m, _, d in METRICS) + " | – | 0 | – | – | – |")
-    per_seed = ["| run | step | " + " | ".join(t for _, t, _ in METRICS) + " | val LPIPS | FVD |",
-                "|" + "---|" * 7]
+    per_seed = ["| run | step | " + " | ".join(t for _, t, _ in METRICS) + " | val LPIPS | FVD | precision |",
+                "|" + "---|" * 8]
     for (v, s), r in sorted(results.items()):
         per_seed.append(f"| {v} seed {s} | {r['checkpoint_step']} | " + " | ".join(
             f"{r['test']['metrics'][m]:.{d}f}" for m, _, d in METRICS)
-            + f" | {r['val']['metrics']['lpips']:.3f} | {r['test']['fvd']:.0f} |")
+            + f" | {r['val']['metrics']['lpips']:.3f} | {r['test']['fvd']:.0f} | {r.get('precision', '?')} |")
     return "\n".join(lines) + "\n\nPer run (test; val LPIPS is what β is chosen on):\n\n" + "\n".join(per_seed)
 
 
@@ -286,6 +309,7 @@ def write_summary(args: argparse.Namespace) -> None:
             f"Setting: {settings(args)}. Test: first {p['videos']} test sequences, {p['n_past']} → "
             f"{p['n_future']} frames, best of {p['n_samples']}; val: first {args.val_videos}.\n"
             f"β chosen on validation: {beta or 'not yet (needs the three seed-0 MSE runs)'}.\n"
+            f"Training precision: {', '.join(sorted({r.get('precision', 'not recorded') for r in results.values()}))}.\n"
             f"Runs still to do: {', '.join(missing) or 'none'}.\n\n{md}\n")
     write_text(os.path.join(args.results, "results.md"), text)
     plot(results, beta, os.path.join(args.results, "comparison.png"),
@@ -306,6 +330,8 @@ def main(argv=None) -> int:
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--ckpt-every", type=int, default=500, help="validation and checkpoint interval")
     p.add_argument("--device", default="auto")
+    p.add_argument("--amp", default="auto", choices=("auto", "bf16", "none"),
+                   help="training precision (train.amp); every run of one comparison must share it")
     p.add_argument("--n-samples", type=int, default=10, help="samples per sequence (best of N)")
     p.add_argument("--videos", type=int, default=256, help="test sequences scored")
     p.add_argument("--val-videos", type=int, default=128, help="validation sequences scored")
@@ -322,6 +348,7 @@ def main(argv=None) -> int:
         todo.append((variant, int(seed)))
     if not args.table:
         done = read_results(args)
+        check_precision(args, done)
         todo = todo or [r for r in planned_runs(args, done) if r not in done]
         for variant, seed in todo:
             if os.path.exists(result_path(args, variant, seed)):

@@ -23,13 +23,14 @@ def dc():
 
 def args_for(tmp_path, steps=12000):
     return argparse.Namespace(results=str(tmp_path), out=str(tmp_path / "runs"), steps=steps, n_samples=10,
-                              videos=256, val_videos=128, seeds=3)
+                              videos=256, val_videos=128, seeds=3, amp="auto", device="cpu")
 
 
-def record(dc, args, variant, seed, val_lpips, test):
+def record(dc, args, variant, seed, val_lpips, test, precision="bf16"):
     scores = lambda m: {"metrics": m, "ci95": m, "copy_last_frame": {"psnr": 11.9, "ssim": 0.576, "lpips": 0.203},
                         "beats_copy_last_frame": m["lpips"] < 0.203, "diversity": 0.05}
     r = {"variant": variant, "seed": seed, "settings": dc.settings(args), "checkpoint_step": 12000,
+         "precision": precision,
          "train_seconds": 6000.0, "protocol": {"videos": 256, "n_past": 5, "n_future": 10, "n_samples": 10},
          "val": scores({"psnr": 15.0, "ssim": 0.68, "lpips": val_lpips}),
          "test": {**scores(test), "fvd": 100.0, "test_sigma": 0.08}}
@@ -83,10 +84,29 @@ def test_an_interrupted_training_is_not_evaluated_or_recorded(dc, tmp_path, monk
     monkeypatch.setattr(dc, "train", stopped)
     monkeypatch.setattr(dc, "evaluate_run", no_evaluation)
     args = args_for(tmp_path)
-    args.device, args.progress, args.ckpt_every = "cpu", False, 500
+    args.progress, args.ckpt_every = False, 500
     with pytest.raises(SystemExit, match="stopped by SIGINT at step 700 of 12000; nothing recorded"):
         dc.run_one(args, "learned", 0)
     assert not os.path.exists(dc.result_path(args, "learned", 0))
+
+
+def test_runs_in_another_precision_than_the_recorded_ones_are_refused(dc, tmp_path):
+    """Seeds of one comparison must differ only in their seed: with bf16 runs recorded, a run
+    that would train in fp32 is refused before it starts; asking for bf16 is let through."""
+    args = args_for(tmp_path)
+    record(dc, args, "learned", 0, 0.15, {"psnr": 15.0, "ssim": 0.68, "lpips": 0.15})
+    done = dc.read_results(args)
+    args.amp = "none"
+    with pytest.raises(SystemExit, match=r"trained in bf16, but here they would train in fp32 "
+                                         r"\(train.amp=none\).*--amp bf16"):
+        dc.check_precision(args, done)
+    args.amp = "bf16"
+    dc.check_precision(args, done)
+    record(dc, args, "learned", 1, 0.15, {"psnr": 15.0, "ssim": 0.68, "lpips": 0.15}, precision="fp32")
+    with pytest.raises(SystemExit, match="trained in bf16, fp32"):
+        dc.check_precision(args, dc.read_results(args))
+    table = dc.tables(dc.read_results(args), None)
+    assert "| learned seed 0 |" in table and table.count("| bf16 |") == 1 and table.count("| fp32 |") == 1
 
 
 def test_strips_are_drawn_from_the_committed_samples_without_run_folders(dc, tmp_path, caplog):

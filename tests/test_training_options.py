@@ -128,8 +128,10 @@ def test_bf16_asked_for_on_a_device_without_native_bf16_is_warned_about(monkeypa
     from svg.train.loop import _build
 
     def warnings_for(amp, native):
-        monkeypatch.setattr("svg.train.loop.native_bf16",
-                            lambda device: (native, "the CPU has none of amx_bf16, avx512_bf16"))
+        def fake(device):
+            return native, "the CPU has none of amx_bf16, avx512_bf16"
+        monkeypatch.setattr("svg.runtime.native_bf16", fake)   # what auto resolves by
+        monkeypatch.setattr("svg.train.loop.native_bf16", fake)
         caplog.clear()
         with caplog.at_level("WARNING", logger="svg.train"):
             _build(tiny(tmp_path, 1, f"train.amp={amp}"), Dist(), torch.device("cpu"))

@@ -118,8 +118,8 @@ def _build(cfg: Config, d: Dist, device: torch.device):
     scaler = torch.amp.GradScaler(device.type, enabled=t.amp == "fp16")
     amp, why = resolve_amp(t.amp, device)
     log.info("precision: %s (%s)", "fp32" if amp == "none" else amp, why)
-    native, hardware = native_bf16(device) if amp == "bf16" else (True, "")
-    if not native:
+    native, hardware = native_bf16(device)
+    if amp == "bf16" and not native:
         # measured on one core of an AVX2-only CPU: the demo's step took 57 s in bf16, 4.3 s in fp32
         log.warning("train.amp=bf16, but %s: bf16 is emulated here and can be many times slower "
                     "than fp32; train.amp=auto picks fp32 on this device", hardware)

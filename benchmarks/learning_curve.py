@@ -53,8 +53,9 @@ def minutes_at(run: str, ckpts: Dict[int, str]) -> Dict[int, float]:
 def score(ckpt: str, args: argparse.Namespace) -> Dict[str, Any]:
     cfg = EvalConfig(n_samples=args.n_samples, max_videos=args.videos, n_future=args.n_future,
                      seed=0, device=args.device)
-    rep = evaluate_run(ckpt, cfg, split="val", out_dir=os.path.join(args.scratch, os.path.basename(ckpt)),
-                       progress=False)
+    scratch = os.path.join(args.scratch, ("raw_" if args.raw_weights else "") + os.path.basename(ckpt))
+    rep = evaluate_run(ckpt, cfg, split="val", out_dir=scratch, progress=False,
+                       raw_weights=args.raw_weights)
     return {**headline(rep), "protocol": rep["protocol"]}
 
 
@@ -111,6 +112,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--label", default="SVG-LP, best of N", help="this run's name in the plot")
     p.add_argument("--also", nargs="*", default=[], metavar="LABEL=JSON",
                    help="other curves (this script's --out files) to draw on the same axes, e.g. a twin run")
+    p.add_argument("--raw-weights", action="store_true",
+                   help="score the live weights, not their moving average (runs with train.ema)")
     p.add_argument("--scratch", default=None, help="where evaluate writes its reports (default: RUN/curve)")
     args = p.parse_args(argv)
     args.scratch = args.scratch or os.path.join(args.run, "curve")

@@ -44,7 +44,15 @@ class TrainConfig:
 
     epochs × steps_per_epoch : training length (300 × 600 in the paper).
     batch_size : sequences per step (per process under torchrun).
-    lr, beta1 : Adam settings. grad_clip : max gradient norm (None: no clipping).
+    lr, beta1 : Adam settings (lr: the peak rate). grad_clip : max gradient norm (None: no clipping).
+    lr_schedule : constant | cosine | linear — the rate over the whole run (``svg.train.schedule``):
+        after ``lr_warmup`` steps of linear warm-up, constant, or decaying to
+        ``lr_final_fraction``·lr at the last step. A pure function of the step, so resume
+        continues it exactly.
+    ema : decay of an exponential moving average of the weights (e.g. 0.999; None: off). When
+        set, the average is what validation scores, what ``best.pt`` is chosen on, and what
+        evaluate, generate, predict and export use (``--raw-weights`` for the live ones);
+        see ``svg.train.ema``.
     amp : none | bf16 | fp16 | auto — autocast precision (bf16 on CPU or CUDA; fp16 on CUDA only,
         with a gradient scaler; auto, the default: bf16 where the CPU or GPU computes it natively,
         else fp32, and the log says which and why; parity with fp32 is in docs/results.md).
@@ -65,6 +73,10 @@ class TrainConfig:
     lr: float = 2e-3
     beta1: float = 0.9
     grad_clip: Optional[float] = None
+    lr_schedule: str = "constant"
+    lr_warmup: int = 0
+    lr_final_fraction: float = 0.0
+    ema: Optional[float] = None
     amp: str = "auto"
     compile: bool = False
     device: str = "auto"
@@ -285,6 +297,10 @@ def config_from_dict(d: Dict[str, Any], where: str = "a checkpoint") -> Config:
     return _finish(_check_entries(cfg, likelihood, where))
 
 
+#: ``train.lr_schedule`` names (their formulas: ``svg.train.schedule``)
+LR_SCHEDULES = ("constant", "cosine", "linear")
+
+
 def _at_least(low):
     return (lambda v: v >= low), f">= {low}"
 
@@ -306,6 +322,10 @@ RANGES = {
     "train.lr": ((lambda v: v > 0 and v != float("inf")), "> 0 and finite"),
     "train.beta1": ((lambda v: 0 <= v < 1), "in [0, 1)"),
     "train.grad_clip": ((lambda v: v is None or v > 0), "> 0 (or null: no clipping)"),
+    "train.lr_schedule": ((lambda v: v in LR_SCHEDULES), f"one of {', '.join(LR_SCHEDULES)}"),
+    "train.lr_warmup": _at_least(0),
+    "train.lr_final_fraction": ((lambda v: 0 <= v <= 1), "in [0, 1]"),
+    "train.ema": ((lambda v: v is None or 0 < v < 1), "in (0, 1) (or null: no averaging)"),
 }
 
 

@@ -34,11 +34,13 @@ class Predictor:
         self.device = device
 
     @classmethod
-    def from_run(cls, path: str, device: Union[str, torch.device] = "auto") -> "Predictor":
+    def from_run(cls, path: str, device: Union[str, torch.device] = "auto",
+                 raw_weights: bool = False) -> "Predictor":
         """Load a run folder (its best.pt, else its latest ckpt_*.pt) or a checkpoint file onto
-        ``device`` (auto | cpu | cuda | cuda:N)."""
+        ``device`` (auto | cpu | cuda | cuda:N): the moving average of its weights when training
+        kept one (``train.ema``), the live weights with ``raw_weights``."""
         dev = device if isinstance(device, torch.device) else pick_device(device)
-        model, cfg, ckpt, step = load_model(path, dev)
+        model, cfg, ckpt, step = load_model(path, dev, raw_weights)
         return cls(model, cfg, ckpt, step, dev)
 
     @property

@@ -21,27 +21,28 @@ from svg.eval.memory import parse_size
 from svg.eval.report import ReportNotWritten, folder_name, report_json, write_report
 from svg.eval.evaluate import check_eval_config, check_options, evaluate, resolve_lengths
 from svg.eval.registry import METRICS, option_flags
-from svg.train.checkpoint import load_model
+from svg.train.checkpoint import RAW_WEIGHTS_HELP, load_model, weights_kind
 
 EXIT_NOT_WRITTEN = 1
 
 
 def evaluate_run(run: str, cfg: EvalConfig = EvalConfig(), split: str = "test",
                  overrides: Sequence[str] = (), out_dir: Optional[str] = None,
-                 progress: bool = True) -> Dict[str, Any]:
+                 progress: bool = True, raw_weights: bool = False) -> Dict[str, Any]:
     """Evaluate a run folder or checkpoint; writes metrics.json, per_step.csv and metrics.png.
 
     The report's ``protocol`` names the checkpoint, data and every metric choice. The options are
     checked and the output folder (``out_dir``, else :func:`svg.eval.report.folder_name` next to
     the checkpoint) proven writable before any work. With ``cfg.fvd``, a failure of FVD is raised
     only after the other metrics are written; a failed write raises :class:`ReportNotWritten`,
-    which carries the computed report.
+    which carries the computed report. ``raw_weights``: the live weights instead of their moving
+    average (when training kept one); the protocol names which (``weights``).
     """
     check_options(cfg)
     device = pick_device(cfg.device)
     if device.type == "cpu":
         keep_freed_memory()   # large sample batches: see svg.runtime
-    model, run_cfg, ckpt, step = load_model(run, device)
+    model, run_cfg, ckpt, step = load_model(run, device, raw_weights)
     run_cfg = apply_overrides(run_cfg, overrides, allowed=["data."])
     check_frame_shape(run_cfg, "the run's config with the data settings given")
     cfg = resolve_lengths(cfg, model, run_cfg.data.eval_n_future)
@@ -57,6 +58,7 @@ def evaluate_run(run: str, cfg: EvalConfig = EvalConfig(), split: str = "test",
     fvd = _fvd_accumulator(cfg, device, run_cfg.data, split, n, seq_len)
     report = evaluate(model, dataset, cfg, progress=progress, fvd=fvd)
     report["protocol"].update(checkpoint=os.path.abspath(ckpt), checkpoint_step=step,
+                              weights=weights_kind(ckpt, raw_weights),
                               dataset=run_cfg.data.name, data_root=run_cfg.data.root,
                               data_options=dict(run_cfg.data.options), split=split)
     if fvd is not None:
@@ -108,6 +110,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="test-video I3D statistics: read if the file exists, else computed and saved")
     p.add_argument("--out", default=None, help="output folder (default: inside the run folder)")
     p.add_argument("--device", default=d.device)
+    p.add_argument("--raw-weights", action="store_true", help=RAW_WEIGHTS_HELP)
     p.add_argument("overrides", nargs="*", metavar="data.key=value",
                    help="data settings to change, e.g. data.root=/new/place data.options.protocol=srvp")
 
@@ -144,7 +147,8 @@ def eval_config_from_args(args: argparse.Namespace) -> EvalConfig:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        rep = evaluate_run(args.run, eval_config_from_args(args), args.split, args.overrides, args.out)
+        rep = evaluate_run(args.run, eval_config_from_args(args), args.split, args.overrides, args.out,
+                           raw_weights=args.raw_weights)
     except ReportNotWritten as e:   # the work is done: show the numbers, then say what failed
         print_summary(e.report)
         print(f"svg evaluate: error: could not write metrics.json, per_step.csv, metrics.png to "

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from svg.train.checkpoint import export_model
+from svg.train.checkpoint import RAW_WEIGHTS_HELP, export_model
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -16,10 +16,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                                                 "checkpoint) or a checkpoint file")
     p.add_argument("out", help="file to write, e.g. smmnist_sigma.pt")
     p.add_argument("--fp32", action="store_true", help="keep float32 weights (default: float16)")
+    p.add_argument("--raw-weights", action="store_true", help=RAW_WEIGHTS_HELP)
 
 
 def run(args: argparse.Namespace) -> int:
-    info = export_model(args.run, args.out, half=not args.fp32)
-    print(f"{info['source']} (step {info['step']}) → {args.out}: {info['dtype']} weights, "
+    info = export_model(args.run, args.out, half=not args.fp32, raw_weights=args.raw_weights)
+    print(f"{info['source']} (step {info['step']}) → {args.out}: {info['dtype']} {info['weights']} weights, "
           f"{info['bytes'] / 2**20:.1f} MiB")
     return 0

@@ -16,7 +16,7 @@ from svg.data import make_dataset
 from svg.runtime import pick_device
 from svg.eval.evaluate import clip_video
 from svg.eval.metrics import psnr
-from svg.train.checkpoint import load_model
+from svg.train.checkpoint import RAW_WEIGHTS_HELP, load_model
 from svg.visualize import labelled_rollout, write_gif, write_png
 
 
@@ -57,7 +57,7 @@ def check_rollout_args(n_samples: int, show, max_videos: int, n_past, n_future, 
 @torch.no_grad()
 def write_rollouts(run: str, out: str, n_samples: int = 20, show=None, max_videos: int = 8,
                    n_past=None, n_future=None, scale: int = 2, seed: int = 0, split: str = "test",
-                   device: str = "auto") -> list:
+                   device: str = "auto", raw_weights: bool = False) -> list:
     """Write ``video_<i>.gif`` and ``video_<i>.png`` for the first test sequences; returns paths.
 
     ``show`` random samples are shown (default min(3, n_samples)) next to the best of
@@ -67,7 +67,7 @@ def write_rollouts(run: str, out: str, n_samples: int = 20, show=None, max_video
     show = check_rollout_args(n_samples, show, max_videos, n_past, n_future, scale)
     check_writable(out, "--out")
     dev = pick_device(device)
-    model, cfg, _, _ = load_model(run, dev)
+    model, cfg, _, _ = load_model(run, dev, raw_weights)
     n_past = cfg.model.n_past if n_past is None else n_past
     n_future = cfg.data.eval_n_future if n_future is None else n_future
     dataset = make_dataset(cfg.data, split, n_past + n_future)
@@ -99,10 +99,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--split", default="test")
     p.add_argument("--device", default="auto")
+    p.add_argument("--raw-weights", action="store_true", help=RAW_WEIGHTS_HELP)
 
 
 def run(args: argparse.Namespace) -> int:
     paths = write_rollouts(args.run, args.out, args.n_samples, args.show, args.max_videos, args.n_past,
-                           args.n_future, args.scale, args.seed, args.split, args.device)
+                           args.n_future, args.scale, args.seed, args.split, args.device,
+                           args.raw_weights)
     print(f"wrote {len(paths) // 2} GIFs and PNG strips to {args.out}")
     return 0

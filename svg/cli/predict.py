@@ -19,6 +19,7 @@ from models.errors import UserError
 
 from svg.predict import Predictor
 from svg.visualize import labelled_rollout, write_gif
+from svg.train.checkpoint import RAW_WEIGHTS_HELP
 
 DEFAULT_OUT = "predictions"
 SCALE = 2   # nearest-neighbour upscaling of the GIFs, as ``svg generate`` draws them
@@ -80,7 +81,7 @@ def write_prediction(base: str, samples: np.ndarray, n_past: int, settings: dict
 def predict_inputs(args: argparse.Namespace) -> List[str]:
     """Predict every clip of ``args.inputs``; returns the written names (without extension)."""
     check_numbers(args)
-    predictor = Predictor.from_run(args.run, args.device)
+    predictor = Predictor.from_run(args.run, args.device, args.raw_weights)
     n_past = predictor.n_past if args.n_past is None else args.n_past
     n_future = predictor.config.data.eval_n_future if args.n_future is None else args.n_future
     n_samples = 1 if args.n_samples is None else args.n_samples
@@ -122,6 +123,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="crop: shorter side to the model's size, centre kept (default); squash: "
                         "both sides scaled, aspect ratio not kept")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default: auto)")
+    p.add_argument("--raw-weights", action="store_true", help=RAW_WEIGHTS_HELP)
 
 
 def run(args: argparse.Namespace) -> int:

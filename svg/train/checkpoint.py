@@ -166,38 +166,67 @@ def resolve_checkpoint(run: str) -> str:
     return path
 
 
-def load_model(run: str, device: torch.device) -> Tuple[SVG, Config, str, int]:
-    """(model in eval mode, its Config, checkpoint path, step) from a run folder or checkpoint."""
+def model_weights(state: Dict[str, Any], raw_weights: bool = False) -> Tuple[Dict[str, Any], str]:
+    """(state dict, ``"ema"`` or ``"raw"``) of a checkpoint: the moving average of the weights
+    when training kept one (``train.ema``) and ``raw_weights`` is not asked for, else the live
+    weights. Checkpoints without an average (older ones, exports) give their weights as ``"raw"``."""
+    ema = state.get("ema")
+    if ema is not None and not raw_weights:
+        return ema["model"], "ema"
+    return state["model"], state.get("weights", "raw")
+
+
+#: the help of every command's ``--raw-weights`` flag
+RAW_WEIGHTS_HELP = ("use the live weights, not their moving average (when training kept one with "
+                    "train.ema; default: the average)")
+
+
+def weights_kind(path: str, raw_weights: bool = False) -> str:
+    """``"ema"`` or ``"raw"``: which weights :func:`load_model` takes from checkpoint ``path``."""
+    return model_weights(load_checkpoint(path, mmap=True), raw_weights)[1]
+
+
+def load_model(run: str, device: torch.device, raw_weights: bool = False
+               ) -> Tuple[SVG, Config, str, int]:
+    """(model in eval mode, its Config, checkpoint path, step) from a run folder or checkpoint.
+
+    The weights are the moving average when training kept one, unless ``raw_weights``
+    (:func:`model_weights`); which ones were loaded is logged."""
     path = resolve_checkpoint(run)
     state = load_checkpoint(path)
     cfg = config_from_dict(state["config"], path)
     model = SVG(cfg.model)
+    weights, kind = model_weights(state, raw_weights)
+    if kind == "ema":
+        log.info("%s: the moving average of the weights (train.ema); --raw-weights for the live ones", path)
     try:
-        model.load_state_dict(state["model"])
+        model.load_state_dict(weights)
     except RuntimeError as e:
         raise UserError(f"checkpoint {path} does not fit the model its config describes: {e}") from None
     return model.to(device).eval(), cfg, path, int(state["step"])
 
 
-def export_model(run: str, dst: str, half: bool = True) -> Dict[str, Any]:
+def export_model(run: str, dst: str, half: bool = True, raw_weights: bool = False) -> Dict[str, Any]:
     """Write a run's checkpoint as a file to share: its model weights, config, step and val loss,
     without the optimiser and trainer state (a third of the size; half again with ``half``).
 
     ``run`` is a run folder (its ``best.pt``, else its latest checkpoint) or a checkpoint file.
     With ``half`` the floating-point weights are stored as float16; :func:`load_model` casts them
     back to float32 (the precision lost is measured in docs/results.md for the shipped model).
-    Returns the written state's summary: source, step, dtype, bytes.
+    The weights are the moving average when training kept one, unless ``raw_weights``.
+    Returns the written state's summary: source, step, dtype, weights (ema | raw), bytes.
     """
     src = resolve_checkpoint(run)
     state = load_checkpoint(src)
     dtype = torch.float16 if half else torch.float32
     dtype_name = str(dtype).removeprefix("torch.")
-    weights = {k: v.to(dtype) if v.is_floating_point() else v for k, v in state["model"].items()}
+    chosen, kind = model_weights(state, raw_weights)
+    weights = {k: v.to(dtype) if v.is_floating_point() else v for k, v in chosen.items()}
     if not is_finite_state(weights):
         raise UserError(f"{src}: some weights overflow float16; export them with --fp32" if half else
                         f"{src}: some weights are not finite; export an earlier checkpoint")
     atomic_save({"model": weights, "config": state["config"], "step": state["step"],
                  "val_loss": state.get("val_loss"), "exported_from": os.path.abspath(src),
-                 "weights_dtype": dtype_name}, dst)
-    return {"source": src, "step": int(state["step"]), "dtype": dtype_name,
+                 "weights_dtype": dtype_name, "weights": kind}, dst)
+    return {"source": src, "step": int(state["step"]), "dtype": dtype_name, "weights": kind,
             "bytes": os.path.getsize(dst)}

@@ -31,7 +31,9 @@ from svg.runtime import (AMP_MODES, Dist, StopSignal, any_rank, barrier, init_di
                          resolve_amp)
 from svg.eval.evaluate import evaluate, resolve_lengths
 from models.svg_lp import SVG
+from svg.train.ema import EMA
 from svg.train.resume import restore, session_config_text
+from svg.train.schedule import learning_rate
 from svg.train.log import TrainLog, log_file
 from svg.train.run_folder import claim_run_folder
 from svg.train.step import train_step
@@ -72,11 +74,20 @@ class Session:
     start: int
     val_batches: list
     logger: TrainLog
+    ema: Optional[EMA] = None
     saved_step: int = -1
 
+    @property
+    def eval_model(self) -> SVG:
+        """What validation, rollouts and the end-of-run report use: the EMA when there is one."""
+        return self.ema.model if self.ema is not None else self.model
+
     def state(self) -> Dict[str, Any]:
-        return {"model": self.model.state_dict(), "optimizer": self.opt.state_dict(),
-                "scaler": self.scaler.state_dict(), "config": dataclasses.asdict(self.cfg)}
+        state = {"model": self.model.state_dict(), "optimizer": self.opt.state_dict(),
+                 "scaler": self.scaler.state_dict(), "config": dataclasses.asdict(self.cfg)}
+        if self.ema is not None:
+            state["ema"] = self.ema.state_dict()
+        return state
 
     def checkpoint(self, step: int, validate_first: bool = True, sync: bool = True) -> Optional[str]:
         """Save step ``step`` on the main process if its state is healthy; returns the path.
@@ -88,7 +99,7 @@ class Session:
         path = None
         if self.d.main:
             state = self.state()
-            val = validate(self.model, self.val_batches, self.device) if validate_first else None
+            val = validate(self.eval_model, self.val_batches, self.device) if validate_first else None
             if val is not None:
                 self.logger.scalars("val", step, **val)
             if not is_finite_state(state["model"]) or (val is not None and not math.isfinite(val["loss"])):
@@ -166,7 +177,9 @@ def _train(cfg: Config, d: Dist, device: torch.device, resume: bool, progress: b
            resume_from: Optional[str], strict_resume: bool) -> Dict[str, Any]:
     t = cfg.train
     model, opt, scaler = _build(cfg, d, device)
-    start, resumed, changes = restore(cfg, d, model, opt, scaler, resume, resume_from, strict_resume)
+    ema = EMA(model, t.ema) if t.ema is not None else None
+    start, resumed, changes = restore(cfg, d, model, opt, scaler, resume, resume_from, strict_resume,
+                                      ema)
     seq_len = cfg.model.n_past + cfg.data.n_future
     train_set = make_dataset(cfg.data, "train", seq_len)
     val_batches = fixed_batches(make_dataset(cfg.data, "val", seq_len), t.val_batches * t.batch_size,
@@ -184,7 +197,7 @@ def _train(cfg: Config, d: Dist, device: torch.device, resume: bool, progress: b
                  device, torch.get_num_threads(), d.world, "resuming" if start else "starting", start,
                  total, cfg.run_dir)
     logger = TrainLog(cfg.run_dir, start, total, t.log_every, t.batch_size * d.world, d.main, progress)
-    s = Session(cfg, d, device, model, net, opt, scaler, start, val_batches, logger, saved_step=start)
+    s = Session(cfg, d, device, model, net, opt, scaler, start, val_batches, logger, ema, saved_step=start)
     try:
         summary = _loop(s, train_set, total)
     finally:
@@ -202,18 +215,23 @@ def _loop(s: Session, train_set, total: int) -> Dict[str, Any]:
         try:
             for step, batch in zip(range(s.start, total), loader):
                 noise.manual_seed(step_seed(t.seed, d.rank, step))
+                lr = learning_rate(step, t.lr, total, t.lr_schedule, t.lr_warmup, t.lr_final_fraction)
+                for group in s.opt.param_groups:
+                    group["lr"] = lr
                 stats = train_step(s.model, s.net, s.opt, s.scaler, batch.to(s.device, non_blocking=True),
                                    noise, amp=t.amp, grad_clip=t.grad_clip, d=d)
                 done = step + 1
                 nonfinite = nonfinite + 1 if stats.skipped else 0
+                if s.ema is not None and not stats.skipped:
+                    s.ema.update(s.model)
                 if stats.skipped:
                     log.warning("step %d: non-finite loss or gradient (%d in a row); step skipped, "
                                 "nothing updated", done, nonfinite)
                     if nonfinite >= t.max_nonfinite:
                         raise TrainingDiverged(_diverged_message(s, nonfinite, done))
-                s.logger.step(done, stats, s.opt.param_groups[0]["lr"])
+                s.logger.step(done, stats, lr)
                 if d.main and done % t.gif_every == 0:
-                    training_rollouts(s.model, s.val_batches[0], cfg.model.n_past,
+                    training_rollouts(s.eval_model, s.val_batches[0], cfg.model.n_past,
                                       os.path.join(cfg.run_dir, "gifs", f"step_{done:09d}.gif"),
                                       s.logger.writer, done)
                 interrupted = any_rank(stop.signal is not None, d, s.device)
@@ -265,8 +283,8 @@ def _finish(s: Session, summary: Dict[str, Any], total: int) -> Dict[str, Any]:
             raise RuntimeError(f"ranks diverged: parameter checksums {sums}")
     if d.main:
         if summary["stopped_by"] is None:
-            summary.update(final_report(s.model, cfg, s.device))
-            training_rollouts(s.model, s.val_batches[0], cfg.model.n_past,
+            summary.update(final_report(s.eval_model, cfg, s.device))
+            training_rollouts(s.eval_model, s.val_batches[0], cfg.model.n_past,
                               os.path.join(cfg.run_dir, "rollouts.gif"), None, summary["step"])
         write_text(os.path.join(cfg.run_dir, "summary.json"), json.dumps(summary, indent=2))
         _log_outcome(cfg.run_dir, summary)

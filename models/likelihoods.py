@@ -51,7 +51,7 @@ class FixedGaussian(Likelihood):
         self.sigma = float(sigma)
 
     def _nll(self, x, x_hat, log_sigma):
-        ls = torch.tensor(math.log(self.sigma), dtype=x.dtype, device=x.device)
+        ls = x.new_full((), math.log(self.sigma))   # filled on the device: no host copy per step
         return DecoderNLL(gaussian_nll(x, x_hat, ls), ls.exp())
 
 
@@ -95,7 +95,7 @@ class MSE(Likelihood):
             raise ValueError(f"mse likelihood: expected (B, ..., {self.frame_ndim} frame dims), got "
                              f"shape {tuple(x.shape)}")
         d_frame = math.prod(x.shape[-self.frame_ndim:])
-        ls = torch.tensor(0.5 * math.log(self.beta * d_frame / 2), dtype=x.dtype, device=x.device)
+        ls = x.new_full((), 0.5 * math.log(self.beta * d_frame / 2))
         return DecoderNLL(gaussian_nll(x, x_hat, ls), ls.exp())
 
 
@@ -175,13 +175,13 @@ class OptimalSigma(Likelihood):
 
     @torch.no_grad()
     def _track(self, raw_log_sigma: torch.Tensor) -> None:
+        # on the device throughout (reading the count back would stall a GPU every step): the
+        # first update copies (a weight of 1 lerps exactly onto ``var``)
         var = torch.exp(2 * raw_log_sigma).mean().to(self.running_var.dtype)
         self.num_batches_tracked += 1
-        m = self.momentum if self.momentum > 0 else 1.0 / float(self.num_batches_tracked)
-        if int(self.num_batches_tracked) == 1:
-            self.running_var.copy_(var)
-        else:
-            self.running_var.lerp_(var, m)
+        n = self.num_batches_tracked.to(var.dtype)
+        weight = 1.0 / n if self.momentum < 0 else torch.where(n == 1, 1.0, self.momentum).to(var.dtype)
+        self.running_var.lerp_(var, weight)
 
 
 @register

@@ -27,7 +27,16 @@ class _EmbeddedLSTM(nn.Module):
         if x.dim() != 3 or x.shape[-1] != self.input_size:
             raise ValueError(f"{type(self).__name__} expects (B, T, {self.input_size}) input, "
                              f"got shape {tuple(x.shape)}")
-        return self.lstm(self.embed(x), state)
+        e = self.embed(x)
+        if e.is_cuda and torch.is_autocast_enabled("cuda"):
+            # autocast's cuDNN RNN wrapper casts to fp16 whatever dtype was asked for, and bf16
+            # runs have no gradient scaler: the LSTM runs in fp32 instead (it is a small part of
+            # the step). On a CPU the LSTM follows autocast (oneDNN computes it in bf16).
+            with torch.autocast("cuda", enabled=False):
+                h, state = self.lstm(e.float(), None if state is None else
+                                     tuple(s.float() for s in state))
+            return h, state
+        return self.lstm(e, state)
 
 
 class LSTMPredictor(_EmbeddedLSTM):

@@ -110,7 +110,11 @@ class SVG(nn.Module):
 
     # ----------------------------------------------------------------------------------- checks
     def check_frames(self, x: torch.Tensor, min_len: int, what: str = "x") -> None:
-        """Raise ``ValueError`` unless x is (B, T ≥ min_len, C, S, S) float in [0, 1]."""
+        """Raise ``UserError`` unless x is (B, T ≥ min_len, C, S, S) float in [0, 1].
+
+        The value range is checked for CPU tensors only: on an accelerator it would cost a host
+        synchronisation per call (the trainer checks each batch's range with the step's one
+        synchronisation, :func:`svg.train.step.train_step`)."""
         c, s = self.cfg.channels, self.image_size
         if x.dim() != 5:
             raise UserError(f"{what} must be (B, T, C, H, W) = (B, T, {c}, {s}, {s}); got rank "
@@ -122,6 +126,8 @@ class SVG(nn.Module):
             raise UserError(f"{what} has {x.shape[1]} frames; need at least {min_len}")
         if not x.is_floating_point():
             raise UserError(f"{what} must be a float tensor in [0, 1], got dtype {x.dtype}")
+        if x.device.type != "cpu":
+            return   # reading the range back would stall the device; the trainer checks it
         lo, hi = torch.aminmax(x)
         if not (lo >= 0 and hi <= 1):  # also false for NaN
             raise UserError(f"{what} values must lie in [0, 1]; got range [{lo.item():.4g}, "

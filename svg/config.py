@@ -57,6 +57,8 @@ class TrainConfig:
         with a gradient scaler; auto, the default: bf16 where the CPU or GPU computes it natively,
         else fp32, and the log says which and why; parity with fp32 is in docs/results.md).
     compile : wrap the model with torch.compile.
+    tf32 : let CUDA matmuls and convolutions use TF32 in training (off by default: fp32 is fp32
+        until TF32 is measured safe for this model; evaluation never uses it).
     device : auto | cpu | cuda | cuda:N. seed : seeds every random draw.
     log_every, gif_every, ckpt_every : steps between scalar logs, rollout GIFs and checkpoints.
     keep_last : checkpoints kept besides the best. val_batches : batches per validation.
@@ -79,6 +81,7 @@ class TrainConfig:
     ema: Optional[float] = None
     amp: str = "auto"
     compile: bool = False
+    tf32: bool = False
     device: str = "auto"
     seed: int = 0
     log_every: int = 50

@@ -36,6 +36,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from models.device import pick_device, tf32  # noqa: F401 (the device rule, re-exported)
 from models.errors import UserError
 
 AMP_MODES = ("none", "bf16", "fp16", "auto")
@@ -44,25 +45,6 @@ NATIVE_BF16_FLAGS = ("amx_bf16", "avx512_bf16")
 # mallopt(3) parameters (malloc.h); -1 for M_TRIM_THRESHOLD means "never trim" (mallopt(3))
 M_TRIM_THRESHOLD = -1
 M_MMAP_MAX = -4
-
-
-def pick_device(name: str = "auto", local_rank: int = 0) -> torch.device:
-    """The device a config or command line names.
-
-    ``auto`` → CUDA when available, else CPU; a bare ``cuda`` → this process's GPU
-    (``local_rank`` under torchrun).
-    """
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise UserError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise UserError(f"device {name!r} asked for, but CUDA is not available here; use cpu or auto")
-    if device.type == "cuda" and device.index is None:
-        device = torch.device("cuda", local_rank)
-    return device
 
 
 def native_bf16(device: torch.device) -> Tuple[bool, str]:
@@ -109,6 +91,8 @@ class Dist:
     rank: int = 0
     world: int = 1
     local_rank: int = 0
+    #: launched by torchrun (any number of processes, one included): the DDP code path
+    distributed: bool = False
 
     @property
     def main(self) -> bool:
@@ -117,27 +101,38 @@ class Dist:
 
 
 def init_distributed(device_name: str) -> Dist:
-    """Join the torchrun process group when launched by torchrun (gloo on CPU, NCCL on CUDA)."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
+    """Join the torchrun process group when launched by torchrun (gloo on CPU, NCCL on CUDA).
+
+    torchrun sets ``RANK``; with it, even one process trains through the DDP code path (so that
+    path can be checked on one GPU)."""
+    if "RANK" not in os.environ:
         return Dist()
     if not dist.is_initialized():
         use_cuda = device_name != "cpu" and torch.cuda.is_available()
         dist.init_process_group("nccl" if use_cuda else "gloo")
-    return Dist(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
+    return Dist(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")), True)
 
 
 def any_rank(flag: bool, d: Dist, device: torch.device) -> bool:
     """True on every rank when ``flag`` is true on at least one."""
-    if d.world == 1:
+    if not d.distributed:
         return flag
     t = torch.tensor([1.0 if flag else 0.0], device=device)
     dist.all_reduce(t)
     return bool(t.item() > 0)
 
 
+def any_rank_tensor(flag: torch.Tensor, d: Dist) -> torch.Tensor:
+    """``flag`` (a bool tensor on the device) or-ed over all ranks, without reading it back."""
+    if not d.distributed:
+        return flag
+    t = flag.float()
+    dist.all_reduce(t)
+    return t > 0
+
+
 def barrier(d: Dist) -> None:
-    if d.world > 1:
+    if d.distributed:
         dist.barrier()
 
 

@@ -181,7 +181,8 @@ def test_torchrun_two_processes_stay_in_sync(tmp_path, sync_bn):
     run = tmp_path / "ddp"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
            f"--master_port={29533 + sync_bn}", os.path.join(REPO, "train_svg.py"), "--no-progress", *TINY,
-           "train.steps_per_epoch=4", "train.device=cpu", f"train.sync_batchnorm={sync_bn}", f"run_dir={run}"]
+           "train.steps_per_epoch=4", "train.device=cpu", f"train.sync_batchnorm={sync_bn}", f"run_dir={run}",
+           "train.ema=0.9", "train.lr_schedule=cosine", "train.lr_warmup=1"]
     env = dict(os.environ, OMP_NUM_THREADS="1")
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     if sync_bn:   # train.device=cpu here
@@ -190,6 +191,7 @@ def test_torchrun_two_processes_stay_in_sync(tmp_path, sync_bn):
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = json.loads((run / "summary.json").read_text())
     assert summary["ranks_in_sync"] is True and len(summary["rank_checksums"]) == 2
+    assert len(set(summary["ema_rank_checksums"])) == 1   # every rank holds the same average
     assert summary["step"] == 4
     # Only rank 0 writes: one TensorBoard file.
     assert len(os.listdir(run / "tensorboard")) == 1

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from models.device import tf32
 from models.errors import UserError
 from svg.config import EvalConfig
 from svg.eval.baselines import SampleSpread, copy_last_frame
@@ -116,6 +117,7 @@ def protocol(cfg: EvalConfig, n_videos: int) -> Dict[str, Any]:
             "data_range": "frames float in [0, 1]", **text}
 
 
+@tf32(False)   # GPU metrics must equal the CPU's; TF32 would move them by ~1e-3
 @torch.no_grad()
 def evaluate(model: SVG, dataset: Dataset, cfg: EvalConfig, *, progress: bool = False,
              fvd: Optional[FVDAccumulator] = None) -> Dict[str, Any]:
@@ -134,7 +136,7 @@ def evaluate(model: SVG, dataset: Dataset, cfg: EvalConfig, *, progress: bool = 
     ``protocol``, ``chunking`` (:func:`chunk_plan`), the :class:`BestOfN` results under
     ``results``, the floor beside them (``copy_last_frame``, ``beats_copy_last_frame``: see
     :func:`beside_the_floor`), ``diversity`` of the samples (N ≥ 2), and with ``cfg.likelihood``
-    ``test_nll_per_dim``, ``kl_per_frame``, ``test_sigma``.
+    ``test_nll_per_dim``, ``kl_per_frame``, ``test_sigma``. TF32 is off throughout, on any device.
     """
     from tqdm import tqdm
 

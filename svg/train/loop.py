@@ -28,7 +28,7 @@ from svg.entry_config import check_frame_shape
 from svg.data import fixed_batches, make_dataset, step_seed, training_loader
 from svg.runtime import (AMP_MODES, Dist, StopSignal, any_rank, barrier, init_distributed,
                          keep_freed_memory, native_bf16, pick_device, rank_checksums,
-                         resolve_amp)
+                         resolve_amp, tf32)
 from svg.eval.evaluate import evaluate, resolve_lengths
 from models.svg_lp import SVG
 from svg.train.ema import EMA
@@ -117,7 +117,7 @@ def _build(cfg: Config, d: Dist, device: torch.device):
     t = cfg.train
     torch.manual_seed(t.seed)   # identical initial weights on every rank
     model = SVG(cfg.model).to(device)
-    if d.world > 1 and t.sync_batchnorm:
+    if d.distributed and t.sync_batchnorm:
         if device.type != "cuda":
             raise UserError("train.sync_batchnorm=true needs CUDA: torch's SyncBatchNorm runs on GPUs "
                             "only; on CPU leave it false (each process keeps its own statistics)")
@@ -139,7 +139,7 @@ def _build(cfg: Config, d: Dist, device: torch.device):
 
 def _wrap(model: SVG, cfg: Config, d: Dist, device: torch.device) -> nn.Module:
     net: nn.Module = model
-    if d.world > 1:
+    if d.distributed:
         net = nn.parallel.DistributedDataParallel(
             model, device_ids=[device.index] if device.type == "cuda" else None)
     return torch.compile(net) if cfg.train.compile else net
@@ -168,7 +168,8 @@ def train(cfg: Config, resume: bool = True, progress: bool = True, resume_from: 
         torch.cuda.set_device(device)
     elif cfg.train.keep_host_memory:
         keep_freed_memory()
-    with claim_run_folder(cfg.run_dir, d.main), log_file(cfg.run_dir, d.main, earlier_log):
+    with claim_run_folder(cfg.run_dir, d.main), log_file(cfg.run_dir, d.main, earlier_log), \
+            tf32(cfg.train.tf32):
         return _train(cfg, d, device, resume, progress, resume_from or cfg.train.resume_from,
                       strict_resume)
 
@@ -234,7 +235,11 @@ def _loop(s: Session, train_set, total: int) -> Dict[str, Any]:
                     training_rollouts(s.eval_model, s.val_batches[0], cfg.model.n_past,
                                       os.path.join(cfg.run_dir, "gifs", f"step_{done:09d}.gif"),
                                       s.logger.writer, done)
-                interrupted = any_rank(stop.signal is not None, d, s.device)
+                # across ranks a collective, so only at logged steps there (a SIGTERM waits at most
+                # train.log_every steps); alone, every step and free
+                interrupted = (any_rank(stop.signal is not None, d, s.device)
+                               if not d.distributed or done % t.log_every == 0 or done == total
+                               else False)
                 if (done % t.ckpt_every == 0 or done == total or interrupted) and not nonfinite:
                     s.checkpoint(done)
                 if interrupted:
@@ -276,11 +281,15 @@ def _save_before_failing(s: Session, done: int) -> None:
 
 def _finish(s: Session, summary: Dict[str, Any], total: int) -> Dict[str, Any]:
     cfg, d = s.cfg, s.d
-    if d.world > 1:
+    if d.distributed:
         sums = rank_checksums(s.model, d)
         summary.update(rank_checksums=sums, ranks_in_sync=len(set(sums)) == 1)
+        if s.ema is not None:   # each rank averages the same all-reduced weights
+            summary["ema_rank_checksums"] = rank_checksums(s.ema.model, d)
+            summary["ranks_in_sync"] &= len(set(summary["ema_rank_checksums"])) == 1
         if not summary["ranks_in_sync"]:
-            raise RuntimeError(f"ranks diverged: parameter checksums {sums}")
+            raise RuntimeError(f"ranks diverged: parameter checksums {sums}, "
+                               f"moving averages {summary.get('ema_rank_checksums')}")
     if d.main:
         if summary["stopped_by"] is None:
             summary.update(final_report(s.eval_model, cfg, s.device))

@@ -46,7 +46,7 @@ def _find(cfg: Config, d: Dist, resume: bool, resume_from: Optional[str]):
         elif resume:
             found = load_latest_intact(cfg.run_dir, cfg.model)
             path, state = found if found else (None, None)
-    if d.world > 1:
+    if d.distributed:
         box = [path]
         dist.broadcast_object_list(box, src=0)
         path = box[0]

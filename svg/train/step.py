@@ -8,7 +8,8 @@ from typing import Optional
 import torch
 from torch import nn
 
-from svg.runtime import Dist, any_rank, autocast_context
+from models.errors import UserError
+from svg.runtime import Dist, any_rank_tensor, autocast_context
 from models.svg_lp import SVG
 
 
@@ -28,8 +29,7 @@ class StepStats:
 def _skip(model: nn.Module, opt: torch.optim.Optimizer, buffers) -> StepStats:
     opt.zero_grad(set_to_none=True)
     with torch.no_grad():
-        for b, saved in zip(model.buffers(), buffers):
-            b.copy_(saved)
+        torch._foreach_copy_(list(model.buffers()), buffers)
     return StepStats(skipped=True)
 
 
@@ -42,33 +42,43 @@ def train_step(model: SVG, net: nn.Module, opt: torch.optim.Optimizer, scaler: t
     ----------
     model : the SVG module (its parameters, buffers and optimizer state are what a step changes).
     net : what to call for the forward pass: ``model`` itself or its DDP / compiled wrapper.
-    x : (B, T, C, H, W) float in [0, 1] on the model's device.
+    x : (B, T, C, H, W) float in [0, 1] on the model's device (a value outside raises
+        ``UserError`` before anything is updated).
     noise : generator of the posterior noise (seeded per step by the caller for exact resume).
     amp : none | bf16 | fp16 (fp16 with ``scaler`` enabled). grad_clip : max gradient norm or None.
 
     A non-finite loss on any process (or a non-finite gradient norm without an fp16 scaler) skips
     the update everywhere, and the running buffers the forward pass touched (BatchNorm statistics,
     the optimal σ's running σ²) are put back, so the skipped batch changes nothing.
+
+    The step reads the device back once (on a GPU, one synchronisation per step): the finite
+    check, the frames' range and the logged numbers travel together after the backward pass.
     """
     model.train()
-    buffers = [b.detach().clone() for b in model.buffers()]
+    buffers = torch._foreach_add(list(model.buffers()), 0)   # one fused copy, not one per buffer
     with autocast_context(x.device, amp):
         out = net(x, generator=noise)
     loss = out.objective()
     opt.zero_grad(set_to_none=True)
-    if any_rank(not bool(torch.isfinite(loss)), d, x.device):
-        return _skip(model, opt, buffers)
-    scaler.scale(loss).backward()
+    scaler.scale(loss).backward()   # a non-finite loss gives non-finite gradients, skipped below
     scaler.unscale_(opt)
     grad_norm = nn.utils.clip_grad_norm_(model.parameters(), grad_clip or math.inf)
-    # (gradients are all-reduced, so every rank agrees; an fp16 scaler handles its own overflows)
-    if not scaler.is_enabled() and not bool(torch.isfinite(grad_norm)):
+    bad = ~torch.isfinite(loss.detach())
+    if not scaler.is_enabled():   # (an fp16 scaler handles its own overflows)
+        bad = bad | ~torch.isfinite(grad_norm)
+    bad = any_rank_tensor(bad, d)
+    lo, hi = torch.aminmax(x.detach())
+    # the one device-to-host transfer of the step
+    flag, low, high, total, nll, kl, sigma, beta, norm = torch.stack([
+        t.detach().float() for t in (bad, lo, hi, out.total.mean(), out.nll.mean(), out.kl.mean(),
+                                     out.sigma.mean(), out.effective_beta.mean(), grad_norm)]).tolist()
+    if not (low >= 0 and high <= 1):   # also false for NaN
+        _skip(model, opt, buffers)
+        raise UserError(f"training frames must lie in [0, 1]; a batch has range [{low:.4g}, "
+                        f"{high:.4g}] (a dataset must return float frames / 255)")
+    if flag:
         return _skip(model, opt, buffers)
     scaler.step(opt)
     scaler.update()
-    # one device-to-host transfer for all the numbers the log reads
-    total, nll, kl, sigma, beta, norm = torch.stack([
-        t.detach().float() for t in (out.total.mean(), out.nll.mean(), out.kl.mean(),
-                                     out.sigma.mean(), out.effective_beta.mean(), grad_norm)]).tolist()
     return StepStats(skipped=False, loss=total, nll_per_dim=nll / out.n_dims, kl=kl, sigma=sigma,
                      effective_beta=beta, grad_norm=norm)

@@ -19,7 +19,13 @@ and is never run again (a seed-0 run also writes the best samples of the strips,
 compressed); the table, figure, text and strips are rebuilt from whatever is there. An
 interrupted run resumes from its latest checkpoint while its run folder (``--out``) lives.
 Each result records the precision it trained in (``--amp auto`` gives bf16 only where it is
-native); a run that would train in another precision than the recorded ones is refused.
+native) and its device (``cpu`` or ``cuda``, with the GPU's name); a run that would train in
+another precision or on another kind of device than the recorded ones is refused. GPU runs
+therefore keep their own folder and table (``--results`` defaults to docs/decoder_comparison/ on a
+CPU and docs/decoder_comparison_gpu/ on a GPU). ``--jobs N`` trains N runs at once, one process
+each (on one GPU: the small demo network leaves most of it idle).
+The summary gives, besides each variant's mean ± 95% interval over seeds, the paired difference,
+seed by seed, of optimal σ against the best-β MSE and against learned σ (LPIPS and FVD).
 
 Variants: optimal σ per sequence (σ-VAE), learned shared σ (σ-VAE), MSE with β = 1e-4 (SVG's),
 MSE with the best β of {1e-5, 1e-4, 1e-3} chosen on the validation LPIPS of the seed-0 runs, and a
@@ -33,6 +39,7 @@ import json
 import logging
 import math
 import os
+import subprocess
 import sys
 import time
 from typing import Any, Dict, List, Optional, Tuple
@@ -97,6 +104,28 @@ def check_precision(args: argparse.Namespace, done: Dict[Tuple[str, int], Dict[s
                          f"here they would train in {mine} ({why}): {hint}.")
 
 
+def device_of(args: argparse.Namespace) -> Tuple[str, Optional[str]]:
+    """(``cpu`` | ``cuda``, the GPU's name or None) of this machine's runs under ``--device``."""
+    dev = pick_device(args.device)
+    return dev.type, (torch.cuda.get_device_name(dev) if dev.type == "cuda" else None)
+
+
+def recorded_device(r: Dict[str, Any]) -> str:
+    """A result's kind of device (results from before it was recorded name it in ``device``)."""
+    return r.get("device_kind") or str(r.get("device", "cpu")).split(":")[0]
+
+
+def check_device(args: argparse.Namespace, done: Dict[Tuple[str, int], Dict[str, Any]]) -> None:
+    """Refuse to add runs on another kind of device than the recorded ones: a GPU and a CPU run
+    of one seed differ in more than their seed (other kernels, other speed)."""
+    recorded = sorted({recorded_device(r) for r in done.values()})
+    mine, _ = device_of(args)
+    if recorded and recorded != [mine]:
+        raise SystemExit(f"the runs recorded in {args.results} trained on {', '.join(recorded)}, but "
+                         f"here they would train on {mine}: keep one device per folder (--results; "
+                         f"GPU runs default to docs/decoder_comparison_gpu/).")
+
+
 def run_config(args: argparse.Namespace, variant: str, seed: int):
     overrides = VARIANTS[variant] + [
         f"train.steps_per_epoch={args.steps}", "train.epochs=1", f"train.seed={seed}",
@@ -139,6 +168,7 @@ def run_one(args: argparse.Namespace, variant: str, seed: int) -> Dict[str, Any]
         "likelihood": dict(cfg.model.likelihood.__dict__), "checkpoint_step": test["protocol"]["checkpoint_step"],
         "train_seconds": round(t_train, 1), "eval_seconds": round(time.perf_counter() - t0 - t_train, 1),
         "threads": torch.get_num_threads(), "device": str(pick_device(args.device)),
+        "device_kind": device_of(args)[0], "gpu": device_of(args)[1],
         "precision": precision(args)[0],
         "val": headline(val), "test": {**headline(test), "fvd": test.get("fvd"),
                                      "test_nll_per_dim": test.get("test_nll_per_dim"),
@@ -232,13 +262,49 @@ def tables(results, beta: Optional[str]) -> str:
     lines.append("| copy last frame (floor) | – | " + " | ".join(
         f"{floor[m]:.{d}f}" for m, _, d in METRICS) + " | – | 0 | – | – | – |")
     per_seed = ["| run | step | " + " | ".join(t for _, t, _ in METRICS)
-                + " | val LPIPS | FVD | precision |", "|" + "---|" * 8]
+                + " | val LPIPS | FVD | precision | device |", "|" + "---|" * 9]
     for (v, s), r in sorted(results.items()):
         per_seed.append(f"| {v} seed {s} | {r['checkpoint_step']} | " + " | ".join(
             f"{r['test']['metrics'][m]:.{d}f}" for m, _, d in METRICS)
             + f" | {r['val']['metrics']['lpips']:.3f} | {r['test']['fvd']:.0f} | "
-            f"{r.get('precision', 'not recorded')} |")
-    return "\n".join(lines) + "\n\nPer run (test; val LPIPS is what β is chosen on):\n\n" + "\n".join(per_seed)
+            f"{r.get('precision', 'not recorded')} | {r.get('gpu') or recorded_device(r)} |")
+    return ("\n".join(lines) + "\n\nPer run (test; val LPIPS is what β is chosen on):\n\n"
+            + "\n".join(per_seed) + "\n\n" + paired_table(results, beta))
+
+
+#: (optimal σ against …) pairs of the paired comparison
+PAIRS = (("optimal_sequence", "mse_best_beta"), ("optimal_sequence", "learned"))
+
+
+def paired_differences(results, a: str, b: str, metric: str) -> Tuple[List[int], List[float]]:
+    """(seeds, a − b per seed) on the test ``metric`` (``fvd`` or a best-of-N metric), over the
+    seeds where both variants are recorded."""
+    value = (lambda r: r["test"]["fvd"]) if metric == "fvd" else (lambda r: r["test"]["metrics"][metric])
+    seeds = sorted(s for (v, s) in results if v == a and (b, s) in results)
+    return seeds, [value(results[(a, s)]) - value(results[(b, s)]) for s in seeds]
+
+
+def paired_table(results, beta: Optional[str]) -> str:
+    """Markdown: mean ± 95% t-interval of the seed-by-seed differences, and whether the interval
+    excludes zero (only then is one decoder better on that metric)."""
+    lines = ["Paired differences, seed by seed (test; negative LPIPS and FVD favour the first):", "",
+             "| comparison | metric | seeds | mean difference ± 95% | resolved |", "|---|---|---|---|---|"]
+    for a, b in PAIRS:
+        other = beta if b == "mse_best_beta" else b
+        if other is None:
+            lines.append(f"| {a} − {b} | – | 0 | – | β not chosen yet |")
+            continue
+        for metric in ("lpips", "fvd"):
+            seeds, diffs = paired_differences(results, a, other, metric)
+            if len(seeds) < 2:
+                lines.append(f"| {a} − {other} | {metric} | {len(seeds)} | – | needs ≥ 2 paired seeds |")
+                continue
+            mean, half = (float(v) for v in mean_confidence_interval(torch.tensor(diffs, dtype=torch.float64)))
+            verdict = ("no: the interval holds 0" if abs(mean) <= half else
+                       f"yes: {a if mean < 0 else other} is better")
+            d = 3 if metric == "lpips" else 1
+            lines.append(f"| {a} − {other} | {metric} | {len(seeds)} | {mean:+.{d}f} ± {half:.{d}f} | {verdict} |")
+    return "\n".join(lines)
 
 
 def plot(results, beta: Optional[str], path: str, subtitle: str) -> None:
@@ -308,11 +374,12 @@ def write_summary(args: argparse.Namespace) -> None:
     missing = [f"{v}:{s}" for v, s in planned_runs(args, results) if (v, s) not in results]
     p = next(iter(results.values()))["protocol"]
     precisions = sorted({r.get("precision", "not recorded") for r in results.values()})
+    devices = sorted({r.get("gpu") or recorded_device(r) for r in results.values()})
     text = (f"# Decoder comparison (generated by benchmarks/decoder_comparison.py)\n\n"
             f"Setting: {settings(args)}. Test: first {p['videos']} test sequences, {p['n_past']} → "
             f"{p['n_future']} frames, best of {p['n_samples']}; val: first {args.val_videos}.\n"
             f"β chosen on validation: {beta or 'not yet (needs the three seed-0 MSE runs)'}.\n"
-            f"Training precision: {', '.join(precisions)}.\n"
+            f"Training precision: {', '.join(precisions)}. Device: {', '.join(devices)}.\n"
             f"Runs still to do: {', '.join(missing) or 'none'}.\n\n{md}\n")
     write_text(os.path.join(args.results, "results.md"), text)
     plot(results, beta, os.path.join(args.results, "comparison.png"),
@@ -321,10 +388,50 @@ def write_summary(args: argparse.Namespace) -> None:
     print(text)
 
 
+def run_in_parallel(args: argparse.Namespace, argv: Optional[List[str]],
+                    todo: List[Tuple[str, int]]) -> None:
+    """Train the runs ``todo`` (default: the plan) ``args.jobs`` at a time, each in its own
+    process (this script with ``--runs VARIANT:SEED``). The plan is read again whenever a run
+    ends, so the chosen β's seeds join once its three seed-0 runs are recorded. A failed run is
+    named at the end; the others go on."""
+    base = [a for a in (sys.argv[1:] if argv is None else argv) if not a.startswith("--jobs")]
+    if "--runs" in base:   # the runs are handed out one by one below
+        i = base.index("--runs")
+        base = base[:i] + [a for a in base[i + 1:] if ":" not in a]
+    running: Dict[Tuple[str, int], subprocess.Popen] = {}
+    failed = []
+
+    def pending() -> List[Tuple[str, int]]:
+        done = read_results(args)
+        plan = todo or planned_runs(args, done)
+        return [r for r in plan if r not in done and r not in running and f"{r[0]}:{r[1]}" not in failed]
+
+    while True:
+        for run in pending()[:max(0, args.jobs - len(running))]:
+            cmd = [sys.executable, os.path.abspath(__file__), *base, "--results", args.results,
+                   "--no-summary", "--runs", f"{run[0]}:{run[1]}"]
+            log.info("starting %s seed %d: %s", run[0], run[1], " ".join(cmd))
+            running[run] = subprocess.Popen(cmd)
+        if not running:
+            break
+        time.sleep(5)
+        for run, proc in list(running.items()):
+            if proc.poll() is not None:
+                del running[run]
+                if proc.returncode != 0:
+                    failed.append(f"{run[0]}:{run[1]}")
+                    log.error("%s seed %d failed (exit %d)", run[0], run[1], proc.returncode)
+    if failed:
+        log.error("runs that failed: %s", ", ".join(failed))
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--results", default=os.path.join(ROOT, "docs", "decoder_comparison"),
-                   help="folder of the per-run result JSONs (committed)")
+    p.add_argument("--results", default=None,
+                   help="folder of the per-run result JSONs (committed; default docs/decoder_comparison "
+                        "on a CPU, docs/decoder_comparison_gpu on a GPU)")
+    p.add_argument("--jobs", type=int, default=1, help="runs trained at once, one process each")
+    p.add_argument("--no-summary", action="store_true", help=argparse.SUPPRESS)   # a --jobs worker
     p.add_argument("--out", default="runs/decoder_comparison", help="run folders (not committed)")
     p.add_argument("--runs", nargs="*", help="VARIANT:SEED runs to do (default: every planned run "
                                              "not yet recorded)")
@@ -340,6 +447,9 @@ def main(argv=None) -> int:
     p.add_argument("--val-videos", type=int, default=128, help="validation sequences scored")
     p.add_argument("--progress", action="store_true", help="progress bars")
     args = p.parse_args(argv)
+    if args.results is None:
+        folder = "decoder_comparison" if device_of(args)[0] == "cpu" else "decoder_comparison_gpu"
+        args.results = os.path.join(ROOT, "docs", folder)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if args.steps < 1 or args.n_samples < 1 or args.videos < 2 or args.seeds < 1:
         p.error("need --steps, --n-samples, --seeds >= 1 and --videos >= 2 (FVD needs a covariance)")
@@ -352,6 +462,11 @@ def main(argv=None) -> int:
     if not args.table:
         done = read_results(args)
         check_precision(args, done)
+        check_device(args, done)
+        if args.jobs > 1:
+            run_in_parallel(args, argv, todo)
+            write_summary(args)
+            return 0
         todo = todo or [r for r in planned_runs(args, done) if r not in done]
         for variant, seed in todo:
             if os.path.exists(result_path(args, variant, seed)):
@@ -360,7 +475,8 @@ def main(argv=None) -> int:
             log.info("%s seed %d", variant, seed)
             r = run_one(args, variant, seed)
             log.info("%s seed %d: test %s (train %.0f s)", variant, seed, r["test"]["metrics"], r["train_seconds"])
-    write_summary(args)
+    if not args.no_summary:
+        write_summary(args)
     return 0
 
 

@@ -41,25 +41,30 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from data_loaders.moving_squares import moving_squares
 from svg import SVG, LikelihoodConfig, ModelConfig
-from svg.runtime import autocast_context, keep_freed_memory
+from svg.runtime import autocast_context, keep_freed_memory, tf32
 from svg.testing.original_svg import OriginalSVG, copy_weights
 
 BETA = 1e-4   # the original objective's KL weight; our mse likelihood uses the same β
-# name: (backbone, channels, batch, n_past, n_future, z_dim)
+# name: (backbone, channels, batch, n_past, n_future, z_dim, other ModelConfig fields)
 CASES = {
-    "dcgan64": ("dcgan64", 1, 16, 5, 10, 10),
-    "vgg64": ("vgg64", 3, 16, 2, 10, 64),
+    "dcgan64": ("dcgan64", 1, 16, 5, 10, 10, {}),
+    "vgg64": ("vgg64", 3, 16, 2, 10, 64, {}),
+    # configs/smmnist_demo.yaml's network (half width)
+    "demo": ("dcgan64", 1, 16, 5, 10, 10, dict(width=32, g_dim=64, rnn_size=128)),
 }
+#: --precision: autocast dtype, and whether CUDA may use TF32 for fp32 matmuls and convolutions
+PRECISIONS = {"fp32": ("none", False), "tf32": ("none", True), "bf16": ("bf16", False),
+              "fp16": ("fp16", False)}
 SIDES = ("original", "batched")
 
 
 def build(name: str, device: torch.device, batch: int = 0):
     """Both models with identical weights and the batch (B, T, C, 64, 64); batch 0: the case's."""
-    backbone, channels, case_batch, n_past, n_future, z_dim = CASES[name]
+    backbone, channels, case_batch, n_past, n_future, z_dim, extra = CASES[name]
     batch = batch or case_batch
     torch.manual_seed(0)
     cfg = ModelConfig(backbone=backbone, channels=channels, z_dim=z_dim, n_past=n_past,
-                      skip="original", likelihood=LikelihoodConfig(name="mse", mse_beta=BETA))
+                      skip="original", likelihood=LikelihoodConfig(name="mse", mse_beta=BETA), **extra)
     ours = SVG(cfg)
     base = OriginalSVG(cfg)
     copy_weights(ours, base)
@@ -94,11 +99,13 @@ def sync(device: torch.device) -> None:
 
 
 def train_step(side, model, opt, x, device, precision) -> None:
-    with autocast_context(device, "none" if precision == "fp32" else precision):
-        loss = objective(side, model, x)
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    opt.step()
+    amp, allow_tf32 = PRECISIONS[precision]
+    with tf32(allow_tf32):
+        with autocast_context(device, amp):
+            loss = objective(side, model, x)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
 
 
 def count_flops(fn):
@@ -278,7 +285,8 @@ def main() -> None:
     p.add_argument("--case", choices=sorted(CASES), action="append", help="default: all")
     p.add_argument("--device", action="append",
                    help="default: cpu, and cuda when present")
-    p.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"])
+    p.add_argument("--precision", default="fp32", choices=sorted(PRECISIONS),
+                   help="tf32: fp32 with TF32 matmuls and convolutions on CUDA (same as fp32 on a CPU)")
     p.add_argument("--repeats", type=int, default=3, help="timed steps per side (interleaved)")
     p.add_argument("--profile", action="store_true", help="torch.profiler split of one step")
     p.add_argument("--memory", action="store_true", help="peak memory of one step per side")
@@ -303,7 +311,7 @@ def main() -> None:
     for dev in devices:
         device = torch.device(dev)
         for name in args.case or list(CASES):
-            b, c, bs, n_past, n_future, z = CASES[name]
+            b, c, bs, n_past, n_future, z, _ = CASES[name]
             print(f"-- {name} on {device}: {c} channel(s), B={args.batch or bs}, {n_past}+{n_future}"
                   f" frames, z_dim={z}; load average {os.getloadavg()[0]:.1f}", flush=True)
             run_case(name, device, args.precision, args.repeats, args.profile, args.memory,

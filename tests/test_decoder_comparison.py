@@ -154,3 +154,45 @@ def test_strips_add_the_chosen_beta_once_it_is_chosen(dc, tmp_path):
     beta_1e3 = rows_drawn((0.20, 0.19, 0.17))         # truth + 1e-4 + 1e-3
     beta_1e4 = rows_drawn((0.20, 0.19, 0.21))         # truth + 1e-4
     assert beta_1e3 > no_beta and beta_1e4 == no_beta
+
+
+def test_runs_on_another_device_than_the_recorded_ones_are_refused(dc, tmp_path, monkeypatch):
+    """GPU runs form their own comparison: with CPU runs recorded, a run that would train on a
+    GPU is refused; the per-run table names each run's device."""
+    args = args_for(tmp_path)
+    record(dc, args, "learned", 0, 0.15, {"psnr": 15.0, "ssim": 0.68, "lpips": 0.15})
+    done = dc.read_results(args)
+    dc.check_device(args, done)   # cpu here, cpu recorded (from "device" of older results)
+    monkeypatch.setattr(dc, "device_of", lambda a: ("cuda", "NVIDIA H200"))
+    with pytest.raises(SystemExit, match="trained on cpu, but here they would train on cuda"):
+        dc.check_device(args, done)
+    path = dc.result_path(args, "learned", 1)
+    record(dc, args, "learned", 1, 0.15, {"psnr": 15.0, "ssim": 0.68, "lpips": 0.15})
+    with open(path) as f:
+        r = json.load(f)
+    with open(path, "w") as f:
+        json.dump(dict(r, device="cuda:0", device_kind="cuda", gpu="NVIDIA H200"), f)
+    table = dc.tables(dc.read_results(args), None)
+    assert "| learned seed 0 |" in table and table.count("| NVIDIA H200 |") == 1
+
+
+def test_paired_differences_are_seed_by_seed_with_a_t_interval(dc, tmp_path):
+    """optimal σ − learned σ over the seeds both have, against scipy's paired t interval; an
+    interval holding zero is reported as not resolved."""
+    args = args_for(tmp_path)
+    optimal, learned = [0.150, 0.155, 0.149, 0.160], [0.152, 0.158, 0.150, 0.162]
+    for seed, (a, b) in enumerate(zip(optimal, learned)):
+        record(dc, args, "optimal_sequence", seed, a, {"psnr": 15.0, "ssim": 0.68, "lpips": a})
+        record(dc, args, "learned", seed, b, {"psnr": 15.0, "ssim": 0.68, "lpips": b})
+    record(dc, args, "optimal_sequence", 4, 0.1, {"psnr": 15.0, "ssim": 0.68, "lpips": 0.1})  # unpaired
+    results = dc.read_results(args)
+    seeds, diffs = dc.paired_differences(results, "optimal_sequence", "learned", "lpips")
+    assert seeds == [0, 1, 2, 3]
+    d = np.array(optimal) - np.array(learned)
+    half = stats.t.ppf(0.975, 3) * d.std(ddof=1) / np.sqrt(4)
+    table = dc.paired_table(results, None)
+    row = next(line for line in table.splitlines() if "learned | lpips" in line)
+    assert f"{d.mean():+.3f} ± {half:.3f}" in row and "yes: optimal_sequence is better" in row
+    fvd_row = next(line for line in table.splitlines() if "learned | fvd" in line)
+    assert "+0.0 ± 0.0" in fvd_row and "no: the interval holds 0" in fvd_row   # equal FVDs
+    assert "β not chosen yet" in table

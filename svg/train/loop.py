@@ -142,6 +142,9 @@ def _wrap(model: SVG, cfg: Config, d: Dist, device: torch.device) -> nn.Module:
     if d.distributed:
         net = nn.parallel.DistributedDataParallel(
             model, device_ids=[device.index] if device.type == "cuda" else None)
+        if d.main:
+            log.info("DistributedDataParallel over %d process(es), backend %s", d.world,
+                     torch.distributed.get_backend())
     return torch.compile(net) if cfg.train.compile else net
 
 

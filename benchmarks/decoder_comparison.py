@@ -126,8 +126,14 @@ def check_device(args: argparse.Namespace, done: Dict[Tuple[str, int], Dict[str,
                          f"GPU runs default to docs/decoder_comparison_gpu/).")
 
 
+#: the recipe every recorded run trained with, pinned here so that a later change of the demo's
+#: recipe (configs/smmnist_demo.yaml) does not silently change the comparison's
+RECIPE = ["train.batch_size=16", "train.lr=0.002", "train.lr_schedule=constant", "train.lr_warmup=0",
+          "train.ema=null"]
+
+
 def run_config(args: argparse.Namespace, variant: str, seed: int):
-    overrides = VARIANTS[variant] + [
+    overrides = VARIANTS[variant] + RECIPE + [
         f"train.steps_per_epoch={args.steps}", "train.epochs=1", f"train.seed={seed}",
         f"train.device={args.device}", f"train.amp={args.amp}", f"train.ckpt_every={args.ckpt_every}",
         "train.gif_every=100000",

@@ -17,7 +17,7 @@ import json
 import os
 from typing import Any, Dict, List, Optional
 
-from data_loaders.atomic import write_text
+from data_loaders.common.atomic import write_text
 from svg.cli.evaluate import evaluate_run
 from svg.config import EvalConfig, load_config
 from svg.eval.report import headline

@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-from data_loaders.bair_check import check_files
+from data_loaders.bair.check import check_files
 from svg.testing.bair_records import write_random_videos
 
 

@@ -47,7 +47,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import numpy as np
 import torch
 
-from data_loaders.atomic import atomic_path, write_text
+from data_loaders.common.atomic import atomic_path, write_text
 from svg.cli.evaluate import evaluate_run
 from svg.cli.generate import rollout_columns
 from svg.config import EvalConfig, config_to_yaml, load_config

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from data_loaders.moving_squares import moving_squares
+from data_loaders.moving_squares.dataset import moving_squares
 from svg import SVG, ModelConfig
 from svg.runtime import keep_freed_memory
 from svg.eval.metrics import psnr, ssim

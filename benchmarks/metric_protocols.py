@@ -20,7 +20,7 @@ import torch
 from skimage.metrics import structural_similarity
 
 from data_loaders import build_dataset
-from data_loaders.moving_squares import moving_squares
+from data_loaders.moving_squares.dataset import moving_squares
 from svg.eval.metrics import psnr, ssim
 
 

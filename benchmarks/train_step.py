@@ -39,7 +39,7 @@ import traceback
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from data_loaders.moving_squares import moving_squares
+from data_loaders.moving_squares.dataset import moving_squares
 from svg import SVG, LikelihoodConfig, ModelConfig
 from svg.runtime import autocast_context, keep_freed_memory, tf32
 from svg.testing.original_svg import OriginalSVG, copy_weights

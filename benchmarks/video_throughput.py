@@ -24,7 +24,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from data_loaders import build_dataset
-from data_loaders.videos_convert import convert
+from data_loaders.videos.convert import convert
 from svg.testing.videos import write_video
 
 

@@ -1,7 +1,7 @@
 """Datasets of svg-sigma, selected by name: items are (T, C, H, W) float32 in [0, 1].
 
 Each dataset registers itself next to its class (``register_dataset(DatasetEntry(...))``, see
-:mod:`data_loaders.base`): one file, one registry line.
+:mod:`data_loaders.common.base`): one file, one registry line.
 """
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from typing import Optional
 
 from torch.utils.data import Dataset
 
-from .base import DATASETS, DatasetEntry, register_dataset
-from .moving_mnist import MovingMNIST
-from .moving_squares import MovingSquares
-from .smmnist import StochasticMovingMNIST
-from .splits import SPLITS, check_split
+from data_loaders.common.base import DATASETS, DatasetEntry, register_dataset
+from data_loaders.mnist.moving_mnist import MovingMNIST
+from data_loaders.moving_squares import MovingSquares
+from data_loaders.mnist.smmnist import StochasticMovingMNIST
+from data_loaders.common.splits import SPLITS, check_split
 
 
 def build_dataset(name: str, split: str, root: Optional[str], seq_len: int, **options) -> Dataset:

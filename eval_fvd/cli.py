@@ -16,8 +16,8 @@ from typing import Optional, Tuple, Union
 import numpy as np
 import torch
 
-from data_loaders.atomic import write_text
-from data_loaders.files import load_array, read_image
+from data_loaders.common.atomic import write_text
+from data_loaders.common.files import load_array, read_image
 from models.device import pick_device, tf32
 from models.errors import MissingFile, UserError
 

@@ -9,8 +9,8 @@ from typing import Any, Dict, Optional, Tuple
 import numpy as np
 import scipy.linalg
 
-from data_loaders.atomic import atomic_write
-from data_loaders.files import load_array
+from data_loaders.common.atomic import atomic_write
+from data_loaders.common.files import load_array
 from models.errors import InputWarning, MissingEntry, UserError
 
 # Below this many videos per side FVD gets a warning: the reference protocol (Unterthiner et al.

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from data_loaders.files import open_file
+from data_loaders.common.files import open_file
 from models.errors import MissingEntry, MissingFile, UserError
 
 # name: (b0, b1a, b1b, b2a, b2b, b3) output channels of the four branches

@@ -8,6 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict
 
+from .entry_registry import Registry
+
+#: Config name → likelihood class (``models.likelihood_base.Likelihood`` subclasses, each added by
+#: its ``register`` line); finds the likelihoods in every module of ``models``. Defined here, with
+#: the config whose ``name`` it resolves, so that the config needs nothing from the likelihoods.
+LIKELIHOODS: Registry = Registry("likelihood", ["models"])
+
 
 @dataclass
 class LikelihoodConfig:
@@ -20,7 +27,7 @@ class LikelihoodConfig:
 
     The fields below are version 0.1's, when this one class held the options of every built-in
     likelihood; they stay so that 0.1 configs and checkpoints read as before (each likelihood
-    reads only the options it declares; see :mod:`svg.entry_config` for the warning about the
+    reads only the options it declares; see :mod:`svg.config.entries` for the warning about the
     others). New options belong in a likelihood's ``Options``, never here. The built-in ones:
     sigma (gaussian: fixed σ), mse_beta (mse: the KL weight of the original SVG objective;
     ``model.beta`` stays 1), axes (optimal: what one σ is shared over, sequence | batch | frame),
@@ -37,8 +44,6 @@ class LikelihoodConfig:
 
     def __new__(cls, *args: Any, **kwargs: Any) -> "LikelihoodConfig":
         if cls is LikelihoodConfig:   # the base class stands for "the config of the named entry"
-            from .likelihood_base import LIKELIHOODS
-
             cls = LIKELIHOODS.lookup(kwargs.get("name", args[0] if args else "optimal")).Config
         return super().__new__(cls)
 

@@ -16,8 +16,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .config import LikelihoodConfig
-from .entry_registry import NoOptions, Registry
+from .config import LIKELIHOODS, LikelihoodConfig
+from .entry_registry import NoOptions
 
 HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
@@ -139,10 +139,6 @@ class Likelihood(nn.Module):
 
     def extra_repr(self) -> str:
         return f"name={self.name}"
-
-
-#: Config name → likelihood class; finds the likelihoods in every module of ``models``.
-LIKELIHOODS: Registry[Type[Likelihood]] = Registry("likelihood", ["models"])
 
 
 def _config_class(cls: Type[Likelihood]) -> type:

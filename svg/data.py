@@ -17,8 +17,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler, default_collate, get_
 from data_loaders import build_dataset
 from models.errors import UserError
 
-from svg.config import DataConfig
-from svg.entry_config import refuse_item_dicts
+from svg.config import DataConfig, refuse_item_dicts
 
 
 def make_dataset(cfg: DataConfig, split: str, seq_len: int) -> Dataset:

@@ -6,7 +6,7 @@
 >>> futures.shape                                          # (5, n_past + 10, C, S, S) in [0, 1]
 
 Frames of any size are brought to the model's size and channels as
-:mod:`data_loaders.video_files` does (the shorter side scaled and the centre kept, or squashed).
+:mod:`data_loaders.videos.files` does (the shorter side scaled and the centre kept, or squashed).
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from typing import Optional, Union
 import numpy as np
 import torch
 
-from data_loaders.video_files import as_frames, fit_frames
+from data_loaders.videos.files import as_frames, fit_frames
 from models.errors import UserError
 
 from svg.runtime import pick_device

@@ -52,7 +52,7 @@ def test_evaluate_reports_the_floor_and_diversity_beside_the_model(tmp_path):
     """``evaluate`` scores copy-last-frame on the same videos and frames (checked here by hand with
     the same metric) and the samples' spread; a model whose samples are all the last context
     frame ties with the floor (not beaten) and has zero diversity."""
-    from data_loaders.moving_squares import MovingSquares
+    from data_loaders.moving_squares.dataset import MovingSquares
     from svg import SVG, ModelConfig
     from svg.config import EvalConfig
     from svg.eval.evaluate import evaluate, resolve_lengths

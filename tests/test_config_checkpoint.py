@@ -8,7 +8,7 @@ import textwrap
 import pytest
 import torch
 
-from data_loaders.atomic import remove_stale_temporaries
+from data_loaders.common.atomic import remove_stale_temporaries
 from svg.train.checkpoint import atomic_save, latest_checkpoint, list_checkpoints, load_checkpoint, save_checkpoint
 from svg.config import Config, ModelConfig, config_to_yaml, load_config
 

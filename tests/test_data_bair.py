@@ -10,8 +10,8 @@ import torch
 from torch.utils.data import DataLoader
 
 from data_loaders import build_dataset
-from data_loaders.bair import BAIRConverted, BAIRPngFolders, BAIRTFRecords
-from data_loaders.bair_convert import convert
+from data_loaders.bair.dataset import BAIRConverted, BAIRPngFolders, BAIRTFRecords
+from data_loaders.bair.convert import convert
 from svg.testing.bair_records import write_tfrecords
 
 
@@ -80,7 +80,7 @@ def test_training_clips_start_at_random_frames_test_clips_at_zero(bair_root):
 def test_conversion_round_trip_interrupt_and_rerun(bair_root, tmp_path, monkeypatch):
     root, data = bair_root
     dst = tmp_path / "converted"
-    import data_loaders.bair_convert as bc
+    import data_loaders.bair.convert as bc
     real = bc.decode_example
     calls = {"n": 0}
 

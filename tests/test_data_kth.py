@@ -13,10 +13,10 @@ from PIL import Image
 from torch.utils.data import DataLoader
 
 from data_loaders import build_dataset
-from data_loaders.kth import srvp_clips
-from data_loaders.kth_convert import convert
-from data_loaders.kth_files import CLASSES, detect_format, list_videos
-from data_loaders.kth_video import decode_video, header_frame_count
+from data_loaders.kth.dataset import srvp_clips
+from data_loaders.kth.convert import convert
+from data_loaders.kth.files import CLASSES, detect_format, list_videos
+from data_loaders.kth.video import decode_video, header_frame_count
 from svg.testing.kth_videos import write_video
 
 BG, FG, SQ = 20, 230, 24      # background and square grey levels, square side in source pixels
@@ -215,7 +215,7 @@ def test_srvp_protocol(tmp_path):
 def test_converter_is_atomic_and_resumable(kth_root, tmp_path, monkeypatch):
     root, _ = kth_root
     dst = tmp_path / "c"
-    import data_loaders.kth_convert as kc
+    import data_loaders.kth.convert as kc
 
     real_fsync, calls = os.fsync, {"n": 0}
 

@@ -8,10 +8,10 @@ import torch
 from torch.utils.data import DataLoader
 
 from data_loaders import build_dataset
-from data_loaders import digits as digits_module
-from data_loaders.digits import bundled_digits, load_digits
-from data_loaders.moving_mnist import MovingMNIST
-from data_loaders.smmnist import StochasticMovingMNIST, trajectory
+from data_loaders.mnist import digits as digits_module
+from data_loaders.mnist.digits import bundled_digits, load_digits
+from data_loaders.mnist.moving_mnist import MovingMNIST
+from data_loaders.mnist.smmnist import StochasticMovingMNIST, trajectory
 
 
 def write_idx(folder, prefix, images, labels, gz):

@@ -3,11 +3,11 @@ import numpy as np
 import pytest
 import torch
 
-import data_loaders.digits as digits_module
+import data_loaders.mnist.digits as digits_module
 from data_loaders import DATASETS, SPLITS, build_dataset
-from data_loaders.moving_mnist import MovingMNIST
+from data_loaders.mnist.moving_mnist import MovingMNIST
 from models.errors import UserError
-from data_loaders.moving_squares import split_of_start
+from data_loaders.moving_squares.dataset import split_of_start
 
 
 def keys(ds, n=None):
@@ -42,7 +42,7 @@ def test_smmnist_val_is_fixed_and_drawn_from_training_digits(monkeypatch):
 
 def test_smmnist_val_and_test_streams_differ_even_on_shared_digits():
     """With one digit pool and one seed, val and test must still be different videos."""
-    from data_loaders.smmnist import StochasticMovingMNIST
+    from data_loaders.mnist.smmnist import StochasticMovingMNIST
     pool = digits_module.bundled_digits("test")[:50]
     val, test = (StochasticMovingMNIST(pool, 8, split=s, length=64) for s in ("val", "test"))
     assert not keys(val) & keys(test)

@@ -97,7 +97,7 @@ def test_splits_follow_the_hash_of_each_path_and_the_folders(layouts, caplog):
     assert by_folder == {"train": ["train/a.mp4", "train/b.avi", "train/c.mp4"], "val": ["val/v.avi"],
                          "test": ["test/t.mp4", "test/u.mp4"]}
     assert [v.key for v in videos(layouts["frames"], "train").videos] == ["train/s0", "train/s1"]
-    with caplog.at_level("INFO", logger="data_loaders.videos"):
+    with caplog.at_level("INFO", logger="data_loaders.videos.dataset"):
         videos(layouts["tree"], "val", **FRACTIONS)
         videos(layouts["folders"], "val")
     said = [r.getMessage() for r in caplog.records]
@@ -234,7 +234,7 @@ def test_train_evaluate_predict_through_the_cli(layouts, tmp_path, capsys, layou
 
 
 def test_convert_is_resumable_and_notices_changed_sources(layouts, tmp_path):
-    from data_loaders.videos_convert import convert
+    from data_loaders.videos.convert import convert
 
     src, dst = tmp_path / "src", tmp_path / "dst"
     shutil.copytree(layouts["tree"], src)

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from data_loaders import DATASETS, DatasetEntry, register_dataset
-from data_loaders.base import VideoDataset
+from data_loaders.common.base import VideoDataset
 from models import BACKBONES, LIKELIHOODS, Backbone, register_backbone
 from models.base import FrameDecoder, FrameEncoder
 from models.likelihood_base import DecoderNLL, Likelihood, register

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from data_loaders import build_dataset
-from data_loaders.digits import bundled_digits
-from data_loaders.smmnist_srvp import _bounce, srvp_test_set, srvp_trajectory
+from data_loaders.mnist.digits import bundled_digits
+from data_loaders.mnist.smmnist_srvp import _bounce, srvp_test_set, srvp_trajectory
 
 ROOM = 64 - 28
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from data_loaders.moving_squares import MovingSquares, moving_squares
+from data_loaders.moving_squares.dataset import MovingSquares, moving_squares
 from svg import SVG, LikelihoodConfig, ModelConfig
 from svg.cli import main
 

@@ -1,11 +1,11 @@
-"""Clips from ordinary files (data_loaders.video_files): every input kind, the 4-D rule, resizing."""
+"""Clips from ordinary files (data_loaders.videos.files): every input kind, the 4-D rule, resizing."""
 import imageio.v2 as imageio
 import imageio.v3 as iio
 import numpy as np
 import pytest
 
 from clip_files import HEIGHT, WIDTH, expected_fit, moving_rect, write_video
-from data_loaders.video_files import convert_channels, fit_frames, read_clips, resize_frames
+from data_loaders.videos.files import convert_channels, fit_frames, read_clips, resize_frames
 from models.errors import UserError
 
 

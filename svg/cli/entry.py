@@ -36,12 +36,12 @@ SUBCOMMANDS = {
     "predict": ("svg.cli.predict", "sampled futures of your own videos, GIFs, frame folders or .npy clips"),
     "export": ("svg.cli.export", "a trained model as one small file (weights and config) to share"),
     "fvd": ("eval_fvd.cli", "Fréchet Video Distance between two sets of videos (I3D, offline)"),
-    "convert-bair": ("data_loaders.bair_convert",
+    "convert-bair": ("data_loaders.bair.convert",
                      "convert BAIR softmotion30_44k TFRecords into the fast on-disk format"),
-    "check-data": ("data_loaders.bair_check",
+    "check-data": ("data_loaders.bair.check",
                    "verify every record checksum of BAIR TFRecords up front, listing each bad one"),
-    "convert-kth": ("data_loaders.kth_convert", "decode the KTH videos once into memory-mapped arrays"),
-    "convert-videos": ("data_loaders.videos_convert",
+    "convert-kth": ("data_loaders.kth.convert", "decode the KTH videos once into memory-mapped arrays"),
+    "convert-videos": ("data_loaders.videos.convert",
                        "decode and resize a folder of your own videos once into memory-mapped arrays"),
 }
 

@@ -12,9 +12,9 @@ import os
 import sys
 from typing import Any, Dict, Optional, Sequence
 
-from data_loaders.atomic import check_writable
-from svg.config import EvalConfig, apply_overrides
-from svg.entry_config import check_frame_shape
+from data_loaders.common.atomic import check_writable
+from svg.config import EvalConfig, check_frame_shape
+from svg.config.read import read_config
 from svg.data import make_dataset
 from svg.runtime import keep_freed_memory, pick_device
 from svg.eval.memory import parse_size
@@ -43,7 +43,7 @@ def evaluate_run(run: str, cfg: EvalConfig = EvalConfig(), split: str = "test",
     if device.type == "cpu":
         keep_freed_memory()   # large sample batches: see svg.runtime
     model, run_cfg, ckpt, step = load_model(run, device, raw_weights)
-    run_cfg = apply_overrides(run_cfg, overrides, allowed=["data."])
+    run_cfg = read_config(run_cfg, overrides, allowed=["data."])
     check_frame_shape(run_cfg, "the run's config with the data settings given")
     cfg = resolve_lengths(cfg, model, run_cfg.data.eval_n_future)
     seq_len = cfg.n_past + cfg.n_future

@@ -10,7 +10,7 @@ import os
 
 import torch
 
-from data_loaders.atomic import check_writable
+from data_loaders.common.atomic import check_writable
 from models.errors import UserError
 from svg.data import make_dataset
 from svg.runtime import pick_device

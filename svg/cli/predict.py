@@ -13,8 +13,8 @@ from typing import List, Tuple
 import numpy as np
 import torch
 
-from data_loaders.atomic import atomic_write
-from data_loaders.video_files import RESIZE_MODES, clip_stem, fit_frames, read_clips
+from data_loaders.common.atomic import atomic_write
+from data_loaders.videos.files import RESIZE_MODES, clip_stem, fit_frames, read_clips
 from models.errors import UserError
 
 from svg.predict import Predictor

@@ -13,7 +13,7 @@ import logging
 import os
 
 from models.errors import UserError
-from svg.config import load_config
+from svg.config.read import read_config
 from svg.train.log import LOG_FORMAT, kept_records
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     if args.demo and args.config:
         raise SystemExit("give either --demo or --config, not both")
     with kept_records() as setup:   # shown now, and written to train.log once it is open
-        cfg = load_config(DEMO_CONFIG if args.demo else args.config, args.overrides)
+        cfg = read_config(DEMO_CONFIG if args.demo else args.config, args.overrides)
     if args.resume and not list_checkpoints(cfg.run_dir):
         raise UserError(f"--resume: no checkpoint in {cfg.run_dir}")
     train(cfg, progress=not args.no_progress, resume_from=args.resume_from,

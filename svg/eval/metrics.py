@@ -27,7 +27,7 @@ from typing import Optional
 import torch
 from torch.nn import functional as F
 
-from data_loaders.files import open_file
+from data_loaders.common.files import open_file
 from models.errors import MissingEntry, MissingFile, UserError
 from svg.eval.registry import Metric, register_metric
 

@@ -44,7 +44,7 @@ class Metric:
 
     def options(self, cfg: EvalConfig) -> Any:
         """This metric's options in ``cfg.metric_options``, checked against :attr:`Options`."""
-        from svg.entry_config import checked_options
+        from svg.config.entries import checked_options
 
         given = checked_options(self.Options, cfg.metric_options.get(self.name, {}),
                                 "the evaluation options", f"metric_options.{self.name}.")

@@ -10,7 +10,7 @@ import json
 import os
 from typing import Any, Dict, List, Optional, Sequence
 
-from data_loaders.atomic import atomic_path, write_text
+from data_loaders.common.atomic import atomic_path, write_text
 from svg.config import EvalConfig
 
 

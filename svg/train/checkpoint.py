@@ -12,18 +12,19 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 
-from data_loaders.atomic import atomic_write
+from data_loaders.common.atomic import atomic_write
 from models import SVG
 from models.errors import MissingFile, UserError
 
-from svg.config import Config, config_from_dict
+from svg.config.read import read_config
+from svg.config.schema import Config
 
 log = logging.getLogger(__name__)
 CKPT_PATTERN = re.compile(r"^ckpt_(\d{9})\.pt$")
 
 
 def atomic_save(obj: Any, path: str) -> None:
-    """``torch.save`` through :func:`data_loaders.atomic.atomic_write`: a crash at any point leaves
+    """``torch.save`` through :func:`data_loaders.common.atomic.atomic_write`: a crash at any point leaves
     either the old file or the complete new one, never a truncated file under the final name."""
     with atomic_write(path, "wb") as f:
         torch.save(obj, f)
@@ -105,7 +106,7 @@ def load_checkpoint(path: str, model_cfg: Any = None, mmap: bool = False) -> Dic
         if key not in state:
             raise CorruptCheckpoint(f"{path} is not an svg-sigma checkpoint: no {key!r} entry")
     # written by any earlier version: rebuilt with today's keys and defaults
-    state["config"] = dataclasses.asdict(config_from_dict(state["config"], path))
+    state["config"] = dataclasses.asdict(read_config(state["config"], where=path))
     if model_cfg is not None:
         diff = config_diff(state["config"]["model"], dataclasses.asdict(model_cfg), "model.")
         if diff:
@@ -194,7 +195,7 @@ def load_model(run: str, device: torch.device, raw_weights: bool = False
     (:func:`model_weights`); which ones were loaded is logged."""
     path = resolve_checkpoint(run)
     state = load_checkpoint(path)
-    cfg = config_from_dict(state["config"], path)
+    cfg = read_config(state["config"], where=path)
     model = SVG(cfg.model)
     weights, kind = model_weights(state, raw_weights)
     if kind == "ema":

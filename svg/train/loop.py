@@ -19,12 +19,11 @@ from typing import Any, Dict, Optional, Sequence
 import torch
 from torch import nn
 
-from data_loaders.atomic import write_text
+from data_loaders.common.atomic import write_text
 from models.errors import UserError
 
 from svg.train.checkpoint import is_finite_state, latest_checkpoint, save_checkpoint
-from svg.config import Config, EvalConfig, check_ranges, config_to_yaml
-from svg.entry_config import check_frame_shape
+from svg.config import Config, EvalConfig, check_frame_shape, check_ranges, config_to_yaml
 from svg.data import fixed_batches, make_dataset, step_seed, training_loader
 from svg.runtime import (AMP_MODES, Dist, StopSignal, any_rank, barrier, init_distributed,
                          keep_freed_memory, native_bf16, pick_device, rank_checksums,

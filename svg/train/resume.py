@@ -15,7 +15,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from data_loaders.atomic import remove_stale_temporaries
+from data_loaders.common.atomic import remove_stale_temporaries
 from models.errors import UserError
 
 from svg.train.checkpoint import config_diff, load_checkpoint, load_latest_intact, set_aside_later

@@ -30,7 +30,7 @@ import socket
 import time
 from typing import Iterator, List
 
-from data_loaders.atomic import check_writable
+from data_loaders.common.atomic import check_writable
 from models.errors import UserError
 
 LOCK_FILE = "train.lock"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from svg.config import LR_SCHEDULES as SCHEDULES
+from svg.config.schema import LR_SCHEDULES as SCHEDULES
 
 
 def learning_rate(step: int, base_lr: float, total: int, schedule: str = "constant",

@@ -28,8 +28,9 @@ class StepStats:
 
 def _skip(model: nn.Module, opt: torch.optim.Optimizer, buffers) -> StepStats:
     opt.zero_grad(set_to_none=True)
-    with torch.no_grad():
-        torch._foreach_copy_(list(model.buffers()), buffers)
+    if buffers:
+        with torch.no_grad():
+            torch._foreach_copy_(list(model.buffers()), buffers)
     return StepStats(skipped=True)
 
 
@@ -55,7 +56,8 @@ def train_step(model: SVG, net: nn.Module, opt: torch.optim.Optimizer, scaler: t
     check, the frames' range and the logged numbers travel together after the backward pass.
     """
     model.train()
-    buffers = torch._foreach_add(list(model.buffers()), 0)   # one fused copy, not one per buffer
+    live = list(model.buffers())
+    buffers = torch._foreach_add(live, 0) if live else []   # one fused copy, not one per buffer
     with autocast_context(x.device, amp):
         out = net(x, generator=noise)
     loss = out.objective()

@@ -1,18 +1,18 @@
 """``data.name: videos``: train, validate and test on any folder of your own clips.
 
 ``data.root`` is a folder searched recursively for video files, GIFs, frame folders and
-``.npy``/``.npz`` arrays (:mod:`data_loaders.video_sources` says what counts and how each video is
-keyed and split), or the output of ``svg convert-videos`` (:mod:`data_loaders.videos_convert`,
+``.npy``/``.npz`` arrays (:mod:`data_loaders.videos.sources` says what counts and how each video is
+keyed and split), or the output of ``svg convert-videos`` (:mod:`data_loaders.videos.convert`,
 found by its ``manifest.json``: the same videos already resized, memory-mapped).
 
 Frames are brought to ``image_size`` × ``image_size`` and ``channels`` as ``svg predict`` does
-(:func:`data_loaders.video_files.fit_frames`: BT.601 luma or repeated grey, then the shorter side
+(:func:`data_loaders.videos.files.fit_frames`: BT.601 luma or repeated grey, then the shorter side
 scaled and the centre kept, or ``squash``), after keeping every ``frame_step``-th frame.
 
 Splits: ``train/``, ``val/`` and ``test/`` folders of ``root`` when it has all three, else a hash of
 each video's relative path with ``val_fraction`` and ``test_fraction`` (stated in the log).
 
-Clips (:mod:`data_loaders.clips`, shared with KTH): a training item is a video drawn uniformly
+Clips (:mod:`data_loaders.common.clips`, shared with KTH): a training item is a video drawn uniformly
 among those long enough, then a start drawn uniformly, from torch's global generator. A val or test
 item i is a fixed clip of ``clip_len`` frames, a function of (seed, i) alone
 (``numpy.random.default_rng([seed, i])``: test ``seed``, val ``seed + 1``, seed 0 by default),
@@ -35,12 +35,12 @@ import numpy as np
 
 from models.errors import InputWarning, MissingFile, UserError
 
-from .base import DatasetEntry, register_dataset
-from .clips import (TRAIN_LENGTH, ClipDataset, check_positive, fixed_clips, long_enough,
+from data_loaders.common.base import DatasetEntry, register_dataset
+from data_loaders.common.clips import (TRAIN_LENGTH, ClipDataset, check_positive, fixed_clips, long_enough,
                     report_truncated)
-from .files import load_array
-from .video_files import RESIZE_MODES, fit_frames
-from .video_sources import (HASH_RULE, WHAT, SourceVideo, counted, find_videos, has_split_folders,
+from data_loaders.common.files import load_array
+from data_loaders.videos.files import RESIZE_MODES, fit_frames
+from data_loaders.videos.sources import (HASH_RULE, WHAT, SourceVideo, counted, find_videos, has_split_folders,
                             read_frames, split_of)
 
 log = logging.getLogger(__name__)

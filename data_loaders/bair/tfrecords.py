@@ -15,7 +15,7 @@ from tfrecord.writer import TFRecordWriter
 
 from models.errors import UserError
 
-from .files import open_file
+from data_loaders.common.files import open_file
 
 
 def _crc(data: bytes) -> bytes:

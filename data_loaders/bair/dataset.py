@@ -27,10 +27,10 @@ from torch.utils.data import Dataset, Subset
 
 from models.errors import MissingFile, UserError
 
-from .base import DatasetEntry, VideoDataset, register_dataset
-from .files import load_array, load_json, read_image
-from .splits import check_split
-from .tfrecords import read_example, scan_records
+from data_loaders.common.base import DatasetEntry, VideoDataset, register_dataset
+from data_loaders.common.files import load_array, load_json, read_image
+from data_loaders.common.splits import check_split
+from data_loaders.bair.tfrecords import read_example, scan_records
 
 FRAMES, SIZE = 30, 64
 CAMERAS = ("image_aux1", "image_main")

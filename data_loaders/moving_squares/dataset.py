@@ -8,8 +8,8 @@ import torch
 
 from models.errors import UserError
 
-from .base import DatasetEntry, VideoDataset, register_dataset
-from .splits import SPLITS, check_split
+from data_loaders.common.base import DatasetEntry, VideoDataset, register_dataset
+from data_loaders.common.splits import SPLITS, check_split
 
 
 def moving_squares(batch: int, seq_len: int, size: int = 64, channels: int = 1,

@@ -17,7 +17,7 @@ import numpy as np
 
 from models.errors import MissingFile, UserError
 
-from .files import open_file
+from data_loaders.common.files import open_file
 
 FPS = 25
 RESIZE_FILTER = "BICUBIC"   # libswscale's SWS_BICUBIC, FFmpeg's default for `-s WxH`

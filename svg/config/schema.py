@@ -1,19 +1,16 @@
-"""Structured configuration: plain dataclasses, merged from YAML and the command line by OmegaConf."""
+"""The configuration's schema: plain dataclasses (the model's come from :mod:`models.config`), and
+the range of every numeric setting.
+
+Types are checked by OmegaConf when a config is read (:mod:`svg.config.read`); :data:`RANGES` holds
+the values of the right type that no run can use (a negative learning rate, 0 frames, ...).
+"""
 from __future__ import annotations
 
-import copy
-import dataclasses
-import logging
-import os
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional
 
 from models.config import LikelihoodConfig, ModelConfig  # noqa: F401 (every config class from here)
-from models.errors import MissingFile, UserError
-from svg import entry_config
-
-log = logging.getLogger(__name__)
-
+from models.errors import UserError
 
 @dataclass
 class DataConfig:
@@ -141,163 +138,6 @@ class Config:
     train: TrainConfig = field(default_factory=TrainConfig)
     run_dir: str = "runs/default"
 
-
-def _valid_keys(node: Any, path: str) -> List[str]:
-    for part in [p for p in path.split(".")[:-1] if p]:
-        node = getattr(node, part, None)
-    if node is None or not dataclasses.is_dataclass(node):
-        return []
-    return [f.name for f in dataclasses.fields(node)]
-
-
-def _read_yaml(path: str) -> Any:
-    """The YAML mapping of a config file; a missing or unreadable file names ``path``."""
-    import yaml
-    from omegaconf import DictConfig, OmegaConf
-    from omegaconf.errors import OmegaConfBaseException
-
-    if not os.path.exists(path):
-        raise MissingFile(f"config file {path} does not exist")
-    try:
-        loaded = OmegaConf.load(path)
-    except (UnicodeDecodeError, yaml.YAMLError, OmegaConfBaseException) as e:
-        mark = getattr(e, "problem_mark", None)
-        detail = (f"line {mark.line + 1}, column {mark.column + 1}: {e.problem}" if mark is not None
-                  else (str(e).strip().splitlines() or [type(e).__name__])[0])
-        raise UserError(f"config file {path} is not readable YAML ({detail})") from None
-    if not isinstance(loaded, DictConfig):
-        raise UserError(f"config file {path} must hold a mapping (model:, data:, train:, run_dir:), "
-                        f"not a {type(loaded).__name__}")
-    return loaded
-
-
-def _drop_options_of_replaced_dataset(from_file: Any, command_line: Any, path: str) -> None:
-    """``data.options`` are keyword options of one dataset; when the command line switches
-    ``data.name`` to another dataset, the file's options do not apply to it and are dropped
-    (with a warning naming them). Options given on the command line still apply."""
-    from omegaconf import OmegaConf
-
-    new_name = OmegaConf.select(command_line, "data.name")
-    old_name = OmegaConf.select(from_file, "data.name") or DataConfig.name
-    options = OmegaConf.select(from_file, "data.options")
-    if new_name is None or new_name == old_name or not options:
-        return
-    log.warning("data.name=%s on the command line replaces %s of %s: dropping that file's "
-                "data.options %s, which belong to %s", new_name, old_name, path,
-                OmegaConf.to_container(options), old_name)
-    del from_file.data["options"]
-
-
-def load_config(path: Optional[str] = None, overrides: Sequence[str] = ()) -> Config:
-    """Defaults ← YAML file ← ``key=value`` overrides (dotted keys, e.g. ``train.lr=1e-3``).
-
-    Types are checked against the dataclasses, and the options of the chosen likelihood, backbone
-    and dataset against the ``Options`` each declares (:mod:`svg.entry_config`, which also says
-    how options of 0.1's shared likelihood config are read); an unknown key or a badly typed value
-    raises ``ValueError`` naming the key, where it came from, and the valid keys. When the overrides
-    set ``data.name`` to another dataset than the file's, the file's ``data.options`` (options
-    of its dataset) are dropped with a warning; ``data.options.KEY=VALUE`` overrides still apply.
-    """
-    from omegaconf import OmegaConf
-
-    cfg = OmegaConf.structured(Config)
-    if path is not None:
-        from_file = _read_yaml(path)
-        _check_overrides(overrides)
-        _drop_options_of_replaced_dataset(from_file, OmegaConf.from_dotlist(list(overrides)), path)
-        cfg = _merge(cfg, _translate_old_keys(OmegaConf.to_container(from_file), path), path)
-    return apply_overrides(OmegaConf.to_object(cfg), overrides)
-
-
-def _check_overrides(overrides: Sequence[str], allowed: Sequence[str] = ()) -> None:
-    for item in overrides:
-        if "=" not in item:
-            raise UserError(f"command-line override {item!r} must look like key=value")
-        if allowed and not item.startswith(tuple(allowed)):
-            raise UserError(f"override {item!r} is not allowed here; only keys under "
-                            f"{', '.join(allowed)} may change")
-
-
-def apply_overrides(cfg: Config, overrides: Sequence[str], allowed: Sequence[str] = ()) -> Config:
-    """A copy of ``cfg`` with ``key=value`` overrides; ``allowed`` (e.g. ``["data."]``) limits
-    which keys may change, with a ``ValueError`` naming any other."""
-    from omegaconf import OmegaConf
-
-    _check_overrides(overrides, allowed)
-    src = _translate_old_keys(OmegaConf.to_container(OmegaConf.from_dotlist(list(overrides))),
-                              "the command line")
-    return check_ranges(_finish(_merge(OmegaConf.structured(cfg), src, "the command line")))
-
-
-def _pop_likelihood(src: Any) -> Any:
-    """Take ``model.likelihood`` out of ``src``: it is checked against the chosen likelihood."""
-    model = src.get("model") if isinstance(src, dict) else None
-    return model.pop("likelihood", None) if isinstance(model, dict) else None
-
-
-def _merge(cfg, src, where: str):
-    likelihood = _pop_likelihood(src)
-    cfg = entry_config.merge_or_explain(cfg, src, where, lambda key: _valid_keys(Config(), key))
-    return _check_entries(cfg, likelihood, where)
-
-
-def _check_entries(cfg, likelihood: Any, where: str):
-    """``cfg`` with ``likelihood`` (the ``model.likelihood`` mapping from ``where``, or None)
-    applied, and the chosen entries' options checked (:mod:`svg.entry_config`)."""
-    from omegaconf import OmegaConf
-
-    if likelihood is not None:
-        if not isinstance(likelihood, dict):
-            raise UserError(f"model.likelihood in {where} must be a mapping (name and options), "
-                            f"not {likelihood!r}")
-        cfg.model.likelihood = OmegaConf.structured(entry_config.likelihood_config(
-            OmegaConf.to_container(cfg.model.likelihood), likelihood, where))
-    entry_config.check_entry_options(cfg, where)
-    return cfg
-
-
-def _finish(cfg) -> Config:
-    """The checked OmegaConf config as a :class:`Config`, horizons left out set to the dataset's."""
-    from omegaconf import OmegaConf
-
-    cfg = OmegaConf.to_object(cfg)
-    return dataclasses.replace(cfg, data=entry_config.with_default_horizons(cfg.data))
-
-
-def _translate_old_keys(d: Any, where: str) -> Any:
-    """Rename keys of earlier versions, with a warning (``model.likelihood.beta`` → ``mse_beta``)."""
-    lik = d.get("model", {}).get("likelihood") if isinstance(d, dict) else None
-    if isinstance(lik, dict) and "beta" in lik:
-        if "mse_beta" in lik:
-            raise UserError(f"{where} sets both model.likelihood.beta (the old name) and "
-                            f"model.likelihood.mse_beta; keep mse_beta only")
-        log.warning("%s: model.likelihood.beta is now model.likelihood.mse_beta (the mse "
-                    "likelihood's KL weight, separate from model.beta); read as mse_beta", where)
-        lik["mse_beta"] = lik.pop("beta")
-    return d
-
-
-def config_to_yaml(cfg: Config) -> str:
-    """The resolved config as YAML text."""
-    from omegaconf import OmegaConf
-
-    return OmegaConf.to_yaml(OmegaConf.structured(cfg))
-
-
-def config_from_dict(d: Dict[str, Any], where: str = "a checkpoint") -> Config:
-    """Rebuild a :class:`Config` from ``dataclasses.asdict`` output, with the same type checks;
-    a ``ValueError`` names ``where``, the key and the problem."""
-    from omegaconf import OmegaConf
-    from omegaconf.errors import OmegaConfBaseException
-
-    d = _translate_old_keys(copy.deepcopy(d), where)
-    likelihood = _pop_likelihood(d)
-    try:
-        cfg = OmegaConf.merge(OmegaConf.structured(Config), d)
-    except OmegaConfBaseException as e:
-        raise UserError(f"config stored in {where} does not fit this version: key {e.full_key!r}: "
-                        f"{str(e).splitlines()[0]}") from None
-    return _finish(_check_entries(cfg, likelihood, where))
 
 
 #: ``train.lr_schedule`` names (their formulas: ``svg.train.schedule``)

@@ -2,7 +2,7 @@
 
 Six classes (boxing, handclapping, handwaving, jogging, running, walking), 25 people, scenarios
 d1–d4, 160×120 grey at 25 fps, read as 64×64 grey (aspect not kept) from the raw AVIs, the
-``svg convert-kth`` output or SVG's / SRVP's PNG folders (see :mod:`data_loaders.kth_files`).
+``svg convert-kth`` output or SVG's / SRVP's PNG folders (see :mod:`data_loaders.kth.files`).
 
 Splits, by person:
 
@@ -40,10 +40,10 @@ import numpy as np
 
 from models.errors import UserError
 
-from .base import DatasetEntry, register_dataset
-from .clips import TRAIN_LENGTH, ClipDataset, check_positive, fixed_clips, long_enough
-from .kth_files import CLASSES, KTHVideo, list_videos, read_clip, read_manifest
-from .splits import check_split
+from data_loaders.common.base import DatasetEntry, register_dataset
+from data_loaders.common.clips import TRAIN_LENGTH, ClipDataset, check_positive, fixed_clips, long_enough
+from data_loaders.kth.files import CLASSES, KTHVideo, list_videos, read_clip, read_manifest
+from data_loaders.common.splits import check_split
 
 TRAIN_PEOPLE, TEST_PEOPLE = tuple(range(1, 21)), tuple(range(21, 26))
 SRVP_SEED, SRVP_CLIPS, SRVP_CLIP_LEN = 42, 1000, 40

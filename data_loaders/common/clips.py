@@ -21,7 +21,7 @@ import torch
 
 from models.errors import InputWarning, UserError
 
-from .base import VideoDataset
+from data_loaders.common.base import VideoDataset
 
 #: Items of an epoch of training (the index range; every item is a fresh random clip).
 TRAIN_LENGTH = 100_000

@@ -32,8 +32,8 @@ import numpy as np
 
 from models.errors import MissingFile, UserError
 
-from .files import load_array, read_image
-from .kth_video import decoded_frames, open_video
+from data_loaders.common.files import load_array, read_image
+from data_loaders.kth.video import decoded_frames, open_video
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm")
 GIF_SUFFIXES = (".gif",)

@@ -17,8 +17,8 @@ from tqdm import tqdm
 
 from models.errors import MissingFile
 
-from .bair import CAMERAS, decode_example
-from .tfrecords import verify_records
+from data_loaders.bair.dataset import CAMERAS, decode_example
+from data_loaders.bair.tfrecords import verify_records
 
 
 def find_record_files(path: str) -> List[str]:

@@ -19,10 +19,10 @@ from tqdm import tqdm
 
 from models.errors import InputWarning, UserError
 
-from .atomic import atomic_path, check_writable, remove_stale_temporaries, write_text
-from .bair import CAMERAS, FRAMES, MANIFEST, SIZE, decode_example, list_records
-from .files import load_json
-from .tfrecords import read_example, scan_records
+from data_loaders.common.atomic import atomic_path, check_writable, remove_stale_temporaries, write_text
+from data_loaders.bair.dataset import CAMERAS, FRAMES, MANIFEST, SIZE, decode_example, list_records
+from data_loaders.common.files import load_json
+from data_loaders.bair.tfrecords import read_example, scan_records
 
 
 def convert_split(src: str, dst: str, camera: str = "image_aux1", progress: bool = True) -> Dict:

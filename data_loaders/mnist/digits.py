@@ -12,9 +12,9 @@ import numpy as np
 
 from models.errors import MissingFile, UserError
 
-from .atomic import atomic_write
+from data_loaders.common.atomic import atomic_write
 
-log = logging.getLogger("data_loaders.digits")
+log = logging.getLogger("data_loaders.mnist.digits")
 
 IDX_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),

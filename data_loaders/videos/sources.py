@@ -4,9 +4,9 @@ What counts as a video under ``root`` (searched recursively; hidden files and fo
 
 - a video file (.mp4 .avi .mov .mkv .webm, decoded with PyAV) or a GIF;
 - a folder holding frame images (.png/.jpg), ordered by the number in their names
-  (:func:`data_loaders.video_files.frame_files`): the folder is one video;
+  (:func:`data_loaders.videos.files.frame_files`): the folder is one video;
 - a ``.npy`` array, or each array of an ``.npz``: (T, H, W[, C]) is one video, (N, T, H, W[, C]) N
-  videos (the rule of :func:`data_loaders.video_files.clips_in_array`), uint8 or float in [0, 1].
+  videos (the rule of :func:`data_loaders.videos.files.clips_in_array`), uint8 or float in [0, 1].
 
 Each video's **key** is its path relative to ``root`` in POSIX form (``lab1/walk.mp4``,
 ``lab1/seq3`` for a frame folder); clip i of an array of N clips is ``lab1/clips.npy#i``; an
@@ -34,10 +34,10 @@ import numpy as np
 
 from models.errors import MissingFile, UserError
 
-from .files import load_array
-from .kth_video import count_frames, decode_frames
-from .splits import SPLITS
-from .video_files import (ARRAY_SUFFIXES, GIF_SUFFIXES, IMAGE_SUFFIXES, VIDEO_SUFFIXES, as_frames,
+from data_loaders.common.files import load_array
+from data_loaders.kth.video import count_frames, decode_frames
+from data_loaders.common.splits import SPLITS
+from data_loaders.videos.files import (ARRAY_SUFFIXES, GIF_SUFFIXES, IMAGE_SUFFIXES, VIDEO_SUFFIXES, as_frames,
                           clips_in_array, frame_files, read_frame_files, read_gif)
 
 NPZ_SUFFIXES = (".npz",)
@@ -211,7 +211,7 @@ def counted(video: SourceVideo, step: int = 1) -> SourceVideo:
     """``video`` with its frames counted (and ``frame_step`` = ``step``).
 
     Video files: the header's count where it is reliable, else decoded and counted
-    (:func:`data_loaders.kth_video.count_frames`); GIFs: their frame count; frame folders: their
+    (:func:`data_loaders.kth.video.count_frames`); GIFs: their frame count; frame folders: their
     images. Raises ``UserError`` naming the file if it cannot be read.
     """
     if video.kind == "video":

@@ -1,6 +1,6 @@
 """``svg convert-videos SRC DST``: decode and resize a folder of videos once into memory-mappable arrays.
 
-SRC is what ``data.name: videos`` reads (:mod:`data_loaders.video_sources`: video files, GIFs,
+SRC is what ``data.name: videos`` reads (:mod:`data_loaders.videos.sources`: video files, GIFs,
 frame folders, ``.npy``/``.npz`` arrays, searched recursively). Each video becomes
 ``DST/<key>.npy`` — its key (path relative to SRC, ``#i`` for clip i of an array; ``#`` written
 as ``.`` in file names) plus ``.npy`` — holding (frames, S, S, C) uint8 after ``--frame-step``,
@@ -8,7 +8,7 @@ channel conversion and resizing exactly as the dataset does them. ``DST/manifest
 last: the settings, whether SRC had train/ val/ test/ folders, each video's key, file, frame count
 and source size, and every source that could not be read, with the reason.
 
-Atomic and resumable (:mod:`data_loaders.conversion`, shared with ``svg convert-kth``): arrays
+Atomic and resumable (:mod:`data_loaders.common.conversion`, shared with ``svg convert-kth``): arrays
 are written under temporary names and renamed; ``DST/converting.json`` records the settings and
 every source's size while the conversion runs (arrays of sources whose size changed since the last
 finished or interrupted conversion are removed before it is written), and is removed once the
@@ -27,13 +27,13 @@ from tqdm import tqdm
 
 from models.errors import MissingFile, UserError
 
-from .atomic import check_writable, write_text
-from .conversion import convert_once, drop_changed, previous_conversion, start_conversion
-from .files import load_json
-from .kth_video import header_frame_count
-from .video_files import RESIZE_MODES, fit_frames
-from .video_sources import WHAT, SourceVideo, counted, find_videos, has_split_folders, read_frames, source_bytes
-from .videos import (CHANNELS, CONVERTING, FRAME_SETTINGS, IMAGE_SIZES, MANIFEST, VideosOptions,
+from data_loaders.common.atomic import check_writable, write_text
+from data_loaders.common.conversion import convert_once, drop_changed, previous_conversion, start_conversion
+from data_loaders.common.files import load_json
+from data_loaders.kth.video import header_frame_count
+from data_loaders.videos.files import RESIZE_MODES, fit_frames
+from data_loaders.videos.sources import WHAT, SourceVideo, counted, find_videos, has_split_folders, read_frames, source_bytes
+from data_loaders.videos.dataset import (CHANNELS, CONVERTING, FRAME_SETTINGS, IMAGE_SIZES, MANIFEST, VideosOptions,
                      check_options, frame_settings, read_manifest)
 
 

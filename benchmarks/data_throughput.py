@@ -31,7 +31,7 @@ from data_loaders import build_dataset
 from data_loaders.bair.convert import convert
 from data_loaders.kth.convert import convert as convert_kth
 from data_loaders.kth.files import list_videos
-from data_loaders.kth.video import decode_video
+from data_loaders.common.video import decode_video
 from svg.testing.bair_records import write_random_videos
 from svg.testing.kth_videos import write_video
 

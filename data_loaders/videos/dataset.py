@@ -29,7 +29,7 @@ import logging
 import os
 import warnings
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import Dict, Iterable, List, Optional, Tuple
 
 import numpy as np
 
@@ -169,8 +169,19 @@ class ConvertedVideo:
         return self.key
 
 
-def _converted_split(root: str, split: str, o: VideosOptions) -> Tuple[List[ConvertedVideo], bool, int]:
-    """(the split's videos, whether split by folders, videos in all) of a conversion."""
+def split_counts(keys: Iterable[str], folders: bool, o: VideosOptions) -> Dict[str, int]:
+    """Videos per split (train, val, test) of the keys under the folder or hash rule."""
+    counts = {"train": 0, "val": 0, "test": 0}
+    for key in keys:
+        split = split_of(key, folders, o.val_fraction, o.test_fraction)
+        if split is not None:
+            counts[split] += 1
+    return counts
+
+
+def _converted_split(root: str, split: str, o: VideosOptions
+                     ) -> Tuple[List[ConvertedVideo], bool, Dict[str, int]]:
+    """(the split's videos, whether split by folders, videos per split) of a conversion."""
     manifest = read_manifest(root)
     made, asked = {k: manifest[k] for k in FRAME_SETTINGS}, frame_settings(o)
     if made != asked:
@@ -179,7 +190,8 @@ def _converted_split(root: str, split: str, o: VideosOptions) -> Tuple[List[Conv
                         f"folder with `svg convert-videos SRC DST {conversion_flags(asked)}`, or set "
                         f"the options to match")
     folders = bool(manifest["folders"])
-    _announce(root, folders, len(manifest["videos"]), o, converted=True)
+    counts = split_counts((v["key"] for v in manifest["videos"]), folders, o)
+    _announce(root, folders, len(manifest["videos"]), o, counts, converted=True)
     videos = [ConvertedVideo(v["key"], os.path.join(root, v["file"]), int(v["frames"]))
               for v in manifest["videos"]
               if split_of(v["key"], folders, o.val_fraction, o.test_fraction) == split]
@@ -187,19 +199,26 @@ def _converted_split(root: str, split: str, o: VideosOptions) -> Tuple[List[Conv
         warnings.warn(f"videos: {root}: {len(manifest['skipped'])} source file(s) could not be "
                       f"converted and are not used (listed under 'skipped' in {MANIFEST})",
                       InputWarning, stacklevel=3)
-    return videos, folders, len(manifest["videos"])
+    return videos, folders, counts
 
 
-def _announce(root: str, folders: bool, n: int, o: VideosOptions, converted: bool = False) -> None:
-    """Log how the videos are split (each time a split is built)."""
+def _announce(root: str, folders: bool, n: int, o: VideosOptions, counts: Dict[str, int],
+              converted: bool = False) -> None:
+    """Log how the videos are split and how many each split received (each time a split is
+    built)."""
     rule = ("the train/ val/ test/ folders" if folders else
             f"{HASH_RULE}; val_fraction {o.val_fraction}, test_fraction {o.test_fraction}")
-    log.info("videos: %s%s: %d videos, split by %s", root, " (svg convert-videos output)" if converted
-             else "", n, rule)
+    log.info("videos: %s%s: %d videos, split by %s: %s", root, " (svg convert-videos output)"
+             if converted else "", n, rule, _counts_text(counts))
 
 
-def _raw_split(root: str, split: str, o: VideosOptions) -> Tuple[List[SourceVideo], bool, int]:
-    """(the split's readable videos, counted, whether split by folders, videos in all) of a folder."""
+def _counts_text(counts: Dict[str, int]) -> str:
+    return ", ".join(f"{split} {n}" for split, n in counts.items())
+
+
+def _raw_split(root: str, split: str, o: VideosOptions) -> Tuple[List[SourceVideo], bool, Dict[str, int]]:
+    """(the split's readable videos, counted, whether split by folders, videos per split) of a
+    folder."""
     if os.path.exists(os.path.join(root, CONVERTING)):
         raise UserError(f"{root}: an unfinished `svg convert-videos` output ({CONVERTING}, no "
                         f"{MANIFEST}); re-run the same command to finish it")
@@ -207,7 +226,8 @@ def _raw_split(root: str, split: str, o: VideosOptions) -> Tuple[List[SourceVide
     folders = has_split_folders(root)
     if not videos and not broken:
         raise MissingFile(f"{root} holds no videos; expected {WHAT}")
-    _announce(root, folders, len(videos), o)
+    counts = split_counts((v.key for v in videos), folders, o)
+    _announce(root, folders, len(videos), o, counts)
     where = f"videos {split}"
     if other:
         log.info("%s: %d file(s) of other kinds are not videos and are not used: %s", root, len(other),
@@ -232,21 +252,23 @@ def _raw_split(root: str, split: str, o: VideosOptions) -> Tuple[List[SourceVide
         if mine and not ok:
             raise UserError(f"{where}: none of the {len(mine)} videos of {root}'s {split} split can be read")
     report_truncated(ok, where)
-    return ok, folders, len(videos)
+    return ok, folders, counts
 
 
 def videos_dataset(root: str, split: str, seq_len: int, o: VideosOptions) -> Videos:
     """The ``split`` of the videos under ``root`` (see the module docstring)."""
     check_options(o)
     converted = os.path.exists(os.path.join(root, MANIFEST))
-    videos, folders, total = (_converted_split if converted else _raw_split)(root, split, o)
+    videos, folders, counts = (_converted_split if converted else _raw_split)(root, split, o)
     if not videos:
+        total = sum(counts.values())
         fraction = {"train": "1 - val_fraction - test_fraction"}.get(split, f"{split}_fraction")
         how = (f"{os.path.join(root, split)} holds no videos" if folders else
                f"none of its {total} videos hashes into {split} ({fraction} = "
                f"{1 - o.val_fraction - o.test_fraction if split == 'train' else getattr(o, fraction):.3g})")
         raise UserError(f"videos {split} split of {root} is empty: {how}; add videos, or put them in "
-                        f"train/ val/ test/ folders to choose the splits yourself")
+                        f"train/ val/ test/ folders to choose the splits yourself (below about 40 "
+                        f"videos, choose them: docs/data.md). Videos per split: {_counts_text(counts)}")
     where = f"videos {split}"
     if split == "train":
         return Videos(long_enough(videos, seq_len, where), seq_len, o, converted,

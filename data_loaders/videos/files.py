@@ -3,8 +3,10 @@ into uint8 (T, H, W, C) frames and brought to a model's square size and channels
 
 Reading
 -------
-- Videos (.mp4 .avi .mov .mkv .webm) decode with PyAV, as the KTH loader does, to RGB.
-- GIFs read with imageio (every frame, composited), alpha dropped.
+- Videos (.mp4 .avi .mov .mkv .webm) and GIFs decode with PyAV, as the KTH loader does, to RGB
+  (a GIF's frames composited by FFmpeg's decoder, transparency dropped), one frame at a time:
+  :func:`stream_clips` hands the frames over as they are decoded, so a caller that keeps a few of
+  them (``svg predict``'s context) holds only those, whatever the file's length or size.
 - A folder of .png/.jpg/.jpeg frames is ordered by the last number in each file name
   (``frame_2.png`` before ``frame_10.png``); other files in the folder are not frames and are
   left alone. Every frame must carry a number, no two the same, and all must share one size.
@@ -26,14 +28,14 @@ from __future__ import annotations
 
 import os
 import re
-from typing import List, Optional, Tuple
+from typing import Iterable, Iterator, List, Optional, Tuple
 
 import numpy as np
 
 from models.errors import MissingFile, UserError
 
 from data_loaders.common.files import load_array, read_image
-from data_loaders.kth.video import decoded_frames, open_video
+from data_loaders.common.video import decoded_frames, open_video
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm")
 GIF_SUFFIXES = (".gif",)
@@ -68,26 +70,35 @@ def as_frames(array: np.ndarray, source: str, keep_float: bool = False) -> np.nd
     raise UserError(f"{source}: frames must be uint8 or float in [0, 1], got dtype {a.dtype}")
 
 
-def read_video(path: str) -> np.ndarray:
-    """Every frame of a video file PyAV decodes, as uint8 (T, H, W, 3) RGB.
+def video_frames(path: str, what: str = "video") -> Iterator[np.ndarray]:
+    """The frames of a video file or GIF as PyAV decodes them, one uint8 (H, W, 3) RGB frame at a
+    time (memory: one decoded frame, whatever the file's length).
 
-    A video that ends before the frame count its header declares is refused (its last frames,
-    the context of a prediction, would silently be earlier ones).
+    Read to its end, a video that stops before the frame count its header declares is refused
+    (its last frames, the context of a prediction, would silently be earlier ones); a caller that
+    stops early has exact frames up to there.
     """
-    with open_video(path, "video") as container:
+    n = 0
+    with open_video(path, what) as container:
         declared = int(container.streams.video[0].frames or 0)
-        frames = [f.to_ndarray(format="rgb24") for f in decoded_frames(container, path)]
-    if not frames:
-        raise UserError(f"{path}: the video holds no frames that decode")
-    if len(frames) < declared:
-        raise UserError(f"{path}: truncated or corrupt video: it ends after {len(frames)} frames; "
+        for frame in decoded_frames(container, path):
+            yield frame.to_ndarray(format="rgb24")
+            n += 1
+    if n == 0:
+        raise UserError(f"{path}: the {what} holds no frames that decode")
+    if n < declared:
+        raise UserError(f"{path}: truncated or corrupt {what}: it ends after {n} frames; "
                         f"its header declares {declared}")
-    return np.stack(frames)
+
+
+def read_video(path: str) -> np.ndarray:
+    """Every frame of a video file PyAV decodes, as uint8 (T, H, W, 3) RGB (see :func:`video_frames`)."""
+    return np.stack(list(video_frames(path)))
 
 
 def read_gif(path: str) -> np.ndarray:
-    """Every frame of an animated (or still) GIF as uint8 (T, H, W, C)."""
-    return as_frames(np.stack([np.atleast_3d(f) for f in read_image(path, all_frames=True)]), path)
+    """Every frame of an animated (or still) GIF as uint8 (T, H, W, 3), decoded like a video."""
+    return np.stack(list(video_frames(path, "GIF")))
 
 
 def frame_files(folder: str) -> List[str]:
@@ -106,16 +117,21 @@ def frame_files(folder: str) -> List[str]:
     return [os.path.join(folder, n) for _, n in keyed]
 
 
-def read_frame_files(paths: List[str]) -> np.ndarray:
-    """Frame images, all of one size, as uint8 (T, H, W, C)."""
-    frames = []
+def image_frames(paths: Iterable[str]) -> Iterator[np.ndarray]:
+    """Frame images, all of one size, one uint8 (H, W, C) frame at a time."""
+    first = None
     for path in paths:
         frame = as_frames(np.atleast_3d(read_image(path))[None], path)[0]
-        if frames and frame.shape != frames[0].shape:
+        if first is not None and frame.shape != first:
             raise UserError(f"{path}: frame of shape {frame.shape} (H, W, C) differs from the "
-                            f"first frame's {frames[0].shape}")
-        frames.append(frame)
-    return np.stack(frames)
+                            f"first frame's {first}")
+        first = frame.shape
+        yield frame
+
+
+def read_frame_files(paths: List[str]) -> np.ndarray:
+    """Frame images, all of one size, as uint8 (T, H, W, C)."""
+    return np.stack(list(image_frames(paths)))
 
 
 def read_frame_folder(folder: str) -> np.ndarray:
@@ -153,17 +169,26 @@ def clip_stem(path: str) -> str:
 def read_clips(path: str) -> List[Tuple[str, np.ndarray]]:
     """(name, frames) of each clip of an input, frames uint8 (T, H, W, C) with C ∈ {1, 3} at the
     file's own size: one clip named :func:`clip_stem` for a video, GIF or frame folder; for a
-    ``.npy`` array of N clips, ``<stem>_<i>`` for i = 0 .. N − 1."""
+    ``.npy`` array of N clips, ``<stem>_<i>`` for i = 0 .. N − 1. Every frame is held in memory:
+    :func:`stream_clips` hands them over one at a time."""
+    return [(name, np.stack(list(frames))) for name, frames in stream_clips(path)]
+
+
+def stream_clips(path: str) -> List[Tuple[str, Iterable[np.ndarray]]]:
+    """(name, frames) of each clip of an input, as :func:`read_clips` names them, each clip's
+    frames an iterable of uint8 (H, W, C) frames: a video, GIF or frame folder decoded one frame
+    at a time as they are taken (nothing is decoded before), a ``.npy`` array memory-mapped.
+    The input's kind and existence are checked at once."""
     stem = clip_stem(path)
     if os.path.isdir(path):
-        return [(stem, read_frame_folder(path))]
+        return [(stem, image_frames(frame_files(path)))]
     if not os.path.exists(path):
         raise MissingFile(f"{path} does not exist")
     suffix = os.path.splitext(path)[1].lower()
     if suffix in VIDEO_SUFFIXES:
-        return [(stem, read_video(path))]
+        return [(stem, video_frames(path))]
     if suffix in GIF_SUFFIXES:
-        return [(stem, read_gif(path))]
+        return [(stem, video_frames(path, "GIF"))]
     if suffix in ARRAY_SUFFIXES:
         clips = read_clip_array(path)
         if isinstance(clips, list):

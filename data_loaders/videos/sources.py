@@ -35,10 +35,10 @@ import numpy as np
 from models.errors import MissingFile, UserError
 
 from data_loaders.common.files import load_array
-from data_loaders.kth.video import count_frames, decode_frames
+from data_loaders.common.video import count_frames, decode_frames
 from data_loaders.common.splits import SPLITS
-from data_loaders.videos.files import (ARRAY_SUFFIXES, GIF_SUFFIXES, IMAGE_SUFFIXES, VIDEO_SUFFIXES, as_frames,
-                          clips_in_array, frame_files, read_frame_files, read_gif)
+from data_loaders.videos.files import (ARRAY_SUFFIXES, GIF_SUFFIXES, IMAGE_SUFFIXES, VIDEO_SUFFIXES,
+                                       as_frames, clips_in_array, frame_files, read_frame_files)
 
 NPZ_SUFFIXES = (".npz",)
 KINDS = ("video", "gif", "frames", "array")
@@ -197,30 +197,18 @@ def find_videos(root: str) -> Tuple[List[SourceVideo], List[Tuple[str, str]], Li
     return sorted(videos, key=lambda v: v.key), broken, other
 
 
-def _gif_frames(path: str) -> int:
-    from PIL import Image
-
-    try:
-        with Image.open(path) as img:
-            return int(getattr(img, "n_frames", 1))
-    except (OSError, SyntaxError) as e:
-        raise UserError(f"{path} is not a readable GIF: {e}") from None
-
-
 def counted(video: SourceVideo, step: int = 1) -> SourceVideo:
     """``video`` with its frames counted (and ``frame_step`` = ``step``).
 
-    Video files: the header's count where it is reliable, else decoded and counted
-    (:func:`data_loaders.kth.video.count_frames`); GIFs: their frame count; frame folders: their
-    images. Raises ``UserError`` naming the file if it cannot be read.
+    Video files and GIFs: the header's count where it is reliable, else decoded and counted
+    (:func:`data_loaders.common.video.count_frames`); frame folders: their images. Raises
+    ``UserError`` naming the file if it cannot be read.
     """
-    if video.kind == "video":
+    if video.kind in ("video", "gif"):
         decoded, declared = count_frames(video.path)
         if decoded == 0:
-            raise UserError(f"{video.path}: the video holds no frames that decode")
+            raise UserError(f"{video.path}: the {video.kind} holds no frames that decode")
         return dataclasses.replace(video, decoded=decoded, declared=declared, step=step)
-    if video.kind == "gif":
-        return dataclasses.replace(video, decoded=_gif_frames(video.path), step=step)
     if video.kind == "frames":
         files = tuple(frame_files(video.path))
         return dataclasses.replace(video, decoded=len(files), frame_files=files, step=step)
@@ -246,8 +234,9 @@ def read_frames(video: SourceVideo, fit: Callable[[np.ndarray], np.ndarray], sta
 
     fit : uint8 (t, H, W, C) → (t, S, S, C'), applied as frames are read (one frame at a time
         for videos and frame folders, so memory holds the fitted frames, not the source's).
-    Returns (n, S, S, C') uint8. A video file is decoded from its first frame (inter-frame
-    coding) and only up to the clip's last frame.
+    Returns (n, S, S, C') uint8. A video file or GIF is decoded from its first frame (inter-frame
+    coding) and only up to the clip's last frame, one frame at a time: memory holds one decoded
+    frame and the fitted clip, whatever the file's length or resolution.
     """
     step = video.step
     first = start * step
@@ -255,16 +244,14 @@ def read_frames(video: SourceVideo, fit: Callable[[np.ndarray], np.ndarray], sta
     if n is not None and (start < 0 or start + n > video.frames):
         raise UserError(f"{video.path}: frames {start}..{start + n - 1} asked of a {video.frames}-frame "
                         f"video")
-    if video.kind == "video":
+    if video.kind in ("video", "gif"):
         frames = decode_frames(video.path, lambda f: fit(f.to_ndarray(format="rgb24")[None])[0],
-                               first, stop, step)
+                               first, stop, step, what=video.kind)
         if not frames:
-            raise UserError(f"{video.path}: the video holds no frames that decode")
+            raise UserError(f"{video.path}: the {video.kind} holds no frames that decode")
         return np.stack(frames)
     if video.kind == "frames":
         return np.concatenate([fit(read_frame_files([p])) for p in video.frame_files[first:stop:step]])
-    if video.kind == "gif":
-        return fit(read_gif(video.path)[first:stop:step])
     source = video.path if video.member is None else f"{video.path} array {video.member!r}"
     return fit(as_frames(_array(video)[first:stop:step], source if video.index is None
                          else f"{source} clip {video.index}"))

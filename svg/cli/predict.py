@@ -7,14 +7,16 @@ uint8 (N, K + T, H, W, C) with the K context frames first, and the settings used
 from __future__ import annotations
 
 import argparse
+import collections
+import functools
 import os
-from typing import List, Tuple
+from typing import Callable, Deque, Iterable, List, Tuple
 
 import numpy as np
 import torch
 
 from data_loaders.common.atomic import atomic_write
-from data_loaders.videos.files import RESIZE_MODES, clip_stem, fit_frames, read_clips
+from data_loaders.videos.files import RESIZE_MODES, clip_stem, fit_frames, stream_clips
 from models.errors import UserError
 
 from svg.predict import Predictor
@@ -33,10 +35,23 @@ def check_numbers(args: argparse.Namespace) -> None:
             raise UserError(f"--{name.replace('_', '-')} {value}: must be at least {low}")
 
 
-def context_of(frames: np.ndarray, n_past: int, start, source: str) -> Tuple[np.ndarray, int]:
-    """(the K = ``n_past`` context frames, index of the first): frames ``start`` .. start + K − 1,
-    or the last K when ``start`` is None. Too short a clip raises ``UserError`` naming ``source``."""
-    t = len(frames)
+def context_of(frames: Iterable[np.ndarray], n_past: int, start, source: str,
+               fit: Callable[[np.ndarray], np.ndarray] = lambda f: f) -> Tuple[np.ndarray, int]:
+    """(the K = ``n_past`` context frames, ``fit`` applied to each, index of the first): frames
+    ``start`` .. start + K − 1, or the last K when ``start`` is None. Too short a clip raises
+    ``UserError`` naming ``source``.
+
+    frames : (H, W, C) uint8 frames, taken one at a time (a decoding stream): only the K fitted
+        frames are kept, and with ``start`` given nothing after the context is decoded.
+    """
+    window: Deque[np.ndarray] = collections.deque(maxlen=n_past)
+    t = 0
+    for frame in frames:
+        if start is None or t >= start:
+            window.append(fit(frame[None])[0])
+        t += 1
+        if start is not None and t >= start + n_past:
+            break
     if start is None:
         if t < n_past:
             raise UserError(f"{source}: {t} frames; {n_past} context frames (--n-past) need at "
@@ -45,7 +60,7 @@ def context_of(frames: np.ndarray, n_past: int, start, source: str) -> Tuple[np.
     elif start + n_past > t:
         raise UserError(f"{source}: {t} frames; context frames {start}..{start + n_past - 1} "
                         f"(--start {start}, --n-past {n_past}) need at least {start + n_past}")
-    return frames[start:start + n_past], start
+    return np.stack(window), start
 
 
 def load_contexts(inputs: List[str], predictor: Predictor, n_past: int, start, resize: str) -> list:
@@ -53,15 +68,16 @@ def load_contexts(inputs: List[str], predictor: Predictor, n_past: int, start, r
     clip of every input, read and checked before anything is written."""
     contexts, seen = [], {}
     for path in inputs:
-        for i, (name, frames) in enumerate(read_clips(path)):
+        for i, (name, frames) in enumerate(stream_clips(path)):
             if name in seen:
                 raise UserError(f"{seen[name]} and {path} would both be written as {name}.gif and "
                                 f"{name}.npz; rename one of them")
             seen[name] = path
             source = path if name == clip_stem(path) else f"{path} ({name})"
-            context, first = context_of(frames, n_past, start, source)
-            fitted = fit_frames(context, predictor.image_size, predictor.channels, resize)
-            contexts.append((name, path, i, first, fitted))
+            fit = functools.partial(fit_frames, size=predictor.image_size,
+                                    channels=predictor.channels, mode=resize)
+            context, first = context_of(frames, n_past, start, source, fit)
+            contexts.append((name, path, i, first, context))
     return contexts
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from data_loaders.kth.video import FPS
+from data_loaders.common.video import FPS
 from svg.testing.videos import write_video as write_any
 
 

@@ -113,6 +113,15 @@ def kept_records() -> Iterator[List[logging.LogRecord]]:
         logging.getLogger().removeHandler(kept)
 
 
+def _duration(seconds: float) -> str:
+    """``seconds`` in words a person reads at a glance: 40 s, 12 min, 3.4 h."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 class TrainLog:
     """Progress bar and TensorBoard scalars of the main process (a no-op on other ranks).
 
@@ -125,15 +134,18 @@ class TrainLog:
                  enabled: bool, progress: bool):
         from tqdm import tqdm
 
-        self.start, self.log_every, self.per_step = start, log_every, sequences_per_step
+        self.start, self.total, self.log_every, self.per_step = start, total, log_every, sequences_per_step
         self.writer = None   # the SummaryWriter, on the main process only
         if enabled:
             from torch.utils.tensorboard import SummaryWriter
 
             self.writer = SummaryWriter(os.path.join(run_dir, "tensorboard"))
+        # smoothing: the bar's rate averages over many steps, so that a validation pause or the
+        # slow first step does not swing the ETA between hours and a day
         self.bar = tqdm(total=total, initial=start, disable=not (progress and enabled), desc="train",
-                        dynamic_ncols=True)
+                        dynamic_ncols=True, smoothing=0.02)
         self.t0, self.steps = time.perf_counter(), 0
+        self.t1 = None   # the end of the first step: the pace is measured after it
 
     def step(self, done: int, stats: StepStats, lr: float) -> None:
         """Record step ``done`` (1-based): bar every step, scalars every ``log_every`` steps."""
@@ -148,12 +160,18 @@ class TrainLog:
         first = done == self.start + 1
         if done % self.log_every and not first:
             return
-        rate = self.steps / (time.perf_counter() - self.t0)
+        now = time.perf_counter()
+        rate = self.steps / (now - self.t0)
         if first:
             log.info("first step took %.2f s", 1 / rate)
+            self.t1 = now
         elif done == self.start + self.log_every:
-            log.info("measured %.3f steps/s (%.1f sequences/s) over %d steps", rate,
-                     rate * self.per_step, self.steps)
+            pace = (self.steps - 1) / (now - self.t1) if self.t1 is not None and now > self.t1 else rate
+            left = self.total - done
+            log.info("measured %.3f steps/s (%.1f sequences/s) over %d steps after the first; at "
+                     "this pace the %d steps left take about %s on this machine (validation and "
+                     "checkpoints add to it)", pace, pace * self.per_step, self.steps - 1, left,
+                     _duration(left / pace))
         self.scalars("train", done, loss=stats.loss, nll_per_dim=stats.nll_per_dim, kl=stats.kl,
                      sigma=stats.sigma, effective_beta=stats.effective_beta, lr=lr,
                      grad_norm=stats.grad_norm, steps_per_s=rate, sequences_per_s=rate * self.per_step)

@@ -73,6 +73,7 @@ class Session:
     start: int
     val_batches: list
     logger: TrainLog
+    test_set: Any = None
     ema: Optional[EMA] = None
     saved_step: int = -1
 
@@ -184,9 +185,11 @@ def _train(cfg: Config, d: Dist, device: torch.device, resume: bool, progress: b
     start, resumed, changes = restore(cfg, d, model, opt, scaler, resume, resume_from, strict_resume,
                                       ema)
     seq_len = cfg.model.n_past + cfg.data.n_future
+    # every split the run uses is built before the first step: an empty one is refused now
     train_set = make_dataset(cfg.data, "train", seq_len)
     val_batches = fixed_batches(make_dataset(cfg.data, "val", seq_len), t.val_batches * t.batch_size,
                                 t.batch_size)
+    test_set = make_dataset(cfg.data, "test", seq_len)   # for the end-of-run report
     total = t.epochs * t.steps_per_epoch
     net = _wrap(model, cfg, d, device)
     if d.main:
@@ -200,7 +203,8 @@ def _train(cfg: Config, d: Dist, device: torch.device, resume: bool, progress: b
                  device, torch.get_num_threads(), d.world, "resuming" if start else "starting", start,
                  total, cfg.run_dir)
     logger = TrainLog(cfg.run_dir, start, total, t.log_every, t.batch_size * d.world, d.main, progress)
-    s = Session(cfg, d, device, model, net, opt, scaler, start, val_batches, logger, ema, saved_step=start)
+    s = Session(cfg, d, device, model, net, opt, scaler, start, val_batches, logger, test_set, ema,
+                saved_step=start)
     try:
         summary = _loop(s, train_set, total)
     finally:
@@ -294,9 +298,16 @@ def _finish(s: Session, summary: Dict[str, Any], total: int) -> Dict[str, Any]:
                                f"moving averages {summary.get('ema_rank_checksums')}")
     if d.main:
         if summary["stopped_by"] is None:
-            summary.update(final_report(s.eval_model, cfg, s.device))
+            # the GIF first, and a summary.json that says what happened even if the report fails
             training_rollouts(s.eval_model, s.val_batches[0], cfg.model.n_past,
                               os.path.join(cfg.run_dir, "rollouts.gif"), None, summary["step"])
+            try:
+                summary.update(final_report(s.eval_model, cfg, s.device, s.test_set))
+            except Exception as e:
+                summary["final_report"] = (f"failed: {type(e).__name__}: {e}; the final checkpoint "
+                                           f"and rollouts.gif are written, `svg evaluate` scores the run")
+                write_text(os.path.join(cfg.run_dir, "summary.json"), json.dumps(summary, indent=2))
+                raise
         write_text(os.path.join(cfg.run_dir, "summary.json"), json.dumps(summary, indent=2))
         _log_outcome(cfg.run_dir, summary)
     return summary
@@ -313,15 +324,16 @@ def _log_outcome(run_dir: str, summary: Dict[str, Any]) -> None:
                  ", ".join(f"{k.upper()} {v['mean']:.4f} ± {v['ci95']:.4f}" for k, v in m.items()),
                  ", ".join(f"{k.upper()} {v['mean']:.4f}" for k, v in floor.items()),
                  "beaten on every metric" if summary["beats_copy_last_frame"]
-                 else "NOT beaten on every metric")
+                 else "FAILING: the model does not beat copy-last-frame on every metric")
 
 
-def final_report(model: SVG, cfg: Config, device: torch.device, n_videos: int = 16,
+def final_report(model: SVG, cfg: Config, device: torch.device, test_set=None, n_videos: int = 16,
                  n_samples: int = 10) -> Dict[str, Any]:
     """Best-of-``n_samples`` scores on the first test videos at the training length, through the
-    same :func:`svg.eval.evaluate.evaluate` as ``svg evaluate`` (a quick look, not a benchmark)."""
+    same :func:`svg.eval.evaluate.evaluate` as ``svg evaluate`` (a quick look, not a benchmark).
+    ``test_set``: the test split at that length, if already built."""
     seq_len = cfg.model.n_past + cfg.data.n_future
-    test_set = make_dataset(cfg.data, "test", seq_len)
+    test_set = test_set if test_set is not None else make_dataset(cfg.data, "test", seq_len)
     ecfg = resolve_lengths(EvalConfig(n_samples=n_samples, max_videos=n_videos, batch_size=n_videos,
                                       likelihood=False), model, cfg.data.n_future)
     rep = evaluate(model, test_set, ecfg)

@@ -1,6 +1,8 @@
-"""KTH video files: decode an AVI with PyAV (FFmpeg's libraries, shipped inside the ``av`` wheel).
+"""Video files decoded with PyAV (FFmpeg's libraries, shipped inside the ``av`` wheel), for KTH and
+your own videos (GIFs included): opened with plain errors, decoded as a stream that stops at the
+last frame asked, counted.
 
-Frames are converted and resized in one libswscale call — the library and the default filter
+KTH's frames are converted and resized in one libswscale call — the library and the default filter
 (bicubic) that ``ffmpeg -s 64x64`` uses in SVG's and SRVP's converters, so the aspect ratio is not
 kept (160×120 → 64×64). The output pixel format is 8-bit grey: the luma plane, expanded from the
 video range [16, 235] to [0, 255] as FFmpeg's grey conversion does. (SVG's and SRVP's converters

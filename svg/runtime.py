@@ -37,7 +37,6 @@ import torch.distributed as dist
 from torch import nn
 
 from models.device import pick_device, tf32  # noqa: F401 (the device rule, re-exported)
-from models.errors import UserError
 
 AMP_MODES = ("none", "bf16", "fp16", "auto")
 #: /proc/cpuinfo flags of CPUs that compute bf16 matmuls and convolutions natively

@@ -3,10 +3,8 @@ and the DDP code path with NCCL. Skipped where no GPU is present (they run on th
 benchmarks/gpu/run_device.sh)."""
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import pytest
 import torch
@@ -18,7 +16,7 @@ from svg.config import EvalConfig, load_config
 from svg.runtime import autocast_context
 from svg.train.checkpoint import list_checkpoints
 from svg.train.loop import train
-from tiny_runs import REPO, TINY
+from tiny_runs import REPO, TINY, kill_9_then_rerun
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 CUDA = ["train.device=cuda"]
@@ -82,22 +80,11 @@ def test_kill_and_resume_on_cuda(tmp_path):
     """Killed with SIGKILL after step 4 of 8 and re-run: the resumed run ends where an
     uninterrupted one does (cuDNN may pick other algorithms after a restart, so to 1e-4, not
     bitwise as on the CPU)."""
-    extra = [*CUDA, "train.steps_per_epoch=8"]
     ref = tmp_path / "ref"
-    subprocess.run([sys.executable, os.path.join(REPO, "train_svg.py"), "--no-progress", *TINY, *extra,
-                    f"run_dir={ref}"], check=True, capture_output=True)
+    subprocess.run([sys.executable, os.path.join(REPO, "train_svg.py"), "--no-progress", *TINY, *CUDA,
+                    "train.steps_per_epoch=8", f"run_dir={ref}"], check=True, capture_output=True)
     run = tmp_path / "killed"
-    args = [sys.executable, os.path.join(REPO, "train_svg.py"), "--no-progress", *TINY, *extra,
-            f"run_dir={run}"]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 300
-    while not (run / "ckpt_000000004.pt").exists():
-        assert proc.poll() is None and time.time() < deadline, "training did not reach step 4"
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert "ckpt_000000008.pt" not in [os.path.basename(p) for p in list_checkpoints(str(run))]
-    subprocess.run(args, check=True, capture_output=True)
+    kill_9_then_rerun(run, 8, 4, *CUDA)
     a = torch.load(list_checkpoints(str(ref))[-1], weights_only=False)
     b = torch.load(list_checkpoints(str(run))[-1], weights_only=False)
     assert a["step"] == b["step"] == 8

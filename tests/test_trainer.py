@@ -12,7 +12,7 @@ import torch
 from svg.train.checkpoint import latest_checkpoint, list_checkpoints
 from svg.config import load_config
 from svg.train.loop import TrainingDiverged, train
-from tiny_runs import REPO, TINY as TINY_RUN, tiny as tiny_run
+from tiny_runs import REPO, TINY as TINY_RUN, kill_9_then_rerun, tiny as tiny_run
 
 TINY = TINY_RUN + ["train.gif_every=3"]   # rollout GIFs within the short runs
 
@@ -70,20 +70,8 @@ def test_resume_is_bitwise_identical(tmp_path):
 
 def test_resume_after_kill_9_is_bitwise_identical(tmp_path):
     train(tiny(tmp_path / "ref", 8), progress=False)
-    run = tmp_path / "killed"
-    args = [sys.executable, os.path.join(REPO, "train_svg.py"), "--no-progress", *TINY,
-            "train.steps_per_epoch=8", f"run_dir={run}"]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 120
-    while not (run / "ckpt_000000004.pt").exists():
-        assert proc.poll() is None and time.time() < deadline, "training did not reach step 4"
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    done = [os.path.basename(p) for p in list_checkpoints(str(run))]
-    assert "ckpt_000000008.pt" not in done                              # it really was cut short
-    subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    assert_bitwise_equal(final_weights(tmp_path / "ref"), final_weights(run))
+    kill_9_then_rerun(tmp_path / "killed", 8, 4)
+    assert_bitwise_equal(final_weights(tmp_path / "ref"), final_weights(tmp_path / "killed"))
 
 
 def test_sigint_saves_a_checkpoint_and_exits_cleanly(tmp_path):

@@ -24,3 +24,22 @@ def cli_train(run_dir, steps: int, *extra: str) -> subprocess.CompletedProcess:
     cmd = [sys.executable, os.path.join(REPO, "train_svg.py"), "--no-progress", *TINY,
            f"train.steps_per_epoch={steps}", f"run_dir={run_dir}", *extra]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+
+
+def kill_9_then_rerun(run_dir, steps: int, kill_at: int, *extra: str, timeout: float = 300) -> None:
+    """Train ``steps`` steps through ``train_svg.py``, SIGKILL the process once
+    ``ckpt_<kill_at>.pt`` exists (asserting it had not finished), then re-run it to the end."""
+    import signal
+    import time
+
+    args = [sys.executable, os.path.join(REPO, "train_svg.py"), "--no-progress", *TINY,
+            f"train.steps_per_epoch={steps}", f"run_dir={run_dir}", *extra]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + timeout
+    while not os.path.exists(os.path.join(run_dir, f"ckpt_{kill_at:09d}.pt")):
+        assert proc.poll() is None and time.time() < deadline, f"training did not reach step {kill_at}"
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not os.path.exists(os.path.join(run_dir, f"ckpt_{steps:09d}.pt"))   # really cut short
+    subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -6,6 +6,7 @@ random draw of training step s (which sequences, their on-the-fly randomness) is
 """
 from __future__ import annotations
 
+import os
 import random
 import traceback
 from typing import Any, Callable, Iterator, List, Optional
@@ -136,9 +137,18 @@ class UserErrorLoader(DataLoader):
             yield batch
 
 
+def loader_workers(num_workers: int, device_type: str) -> int:
+    """``data.num_workers``, with -1 resolved for the device: 0 on a CPU, min(8, CPUs − 1) on an
+    accelerator."""
+    if num_workers >= 0:
+        return num_workers
+    return 0 if device_type == "cpu" else max(0, min(8, (os.cpu_count() or 1) - 1))
+
+
 def training_loader(dataset: Dataset, seed: int, rank: int, start: int, stop: int, batch_size: int,
                     num_workers: int, pin_memory: bool) -> DataLoader:
-    """Batches of steps ``start``..``stop − 1``, each (B, T, C, H, W), replayable from any step."""
+    """Batches of steps ``start``..``stop − 1``, each (B, T, C, H, W), replayable from any step
+    (``num_workers`` ≥ 0: see :func:`loader_workers`)."""
     return UserErrorLoader(StepSeeded(dataset, seed, rank), batch_sampler=StepBatches(start, stop, batch_size),
                            num_workers=num_workers, pin_memory=pin_memory,
                            generator=torch.Generator().manual_seed(seed))

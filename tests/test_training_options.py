@@ -150,3 +150,15 @@ def test_amp_auto_trains_and_the_log_says_which_precision_and_why(tmp_path):
     train(tiny(run, 2, "train.amp=auto"), progress=False)
     mode, why = resolve_amp("auto", torch.device("cpu"))
     assert f"precision: {'fp32' if mode == 'none' else mode} ({why})" in (run / "train.log").read_text()
+
+
+def test_loader_workers_auto_picks_none_on_a_cpu_and_several_on_a_gpu(monkeypatch):
+    from svg.data import loader_workers
+
+    monkeypatch.setattr("os.cpu_count", lambda: 16)
+    assert loader_workers(-1, "cpu") == 0 and loader_workers(-1, "cuda") == 8
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    assert loader_workers(-1, "cuda") == 1 and loader_workers(3, "cpu") == 3
+    assert load_config("configs/smmnist_demo.yaml").data.num_workers == -1
+    with pytest.raises(ValueError, match=r"data.num_workers=-2 is out of range: it must be >= -1"):
+        load_config(None, ["data.num_workers=-2"])

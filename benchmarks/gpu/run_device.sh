@@ -57,7 +57,7 @@ for l in ('before', 'after'):
         # the demo as users run it, on the GPU, then its validation curve against the floor
         RUN=/tmp/runs/demo_gpu
         /usr/bin/time -v timeout 420 python3 train_svg.py --demo --no-progress train.device=cuda \
-            data.num_workers=6 train.keep_last=40 train.ckpt_every=500 run_dir=$RUN 2>&1 | tail -n 40 \
+            train.keep_last=40 train.ckpt_every=500 run_dir=$RUN 2>&1 | tail -n 40 \
             | tee "$OUT/demo_train.txt"
         timeout 150 python3 benchmarks/learning_curve.py --run $RUN --every 500 --device cuda \
             --out "$OUT/demo_gpu_curve.json" 2>&1 | tail -n 30 | tee -a "$OUT/demo_train.txt"

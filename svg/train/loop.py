@@ -24,7 +24,7 @@ from models.errors import UserError
 
 from svg.train.checkpoint import is_finite_state, latest_checkpoint, save_checkpoint
 from svg.config import Config, EvalConfig, check_frame_shape, check_ranges, config_to_yaml
-from svg.data import fixed_batches, make_dataset, step_seed, training_loader
+from svg.data import fixed_batches, loader_workers, make_dataset, step_seed, training_loader
 from svg.runtime import (AMP_MODES, Dist, StopSignal, any_rank, barrier, init_distributed,
                          keep_freed_memory, native_bf16, pick_device, rank_checksums,
                          resolve_amp, tf32)
@@ -214,8 +214,11 @@ def _train(cfg: Config, d: Dist, device: torch.device, resume: bool, progress: b
 
 def _loop(s: Session, train_set, total: int) -> Dict[str, Any]:
     cfg, t, d = s.cfg, s.cfg.train, s.d
-    loader = training_loader(train_set, t.seed, d.rank, s.start, total, t.batch_size,
-                             cfg.data.num_workers, s.device.type == "cuda")
+    workers = loader_workers(cfg.data.num_workers, s.device.type)
+    if cfg.data.num_workers < 0 and d.main:
+        log.info("data.num_workers=-1: %d loader worker(s) on %s", workers, s.device.type)
+    loader = training_loader(train_set, t.seed, d.rank, s.start, total, t.batch_size, workers,
+                             s.device.type == "cuda")
     noise = torch.Generator(device=s.device)
     nonfinite, done, stopped_by = 0, s.start, None
     with StopSignal() as stop:

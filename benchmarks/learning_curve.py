@@ -101,7 +101,7 @@ def plot(points: List[Dict[str, Any]], path: str, title: str, label: str = "SVG-
 
 def main(argv: Optional[List[str]] = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--run", required=True, help="run folder holding ckpt_<step>.pt files")
+    p.add_argument("--run", default=None, help="run folder holding ckpt_<step>.pt files (not with --plot-only)")
     p.add_argument("--every", type=int, default=1500, help="score checkpoints at multiples of this step")
     p.add_argument("--videos", type=int, default=128)
     p.add_argument("--n-samples", type=int, default=10)
@@ -114,15 +114,19 @@ def main(argv: Optional[List[str]] = None) -> int:
                    help="other curves (this script's --out files) to draw on the same axes, e.g. a twin run")
     p.add_argument("--raw-weights", action="store_true",
                    help="score the live weights, not their moving average (runs with train.ema)")
+    p.add_argument("--plot-only", action="store_true",
+                   help="draw --out (and --also) as they are, scoring nothing (the run folder may be gone)")
     p.add_argument("--scratch", default=None, help="where evaluate writes its reports (default: RUN/curve)")
     args = p.parse_args(argv)
-    args.scratch = args.scratch or os.path.join(args.run, "curve")
+    if args.run is None and not args.plot_only:
+        p.error("--run is needed to score checkpoints (or --plot-only to draw --out as it is)")
+    args.scratch = args.scratch or (os.path.join(args.run, "curve") if args.run else None)
     done = {}
     if os.path.exists(args.out):
         with open(args.out) as f:
             done = {pt["step"]: pt for pt in json.load(f)["points"]}
-    ckpts = checkpoints(args.run, args.every)
-    minutes = minutes_at(args.run, ckpts)
+    ckpts = {} if args.plot_only else checkpoints(args.run, args.every)
+    minutes = minutes_at(args.run, ckpts) if ckpts else {}
     for step, ckpt in ckpts.items():
         if step not in done:
             done[step] = {"step": step, **score(ckpt, args)}

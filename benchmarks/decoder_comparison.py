@@ -394,41 +394,47 @@ def write_summary(args: argparse.Namespace) -> None:
     print(text)
 
 
-def run_in_parallel(args: argparse.Namespace, argv: Optional[List[str]],
-                    todo: List[Tuple[str, int]]) -> None:
+def worker_args(args: argparse.Namespace, run: Tuple[str, int]) -> List[str]:
+    """The command line of one ``--jobs`` worker: this comparison's settings and one run."""
+    argv = ["--results", args.results, "--out", args.out, "--steps", str(args.steps),
+            "--seeds", str(args.seeds), "--ckpt-every", str(args.ckpt_every), "--device", args.device,
+            "--amp", args.amp, "--n-samples", str(args.n_samples), "--videos", str(args.videos),
+            "--val-videos", str(args.val_videos), "--no-summary", "--runs", f"{run[0]}:{run[1]}"]
+    return argv + (["--progress"] if args.progress else [])
+
+
+def run_in_parallel(args: argparse.Namespace, todo: List[Tuple[str, int]]) -> List[str]:
     """Train the runs ``todo`` (default: the plan) ``args.jobs`` at a time, each in its own
     process (this script with ``--runs VARIANT:SEED``). The plan is read again whenever a run
-    ends, so the chosen β's seeds join once its three seed-0 runs are recorded. A failed run is
-    named at the end; the others go on."""
-    base = [a for a in (sys.argv[1:] if argv is None else argv) if not a.startswith("--jobs")]
-    if "--runs" in base:   # the runs are handed out one by one below
-        i = base.index("--runs")
-        base = base[:i] + [a for a in base[i + 1:] if ":" not in a]
+    ends, so the chosen β's seeds join once its three seed-0 runs are recorded. Each run is
+    started once; one that fails, or ends without a result, is named at the end (returned)."""
     running: Dict[Tuple[str, int], subprocess.Popen] = {}
-    failed = []
+    launched, failed = set(), []
 
     def pending() -> List[Tuple[str, int]]:
         done = read_results(args)
         plan = todo or planned_runs(args, done)
-        return [r for r in plan if r not in done and r not in running and f"{r[0]}:{r[1]}" not in failed]
+        return [r for r in plan if r not in done and r not in launched]
 
     while True:
         for run in pending()[:max(0, args.jobs - len(running))]:
-            cmd = [sys.executable, os.path.abspath(__file__), *base, "--results", args.results,
-                   "--no-summary", "--runs", f"{run[0]}:{run[1]}"]
+            cmd = [sys.executable, os.path.abspath(__file__), *worker_args(args, run)]
             log.info("starting %s seed %d: %s", run[0], run[1], " ".join(cmd))
             running[run] = subprocess.Popen(cmd)
+            launched.add(run)
         if not running:
             break
         time.sleep(5)
         for run, proc in list(running.items()):
             if proc.poll() is not None:
                 del running[run]
-                if proc.returncode != 0:
+                if proc.returncode != 0 or run not in read_results(args):
                     failed.append(f"{run[0]}:{run[1]}")
-                    log.error("%s seed %d failed (exit %d)", run[0], run[1], proc.returncode)
+                    log.error("%s seed %d failed (exit %d, %s)", run[0], run[1], proc.returncode,
+                              "recorded" if run in read_results(args) else "nothing recorded")
     if failed:
         log.error("runs that failed: %s", ", ".join(failed))
+    return failed
 
 
 def main(argv=None) -> int:
@@ -470,9 +476,9 @@ def main(argv=None) -> int:
         check_precision(args, done)
         check_device(args, done)
         if args.jobs > 1:
-            run_in_parallel(args, argv, todo)
+            failed = run_in_parallel(args, todo)
             write_summary(args)
-            return 0
+            return 1 if failed else 0
         todo = todo or [r for r in planned_runs(args, done) if r not in done]
         for variant, seed in todo:
             if os.path.exists(result_path(args, variant, seed)):

@@ -196,3 +196,13 @@ def test_paired_differences_are_seed_by_seed_with_a_t_interval(dc, tmp_path):
     fvd_row = next(line for line in table.splitlines() if "learned | fvd" in line)
     assert "+0.0 ± 0.0" in fvd_row and "no: the interval holds 0" in fvd_row   # equal FVDs
     assert "β not chosen yet" in table
+
+
+def test_jobs_workers_get_the_comparison_settings_and_one_run(dc, tmp_path):
+    """``--jobs`` relaunches this script per run with the parsed settings (not the raw argv, whose
+    ``--jobs 4`` or ``--device cuda:1`` would be mangled)."""
+    args = args_for(tmp_path)
+    args.ckpt_every, args.progress, args.device = 500, False, "cuda:1"
+    argv = dc.worker_args(args, ("learned", 3))
+    assert argv[argv.index("--device") + 1] == "cuda:1" and argv[-2:] == ["--runs", "learned:3"]
+    assert "--jobs" not in argv and "--no-summary" in argv

@@ -138,3 +138,27 @@ def test_a_failure_mid_run_saves_the_last_good_step_first(tmp_path, monkeypatch)
     assert [os.path.basename(p) for p in list_checkpoints(str(run))] == ["ckpt_000000003.pt"]
     monkeypatch.undo()
     assert train(tiny(run, 5), progress=False)["step"] == 5
+
+
+def test_a_skipped_step_with_a_gradient_scaler_lets_the_next_step_run():
+    """fp16 (an enabled GradScaler; on a CPU here): a non-finite loss is skipped and the scaler
+    backs off, and the next step runs instead of failing on an unfinished unscale_."""
+    torch.manual_seed(0)
+    model = SVG(ModelConfig(width=8, g_dim=16, z_dim=4, rnn_size=16, n_past=2))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    scaler = torch.amp.GradScaler("cpu", enabled=True, init_scale=2.0 ** 8)
+    x = torch.rand(3, 4, 1, 64, 64)
+    real_loss = SVG.loss
+
+    def nan_loss(self, x, eps=None, generator=None):
+        out = real_loss(self, x, eps, generator)
+        out.total = out.total * float("nan")
+        return out
+
+    SVG.loss = nan_loss
+    try:
+        assert train_step(model, model, opt, scaler, x, torch.Generator().manual_seed(1)).skipped
+    finally:
+        SVG.loss = real_loss
+    assert scaler.get_scale() < 2.0 ** 8                     # backed off after the overflow
+    assert not train_step(model, model, opt, scaler, x, torch.Generator().manual_seed(2)).skipped

@@ -41,14 +41,14 @@ def context_of(frames: Iterable[np.ndarray], n_past: int, start, source: str,
     ``start`` .. start + K − 1, or the last K when ``start`` is None. Too short a clip raises
     ``UserError`` naming ``source``.
 
-    frames : (H, W, C) uint8 frames, taken one at a time (a decoding stream): only the K fitted
-        frames are kept, and with ``start`` given nothing after the context is decoded.
+    frames : (H, W, C) uint8 frames, taken one at a time (a decoding stream): only the last K are
+        kept, and with ``start`` given nothing after the context is decoded.
     """
     window: Deque[np.ndarray] = collections.deque(maxlen=n_past)
     t = 0
     for frame in frames:
         if start is None or t >= start:
-            window.append(fit(frame[None])[0])
+            window.append(frame)
         t += 1
         if start is not None and t >= start + n_past:
             break
@@ -60,7 +60,7 @@ def context_of(frames: Iterable[np.ndarray], n_past: int, start, source: str,
     elif start + n_past > t:
         raise UserError(f"{source}: {t} frames; context frames {start}..{start + n_past - 1} "
                         f"(--start {start}, --n-past {n_past}) need at least {start + n_past}")
-    return np.stack(window), start
+    return fit(np.stack(window)), start
 
 
 def load_contexts(inputs: List[str], predictor: Predictor, n_past: int, start, resize: str) -> list:

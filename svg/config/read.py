@@ -8,6 +8,7 @@ that builds a config from overrides alone.
 from __future__ import annotations
 
 import dataclasses
+import os
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import entries, sources
@@ -39,6 +40,8 @@ def read_config(source: Source = None, overrides: Sequence[str] = (), *,
     """
     from omegaconf import OmegaConf
 
+    if isinstance(source, os.PathLike):
+        source = os.fspath(source)
     # 1. read the YAML file (or take the stored mapping, or the Config) and the command line
     base, layers = _source_layers(source, where)
     command_line = sources.read_overrides(overrides, allowed)
@@ -56,11 +59,13 @@ def read_config(source: Source = None, overrides: Sequence[str] = (), *,
         cfg = entries.merge_or_explain(cfg, mapping, w, lambda key: entries.section_keys(Config(), key),
                                        stored=stored)
         cfg = entries.resolve_entries(cfg, likelihood, w)
+        if w != "the command line":   # a file's ${...} interpolations are resolved within the file
+            cfg = OmegaConf.structured(OmegaConf.to_object(cfg))
     typed = OmegaConf.to_object(cfg)
     typed = dataclasses.replace(typed, data=entries.with_default_horizons(typed.data))
 
-    # 5. check the ranges, and 6. return the typed config
-    return check_ranges(typed)
+    # 5. check the ranges (a stored config is taken as it was written), 6. return the typed config
+    return typed if layers and layers[0][2] else check_ranges(typed)
 
 
 def _source_layers(source: Source, where: str) -> Tuple[Any, List[Tuple[str, Dict[str, Any], bool]]]:

@@ -45,8 +45,8 @@ class TrainConfig:
     batch_size : sequences per step (per process under torchrun).
     lr, beta1 : Adam settings (lr: the peak rate). grad_clip : max gradient norm (None: no clipping).
     lr_schedule : constant | cosine | linear — the rate over the whole run (``svg.train.schedule``):
-        after ``lr_warmup`` steps of linear warm-up, constant, or decaying to
-        ``lr_final_fraction``·lr at the last step. A pure function of the step, so resume
+        after ``lr_warmup`` steps of linear warm-up, constant, or decaying towards
+        ``lr_final_fraction``·lr, reached at the end of the run (the last step is one step short). A pure function of the step, so resume
         continues it exactly.
     ema : decay of an exponential moving average of the weights (e.g. 0.999; None: off). When
         set, the average is what validation scores, what ``best.pt`` is chosen on, and what

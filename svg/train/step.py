@@ -70,15 +70,19 @@ def train_step(model: SVG, net: nn.Module, opt: torch.optim.Optimizer, scaler: t
         bad = bad | ~torch.isfinite(grad_norm)
     bad = any_rank_tensor(bad, d)
     lo, hi = torch.aminmax(x.detach())
+    outside = any_rank_tensor(~((lo >= 0) & (hi <= 1)), d)   # every rank stops together
     # the one device-to-host transfer of the step
-    flag, low, high, total, nll, kl, sigma, beta, norm = torch.stack([
-        t.detach().float() for t in (bad, lo, hi, out.total.mean(), out.nll.mean(), out.kl.mean(),
-                                     out.sigma.mean(), out.effective_beta.mean(), grad_norm)]).tolist()
-    if not (low >= 0 and high <= 1):   # also false for NaN
+    flag, out_of_range, low, high, total, nll, kl, sigma, beta, norm = torch.stack([
+        t.detach().float() for t in (bad, outside, lo, hi, out.total.mean(), out.nll.mean(),
+                                     out.kl.mean(), out.sigma.mean(), out.effective_beta.mean(),
+                                     grad_norm)]).tolist()
+    if out_of_range:
         _skip(model, opt, buffers)
         raise UserError(f"training frames must lie in [0, 1]; a batch has range [{low:.4g}, "
                         f"{high:.4g}] (a dataset must return float frames / 255)")
     if flag:
+        if scaler.is_enabled():   # unscale_ ran: the scaler must close this step (and back off)
+            scaler.update()
         return _skip(model, opt, buffers)
     scaler.step(opt)
     scaler.update()

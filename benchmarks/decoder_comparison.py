@@ -166,6 +166,7 @@ def run_one(args: argparse.Namespace, variant: str, seed: int) -> Dict[str, Any]
     test = evaluate_run(cfg.run_dir, EvalConfig(max_videos=args.videos, fvd=True, fvd_real_stats=stats, **ev),
                         out_dir=os.path.join(cfg.run_dir, "eval_test"), progress=args.progress)
     os.makedirs(args.results, exist_ok=True)
+    kind, gpu = device_of(args)
     if seed == 0:   # committed beside the JSON, so that later sessions can still draw the strips
         with atomic_path(samples_path(args, variant)) as tmp, open(tmp, "wb") as f:
             np.savez_compressed(f, samples=best_samples(cfg.run_dir, args))
@@ -174,7 +175,7 @@ def run_one(args: argparse.Namespace, variant: str, seed: int) -> Dict[str, Any]
         "likelihood": dict(cfg.model.likelihood.__dict__), "checkpoint_step": test["protocol"]["checkpoint_step"],
         "train_seconds": round(t_train, 1), "eval_seconds": round(time.perf_counter() - t0 - t_train, 1),
         "threads": torch.get_num_threads(), "device": str(pick_device(args.device)),
-        "device_kind": device_of(args)[0], "gpu": device_of(args)[1],
+        "device_kind": kind, "gpu": gpu,
         "precision": precision(args)[0],
         "val": headline(val), "test": {**headline(test), "fvd": test.get("fvd"),
                                      "test_nll_per_dim": test.get("test_nll_per_dim"),

@@ -116,9 +116,7 @@ def any_rank(flag: bool, d: Dist, device: torch.device) -> bool:
     """True on every rank when ``flag`` is true on at least one."""
     if not d.distributed:
         return flag
-    t = torch.tensor([1.0 if flag else 0.0], device=device)
-    dist.all_reduce(t)
-    return bool(t.item() > 0)
+    return bool(any_rank_tensor(torch.tensor(flag, device=device), d))
 
 
 def any_rank_tensor(flag: torch.Tensor, d: Dist) -> torch.Tensor:

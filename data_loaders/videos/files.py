@@ -91,16 +91,6 @@ def video_frames(path: str, what: str = "video") -> Iterator[np.ndarray]:
                         f"its header declares {declared}")
 
 
-def read_video(path: str) -> np.ndarray:
-    """Every frame of a video file PyAV decodes, as uint8 (T, H, W, 3) RGB (see :func:`video_frames`)."""
-    return np.stack(list(video_frames(path)))
-
-
-def read_gif(path: str) -> np.ndarray:
-    """Every frame of an animated (or still) GIF as uint8 (T, H, W, 3), decoded like a video."""
-    return np.stack(list(video_frames(path, "GIF")))
-
-
 def frame_files(folder: str) -> List[str]:
     """The image files of ``folder`` ordered by the last number in their names."""
     names = [n for n in os.listdir(folder) if n.lower().endswith(IMAGE_SUFFIXES)]
@@ -132,11 +122,6 @@ def image_frames(paths: Iterable[str]) -> Iterator[np.ndarray]:
 def read_frame_files(paths: List[str]) -> np.ndarray:
     """Frame images, all of one size, as uint8 (T, H, W, C)."""
     return np.stack(list(image_frames(paths)))
-
-
-def read_frame_folder(folder: str) -> np.ndarray:
-    """The frames of a folder of images (see :func:`frame_files`) as uint8 (T, H, W, C)."""
-    return read_frame_files(frame_files(folder))
 
 
 def clips_in_array(shape: Tuple[int, ...], source: str) -> Optional[int]:

@@ -95,5 +95,6 @@ def apply_overrides(cfg: Config, overrides: Sequence[str], allowed: Sequence[str
 
 def config_from_dict(d: Mapping[str, Any], where: str = "a checkpoint") -> Config:
     """A :class:`Config` from a mapping stored by this or an earlier version (a checkpoint's
-    ``dataclasses.asdict``), checked like any other (:func:`read_config`); messages name ``where``."""
+    ``dataclasses.asdict``), keys and types checked like any other but its ranges taken as they
+    were written (:func:`read_config`); messages name ``where``."""
     return read_config(d, where=where)

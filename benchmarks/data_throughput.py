@@ -12,12 +12,19 @@ frames each: a bright square moving over a fixed noisy background), converted wi
 
     python benchmarks/data_throughput.py [--videos 96] [--seq-len 12] [--batch-size 16]
                                          [--kth-videos 12] [--kth-frames 400] [--kth-seq-len 20]
-                                         [--datasets bair kth smmnist]
+                                         [--datasets bair kth smmnist feed] [--device cpu|cuda]
+
+``feed`` measures what the trainer's loader delivers (``svg.data.training_loader``: per-step
+seeding, SM-MNIST at the demo's 15 frames and batch 16), items/s up to float frames in [0, 1] on
+``--device`` (CPU: the conversion is timed too; CUDA: pinned, copied, synchronised), side by side
+with the loader as it was before (commit cf1bc39: every generator's state saved and restored
+around each item, float items collated on the CPU), 0 and 2 workers, alternating passes.
 """
 from __future__ import annotations
 
 import argparse
 import os
+import random
 import statistics
 import tempfile
 import time
@@ -32,8 +39,65 @@ from data_loaders.bair.convert import convert
 from data_loaders.kth.convert import convert as convert_kth
 from data_loaders.kth.files import list_videos
 from data_loaders.common.video import decode_video
+from svg.config import DataConfig
+from svg.data import StepSeeded, make_dataset, step_seed, training_loader, unit_frames
 from svg.testing.bair_records import write_random_videos
 from svg.testing.kth_videos import write_video
+
+
+class PerItemSeeded(StepSeeded):
+    """The loader's seeding before batches were fetched at once (commit cf1bc39), as it was
+    written: each item saves and restores numpy's, Python's and torch's generator states."""
+
+    __getitems__ = None   # DataLoader then fetches item by item
+
+    def __getitem__(self, key):
+        s, j = key
+        seed = step_seed(self.seed, self.rank, s, 1 + j)
+        np_state, py_state = np.random.get_state(), random.getstate()
+        try:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                np.random.seed(seed % 2 ** 32)
+                random.seed(seed)
+                return self.dataset[int(torch.randint(len(self.dataset), ()))]
+        finally:
+            np.random.set_state(np_state)
+            random.setstate(py_state)
+
+
+def feed_rate(loader, device: torch.device) -> float:
+    """Items/s of one pass of ``loader``, each batch made float in [0, 1] on ``device``."""
+    n, t0 = 0, time.perf_counter()
+    for batch in loader:
+        x = unit_frames(batch.to(device, non_blocking=True))
+        n += x.shape[0]
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return n / (time.perf_counter() - t0)
+
+
+def training_feed(steps: int, batch_size: int, repeats: int, device: torch.device) -> dict:
+    """Items/s of the trainer's loader (uint8 items, batched seeding) and of the one before, per
+    worker count: medians of ``repeats`` alternating passes after a warm-up pass of each."""
+    cfg, seq_len, pin = DataConfig(name="smmnist"), 15, device.type == "cuda"
+    old = make_dataset(cfg, "train", seq_len)
+    new = make_dataset(cfg, "train", seq_len, uint8_items=True)
+    rows = {}
+    for w in (0, 2):
+        loaders = {
+            "before (per-item seeding, float items)": training_loader(old, 0, 0, 0, steps, batch_size, w, pin),
+            "now (per-batch seeding, uint8 items)": training_loader(new, 0, 0, 0, steps, batch_size, w, pin)}
+        loaders["before (per-item seeding, float items)"].dataset.dataset = PerItemSeeded(old, 0, 0)
+        rates = {name: [] for name in loaders}
+        for r in range(repeats + 1):
+            for name, loader in loaders.items():
+                rate = feed_rate(loader, device)
+                if r:
+                    rates[name].append(rate)
+        for name, rs in rates.items():
+            rows[(f"SM-MNIST training feed, {name}", w)] = statistics.median(rs)
+    return rows
 
 
 def make_bair(root: str, n_videos: int) -> None:
@@ -96,8 +160,10 @@ def main() -> None:
     p.add_argument("--kth-videos", type=int, default=12)
     p.add_argument("--kth-frames", type=int, default=400)
     p.add_argument("--kth-seq-len", type=int, default=20)
-    p.add_argument("--datasets", nargs="+", default=["bair", "kth", "smmnist"],
-                   choices=["bair", "kth", "smmnist"])
+    p.add_argument("--datasets", nargs="+", default=["bair", "kth", "smmnist", "feed"],
+                   choices=["bair", "kth", "smmnist", "feed"])
+    p.add_argument("--feed-steps", type=int, default=40, help="batches per pass of the training feed")
+    p.add_argument("--device", default="cpu", help="where the training feed's frames go (cpu, cuda)")
     args = p.parse_args()
     print(f"torch {torch.__version__}; {args.videos} BAIR videos (30 × 64×64×3), clips of {args.seq_len} "
           f"frames, batch {args.batch_size}; SM-MNIST 64×64, 2 digits, {args.seq_len} frames; "
@@ -124,10 +190,17 @@ def main() -> None:
         for w in (0, 2):
             rows[("SM-MNIST generation", w)] = throughput(sm, args.batch_size, w, args.repeats,
                                                           batches=max(1, args.videos // args.batch_size))
-    print(f"{'source':24s} {'0 workers':>12s} {'2 workers':>12s}   (sequences/s)")
+    if "feed" in args.datasets:
+        rows.update(training_feed(args.feed_steps, args.batch_size, args.repeats, torch.device(args.device)))
+    width = max(len(k[0]) for k in rows)
+    print(f"{'source':{width}s} {'0 workers':>12s} {'2 workers':>12s}   (sequences/s)")
     for name in dict.fromkeys(k[0] for k in rows):
-        print(f"{name:24s} {rows[(name, 0)]:12.1f} {rows[(name, 2)]:12.1f}")
+        print(f"{name:{width}s} {rows[(name, 0)]:12.1f} {rows[(name, 2)]:12.1f}")
     for w in (0, 2):
+        if "feed" in args.datasets:
+            now, before = (rows[(f"SM-MNIST training feed, {n}", w)] for n in
+                           ("now (per-batch seeding, uint8 items)", "before (per-item seeding, float items)"))
+            print(f"training feed now / before, {w} workers, frames on {args.device}: ×{now / before:.2f}")
         if "bair" in args.datasets:
             print(f"BAIR converted / PNG folders, {w} workers: "
                   f"×{rows[('BAIR converted', w)] / rows[('BAIR png', w)]:.1f}")

@@ -16,20 +16,31 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler, default_collate, get_worker_info
 
 from data_loaders import build_dataset
+from data_loaders.common.base import VideoDataset
 from models.errors import UserError
 
 from svg.config import DataConfig, refuse_item_dicts
 
 
-def make_dataset(cfg: DataConfig, split: str, seq_len: int) -> Dataset:
+def make_dataset(cfg: DataConfig, split: str, seq_len: int, uint8_items: bool = False) -> Dataset:
     """The ``split`` (train, val or test) of dataset ``cfg.name``; items are (seq_len, C, H, W)
-    float32 in [0, 1].
+    float32 in [0, 1], or with ``uint8_items`` uint8 in [0, 255] where the dataset keeps uint8
+    frames (``VideoDataset.uint8_items``; others stay float): :func:`unit_frames` converts them.
 
     Training and evaluation use frames only, so ``with_actions`` (BAIR items as dicts with actions
     and end-effector positions, for user code) is refused here with a plain message.
     """
     refuse_item_dicts(cfg.options)
-    return build_dataset(cfg.name, split, cfg.root, seq_len, **cfg.options)
+    dataset = build_dataset(cfg.name, split, cfg.root, seq_len, **cfg.options)
+    if uint8_items and isinstance(dataset, VideoDataset):
+        dataset.uint8_items = True
+    return dataset
+
+
+def unit_frames(x: torch.Tensor) -> torch.Tensor:
+    """Frames as float32 in [0, 1]: uint8 (0..255) divided by 255 where they are (on their own
+    device: the same numbers as the datasets' own conversion), float frames as they are."""
+    return x.float().div_(255.0) if x.dtype == torch.uint8 else x
 
 
 def step_seed(seed: int, rank: int, step: int, salt: int = 0) -> int:
@@ -57,6 +68,9 @@ class StepSeeded(Dataset):
 
     Whatever randomness the dataset uses (torch, numpy or Python's global generators) becomes a
     function of the step, in any worker; the caller's generator states are restored afterwards.
+    A DataLoader fetches a step's batch through :meth:`__getitems__`, which saves and restores the
+    states once per batch rather than once per item (saving numpy's and torch's cost about as much
+    as a whole SM-MNIST item); each item is seeded the same either way.
     """
 
     def __init__(self, dataset: Dataset, seed: int, rank: int):
@@ -65,20 +79,25 @@ class StepSeeded(Dataset):
     def __len__(self) -> int:
         return len(self.dataset)
 
-    def __getitem__(self, key) -> torch.Tensor:
+    def _seeded_item(self, key) -> Any:
         s, j = key
         seed = step_seed(self.seed, self.rank, s, 1 + j)
+        torch.random.default_generator.manual_seed(seed)   # the CPU's only: leave CUDA's alone
+        np.random.seed(seed % 2 ** 32)
+        random.seed(seed)
+        return self.dataset[int(torch.randint(len(self.dataset), ()))]
+
+    def __getitems__(self, keys: List[tuple]) -> List[Any]:
         np_state, py_state = np.random.get_state(), random.getstate()
         try:
             with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(seed)
-                np.random.seed(seed % 2 ** 32)
-                random.seed(seed)
-                index = int(torch.randint(len(self.dataset), ()))
-                return self.dataset[index]
+                return [self._seeded_item(key) for key in keys]
         finally:
             np.random.set_state(np_state)
             random.setstate(py_state)
+
+    def __getitem__(self, key) -> Any:
+        return self.__getitems__([key])[0]
 
 
 class _RaisedInWorker:
@@ -91,7 +110,8 @@ class _RaisedInWorker:
 
 class _CarryUserErrors(Dataset):
     """``dataset`` whose items are returned, or, in a worker process, a :class:`_RaisedInWorker`
-    in place of a :class:`UserError` (in the main process the error propagates as usual)."""
+    in place of a :class:`UserError` (for a batch fetched at once, in place of the batch); in the
+    main process the error propagates as usual."""
 
     def __init__(self, dataset: Dataset):
         self.dataset = dataset
@@ -100,12 +120,16 @@ class _CarryUserErrors(Dataset):
         return len(self.dataset)
 
     def __getitem__(self, key) -> Any:
+        return self.__getitems__([key])[0]
+
+    def __getitems__(self, keys: list) -> list:
         try:
-            return self.dataset[key]
+            fetch = getattr(self.dataset, "__getitems__", None)
+            return fetch(keys) if fetch else [self.dataset[key] for key in keys]
         except UserError as e:
             if get_worker_info() is None:
                 raise
-            return _RaisedInWorker(e, traceback.format_exc())
+            return [_RaisedInWorker(e, traceback.format_exc())]
 
 
 class _CollateUnlessRaised:

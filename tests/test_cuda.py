@@ -120,3 +120,16 @@ def test_one_rank_nccl_through_the_ddp_code_path(tmp_path):
     assert summary["step"] == 4 and summary["ranks_in_sync"] and len(summary["rank_checksums"]) == 1
     log = (run / "train.log").read_text()
     assert "device cuda:0" in log and "DistributedDataParallel over 1 process(es), backend nccl" in log
+
+
+def test_uint8_batches_become_the_cpus_float_frames_on_cuda():
+    """The training loader's uint8 batch, pinned, copied and made float on the GPU, is bit for bit
+    the float batch the dataset makes on the CPU (x / 255 is correctly rounded on both)."""
+    from svg.config import DataConfig
+    from svg.data import make_dataset, training_loader, unit_frames
+    cfg = DataConfig(name="smmnist")
+    u8 = next(iter(training_loader(make_dataset(cfg, "train", 8, uint8_items=True), 0, 0, 3, 4, 4, 2, True)))
+    floats = next(iter(training_loader(make_dataset(cfg, "train", 8), 0, 0, 3, 4, 4, 0, False)))
+    on_gpu = unit_frames(u8.to("cuda", non_blocking=True))
+    assert u8.is_pinned() and on_gpu.dtype == torch.float32
+    assert torch.equal(on_gpu.cpu(), floats)

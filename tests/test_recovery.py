@@ -124,14 +124,14 @@ def test_resume_from_an_earlier_checkpoint_sets_later_ones_aside(tmp_path):
 def test_a_failure_mid_run_saves_the_last_good_step_first(tmp_path, monkeypatch):
     from svg import data as data_module
 
-    real = data_module.StepSeeded.__getitem__
+    real = data_module.StepSeeded._seeded_item
 
     def failing(self, key):
         if key[0] == 3:      # the batch of step 4
             raise OSError("disk vanished while reading a record")
         return real(self, key)
 
-    monkeypatch.setattr(data_module.StepSeeded, "__getitem__", failing)
+    monkeypatch.setattr(data_module.StepSeeded, "_seeded_item", failing)
     run = tmp_path / "run"
     with pytest.raises(OSError, match="disk vanished"):
         train(tiny(run, 10, "train.ckpt_every=100"), progress=False)

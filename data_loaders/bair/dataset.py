@@ -89,7 +89,7 @@ class _BAIRBase(VideoDataset):
         pre-cut frames, the caller has already chosen the clip."""
         s = self._start() if start is None else start
         clip = torch.from_numpy(np.array(frames[s:s + self.seq_len]))   # uint8 (T, H, W, 3), a copy
-        x = clip.permute(0, 3, 1, 2).float().div_(255.0)
+        x = self.frames_out(clip.permute(0, 3, 1, 2))
         if not self.with_actions:
             return x
         return {"frames": x, "actions": torch.from_numpy(np.array(actions[s:s + self.seq_len])),

@@ -24,7 +24,11 @@ class VideoDataset(Dataset):
     """One split (``train``, ``val`` or ``test``) of a video dataset.
 
     - ``__getitem__(i)`` returns (T, C, H, W) float32 in [0, 1], T = the ``seq_len`` the builder
-      was given. Frames are uint8 on disk and float in [0, 1] from here on, nowhere else.
+      was given. Frames are uint8 on disk and float in [0, 1] from here on, nowhere else; a
+      dataset whose frames are uint8 makes them float through :meth:`frames_out`, so that with
+      ``uint8_items`` set (the trainer sets it on its training split) items stay (T, C, H, W)
+      uint8 in [0, 255] and become float on the training device: a quarter of the bytes to
+      collate, pin and copy. A dataset that makes float frames directly may ignore the flag.
     - Training randomness (which video, which start frame, on-the-fly trajectories) is drawn from
       torch's global generator only: the trainer seeds it per step (``svg.data.StepSeeded``),
       which makes every step replayable and resume exact. Never keep a private generator for it.
@@ -36,8 +40,16 @@ class VideoDataset(Dataset):
     - Bad files raise ``ValueError`` / ``FileNotFoundError`` naming the file and what was expected.
     """
 
+    #: items as (T, C, H, W) uint8 in [0, 255] instead of float32 in [0, 1] (see the contract).
+    uint8_items: bool = False
+
     def __len__(self) -> int:
         raise NotImplementedError
+
+    def frames_out(self, frames: torch.Tensor) -> torch.Tensor:
+        """(T, C, H, W) uint8 frames as the item: float32 in [0, 1] (``x / 255``), or the uint8
+        tensor itself when ``uint8_items`` is set."""
+        return frames if self.uint8_items else frames.float().div_(255.0)
 
     def __getitem__(self, index: int) -> torch.Tensor:
         raise NotImplementedError

@@ -138,4 +138,6 @@ class ClipDataset(VideoDataset):
     def __getitem__(self, i: int) -> torch.Tensor:
         video, start = self.clip(i)
         frames = self.read(video, start, self.seq_len)                      # (T, S, S, C) uint8
-        return torch.from_numpy(np.ascontiguousarray(frames.transpose(0, 3, 1, 2))).float().div_(255.0)
+        # a copy even where the transpose is one already (grey frames): read() may return a view
+        # of a read-only mapped file, and a uint8 item must own its memory
+        return self.frames_out(torch.from_numpy(np.array(frames.transpose(0, 3, 1, 2), order="C")))

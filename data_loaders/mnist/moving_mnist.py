@@ -68,8 +68,8 @@ class MovingMNIST(VideoDataset):
         self.check_index(i)
         video = (self.data[:self.seq_len, self.lo + i] if self.time_first
                  else self.data[self.lo + i, :self.seq_len])
-        frames = np.ascontiguousarray(video)                                    # (T, 64, 64) uint8
-        return torch.from_numpy(frames).unsqueeze(1).float().div_(255.0)
+        frames = np.array(video, order="C")          # (T, 64, 64) uint8, a copy: the file is mapped read-only
+        return self.frames_out(torch.from_numpy(frames).unsqueeze(1))
 
 
 def _time_first(path: str, shape, layout: Optional[str]) -> bool:

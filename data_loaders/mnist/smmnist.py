@@ -70,15 +70,14 @@ def trajectory(rng: np.random.Generator, seq_len: int, room: int, deterministic:
 def render(digits: List[np.ndarray], positions: List[np.ndarray], image_size: int) -> torch.Tensor:
     """Paste each digit (d, d) uint8 at its (T, 2) top-left positions; overlaps add, clipped at 255.
 
-    Returns (T, 1, image_size, image_size) float32 in [0, 1].
+    Returns (T, 1, image_size, image_size) uint8 in [0, 255].
     """
     canvas = np.zeros((len(positions[0]), image_size, image_size), np.uint16)
     for digit, pos in zip(digits, positions):
         d = digit.shape[0]
         for t, (y, x) in enumerate(pos):
             canvas[t, y:y + d, x:x + d] += digit
-    frames = np.minimum(canvas, 255).astype(np.uint8)
-    return torch.from_numpy(frames).unsqueeze(1).float().div_(255.0)
+    return torch.from_numpy(np.minimum(canvas, 255).astype(np.uint8)).unsqueeze(1)
 
 
 class StochasticMovingMNIST(VideoDataset):
@@ -155,8 +154,8 @@ class StochasticMovingMNIST(VideoDataset):
     def __getitem__(self, i: int) -> torch.Tensor:
         self.check_index(i, "sequences")
         if self.srvp_set:
-            return render([self.digits[k] for k in self.index[i]], list(self.positions[i, :, :self.seq_len]),
-                          self.image_size)
+            return self.frames_out(render([self.digits[k] for k in self.index[i]],
+                                          list(self.positions[i, :, :self.seq_len]), self.image_size))
         room = self.image_size - self.digit_size
         digits, positions = [], []
         for rng in self._streams(i):
@@ -166,7 +165,7 @@ class StochasticMovingMNIST(VideoDataset):
             else:
                 digits.append(self.digits[rng.integers(len(self.digits))])
                 positions.append(trajectory(rng, self.seq_len, room, self.deterministic)[0])
-        return render(digits, positions, self.image_size)
+        return self.frames_out(render(digits, positions, self.image_size))
 
 
 @dataclass

@@ -24,7 +24,7 @@ from models.errors import UserError
 
 from svg.train.checkpoint import is_finite_state, latest_checkpoint, save_checkpoint
 from svg.config import Config, EvalConfig, check_frame_shape, check_ranges, config_to_yaml
-from svg.data import fixed_batches, loader_workers, make_dataset, step_seed, training_loader
+from svg.data import fixed_batches, loader_workers, make_dataset, step_seed, training_loader, unit_frames
 from svg.runtime import (AMP_MODES, Dist, StopSignal, any_rank, barrier, init_distributed,
                          keep_freed_memory, native_bf16, pick_device, rank_checksums,
                          resolve_amp, tf32)
@@ -186,7 +186,7 @@ def _train(cfg: Config, d: Dist, device: torch.device, resume: bool, progress: b
                                       ema)
     seq_len = cfg.model.n_past + cfg.data.n_future
     # every split the run uses is built before the first step: an empty one is refused now
-    train_set = make_dataset(cfg.data, "train", seq_len)
+    train_set = make_dataset(cfg.data, "train", seq_len, uint8_items=True)   # made float on the device
     val_batches = fixed_batches(make_dataset(cfg.data, "val", seq_len), t.val_batches * t.batch_size,
                                 t.batch_size)
     test_set = make_dataset(cfg.data, "test", seq_len)   # for the end-of-run report
@@ -228,8 +228,9 @@ def _loop(s: Session, train_set, total: int) -> Dict[str, Any]:
                 lr = learning_rate(step, t.lr, total, t.lr_schedule, t.lr_warmup, t.lr_final_fraction)
                 for group in s.opt.param_groups:
                     group["lr"] = lr
-                stats = train_step(s.model, s.net, s.opt, s.scaler, batch.to(s.device, non_blocking=True),
-                                   noise, amp=t.amp, grad_clip=t.grad_clip, d=d)
+                x = unit_frames(batch.to(s.device, non_blocking=True))
+                stats = train_step(s.model, s.net, s.opt, s.scaler, x, noise, amp=t.amp,
+                                   grad_clip=t.grad_clip, d=d)
                 done = step + 1
                 nonfinite = nonfinite + 1 if stats.skipped else 0
                 if s.ema is not None and not stats.skipped:

@@ -52,6 +52,8 @@ for l in ('before', 'after'):
                 timeout 100 python3 benchmarks/train_step.py --device cuda --case dcgan64 --case vgg64 \
                     --batch 100 --precision $prec --repeats 10
             done
+            # what the trainer's loader feeds the GPU, items/s, beside the loader before (uint8 + batched seeding)
+            timeout 90 python3 benchmarks/data_throughput.py --datasets feed --device cuda --feed-steps 40
         } 2>&1 | tee "$OUT/bench.txt"
         kill $DMON
         ;;

@@ -39,6 +39,8 @@ from data_loaders.bair.convert import convert
 from data_loaders.kth.convert import convert as convert_kth
 from data_loaders.kth.files import list_videos
 from data_loaders.common.video import decode_video
+from models.device import pick_device
+from models.errors import UserError
 from svg.config import DataConfig
 from svg.data import StepSeeded, make_dataset, step_seed, training_loader, unit_frames
 from svg.testing.bair_records import write_random_videos
@@ -165,6 +167,10 @@ def main() -> None:
     p.add_argument("--feed-steps", type=int, default=40, help="batches per pass of the training feed")
     p.add_argument("--device", default="cpu", help="where the training feed's frames go (cpu, cuda)")
     args = p.parse_args()
+    try:
+        device = pick_device(args.device)
+    except UserError as e:
+        p.error(str(e))
     print(f"torch {torch.__version__}; {args.videos} BAIR videos (30 × 64×64×3), clips of {args.seq_len} "
           f"frames, batch {args.batch_size}; SM-MNIST 64×64, 2 digits, {args.seq_len} frames; "
           f"median of {args.repeats} passes; {args.kth_videos} KTH videos ({args.kth_frames} × 160×120 → "
@@ -191,7 +197,7 @@ def main() -> None:
             rows[("SM-MNIST generation", w)] = throughput(sm, args.batch_size, w, args.repeats,
                                                           batches=max(1, args.videos // args.batch_size))
     if "feed" in args.datasets:
-        rows.update(training_feed(args.feed_steps, args.batch_size, args.repeats, torch.device(args.device)))
+        rows.update(training_feed(args.feed_steps, args.batch_size, args.repeats, device))
     width = max(len(k[0]) for k in rows)
     print(f"{'source':{width}s} {'0 workers':>12s} {'2 workers':>12s}   (sequences/s)")
     for name in dict.fromkeys(k[0] for k in rows):
@@ -200,7 +206,7 @@ def main() -> None:
         if "feed" in args.datasets:
             now, before = (rows[(f"SM-MNIST training feed, {n}", w)] for n in
                            ("now (per-batch seeding, uint8 items)", "before (per-item seeding, float items)"))
-            print(f"training feed now / before, {w} workers, frames on {args.device}: ×{now / before:.2f}")
+            print(f"training feed now / before, {w} workers, frames on {device}: ×{now / before:.2f}")
         if "bair" in args.datasets:
             print(f"BAIR converted / PNG folders, {w} workers: "
                   f"×{rows[('BAIR converted', w)] / rows[('BAIR png', w)]:.1f}")

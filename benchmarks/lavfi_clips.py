@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from collections import Counter
 from typing import Iterator, List, Tuple
 
 import av
@@ -75,22 +76,25 @@ def main(argv: List[str] = None) -> None:
     p.add_argument("--per-family", type=int, default=10, help="variants of each source (10: 8 train, 1 val, 1 test)")
     p.add_argument("--frames", type=int, default=120, help="frames per clip (15 fps)")
     args = p.parse_args(argv)
+    if args.per_family < 10 or args.frames < 1:
+        p.error(f"need --per-family >= 10 (variant 8 is val, 9 test) and --frames >= 1; got "
+                f"{args.per_family} and {args.frames}")
     written: List[Tuple[str, str]] = []
     for family in FAMILIES:
         for k in range(args.per_family):
             w, h = SIZES[(k + FAMILIES.index(family)) % len(SIZES)]
             source = variants(family, k, w, h)
-            fmt, ext, codec = ("avi", "avi", "mpeg4") if k % 3 == 2 else ("mp4", "mp4", "libx264")
+            fmt, codec = ("avi", "mpeg4") if k % 3 == 2 else ("mp4", "libx264")
             folder = os.path.join(args.out, split_of(k))
             os.makedirs(folder, exist_ok=True)
-            path = os.path.join(folder, f"{family}_{k:02d}.{ext}")
+            path = os.path.join(folder, f"{family}_{k:02d}.{fmt}")
             write_frames(path, source_frames(source, args.frames), w, h, fmt, codec, fps=15,
                          options={"qscale": "2"} if codec == "mpeg4" else {"crf": "18"})
             written.append((os.path.relpath(path, args.out), source))
     with open(os.path.join(args.out, "clips.json"), "w") as f:
         json.dump(dict(written), f, indent=1)
-    counts = {s: sum(1 for path, _ in written if path.startswith(s + os.sep)) for s in ("train", "val", "test")}
-    print(f"wrote {len(written)} clips of {args.frames} frames to {args.out}: {counts}")
+    counts = Counter(split_of(k) for _ in FAMILIES for k in range(args.per_family))
+    print(f"wrote {len(written)} clips of {args.frames} frames to {args.out}: {dict(counts)}")
 
 
 if __name__ == "__main__":

@@ -121,6 +121,19 @@ def test_resume_from_an_earlier_checkpoint_sets_later_ones_aside(tmp_path):
     assert (run / "config.000000002.yaml").exists()
 
 
+def test_resume_with_a_smaller_keep_last_warns_before_deleting_checkpoints(tmp_path, caplog):
+    run = tmp_path / "run"
+    train(tiny(run, 6, "train.keep_last=5"), progress=False)          # ckpt 2, 4, 6
+    train(tiny(run, 8, "train.keep_last=3"), progress=False)          # the usual rotation: no warning
+    assert "the next checkpoint deletes" not in caplog.text
+    assert [os.path.basename(p) for p in list_checkpoints(str(run))] == [
+        "ckpt_000000004.pt", "ckpt_000000006.pt", "ckpt_000000008.pt"]
+    train(tiny(run, 10, "train.keep_last=1"), progress=False)
+    assert (f"{run} holds 3 checkpoints but train.keep_last is 1: the next checkpoint deletes the 3 "
+            "oldest (ckpt_000000004.pt to ckpt_000000008.pt)") in caplog.text
+    assert [os.path.basename(p) for p in list_checkpoints(str(run))] == ["ckpt_000000010.pt"]
+
+
 def test_a_failure_mid_run_saves_the_last_good_step_first(tmp_path, monkeypatch):
     from svg import data as data_module
 

@@ -60,7 +60,7 @@ class TrainConfig:
         until TF32 is measured safe for this model; evaluation never uses it).
     device : auto | cpu | cuda | cuda:N. seed : seeds every random draw.
     log_every, gif_every, ckpt_every : steps between scalar logs, rollout GIFs and checkpoints.
-    keep_last : checkpoints kept besides the best. val_batches : batches per validation.
+    keep_last : checkpoints kept besides the best (0: all). val_batches : batches per validation.
     max_nonfinite : consecutive non-finite losses before training stops.
     sync_batchnorm : convert BatchNorm to SyncBatchNorm under torchrun.
     resume_from : a checkpoint to restart from (with these settings) instead of the run folder's

@@ -18,7 +18,8 @@ from torch import nn
 from data_loaders.common.atomic import remove_stale_temporaries
 from models.errors import UserError
 
-from svg.train.checkpoint import config_diff, load_checkpoint, load_latest_intact, set_aside_later
+from svg.train.checkpoint import (config_diff, list_checkpoints, load_checkpoint, load_latest_intact,
+                                  set_aside_later)
 from svg.config import Config
 from svg.runtime import Dist
 from svg.train.ema import EMA
@@ -97,7 +98,22 @@ def restore(cfg: Config, d: Dist, model: nn.Module, opt: torch.optim.Optimizer,
         if resume_from and os.path.dirname(os.path.abspath(resume_from)) == os.path.abspath(cfg.run_dir):
             for moved in set_aside_later(cfg.run_dir, step):
                 log.warning("set aside %s: it is later than the checkpoint restarted from", moved)
+        warn_of_pruning(cfg.run_dir, cfg.train.keep_last)
     return step, path, changes
+
+
+def warn_of_pruning(run_dir: str, keep_last: int) -> List[str]:
+    """Warn when the run folder holds more checkpoints than ``keep_last`` (e.g. a resume whose
+    config lacks the earlier run's larger ``train.keep_last``): the next save would delete more
+    than the one it rotates out. Returns the checkpoints that save deletes, oldest first."""
+    kept = list_checkpoints(run_dir)
+    if keep_last <= 0 or len(kept) <= keep_last:
+        return []
+    doomed = kept[:len(kept) + 1 - keep_last]   # the next save adds one, then keeps keep_last
+    log.warning("%s holds %d checkpoints but train.keep_last is %d: the next checkpoint deletes the "
+                "%d oldest (%s to %s); train.keep_last=0 keeps every checkpoint", run_dir, len(kept),
+                keep_last, len(doomed), os.path.basename(doomed[0]), os.path.basename(doomed[-1]))
+    return doomed
 
 
 def session_config_text(cfg_yaml: str, step: int, path: Optional[str], changes: List[str]) -> str:

@@ -42,6 +42,12 @@ def latest_checkpoint(run_dir: str) -> Optional[str]:
     return paths[-1] if paths else None
 
 
+def beyond_keep_last(paths: List[str], keep_last: int) -> List[str]:
+    """The checkpoints (oldest first, as ``list_checkpoints`` gives them) that ``keep_last``
+    prunes: all but the newest ``keep_last``; none when ``keep_last`` is 0."""
+    return paths[:-keep_last] if keep_last > 0 else []
+
+
 def save_checkpoint(run_dir: str, state: Dict[str, Any], step: int, keep_last: int,
                     val_loss: Optional[float] = None) -> str:
     """Write ``ckpt_<step>.pt``, update ``best.pt`` when ``val_loss`` improves, prune old ones."""
@@ -59,7 +65,7 @@ def save_checkpoint(run_dir: str, state: Dict[str, Any], step: int, keep_last: i
                 log.warning("%s; moved aside to best.pt.corrupt and replaced", e)
         if best is None or val_loss < best:
             atomic_save(state, best_path)
-    for old in list_checkpoints(run_dir)[:-keep_last] if keep_last > 0 else []:
+    for old in beyond_keep_last(list_checkpoints(run_dir), keep_last):
         os.remove(old)
     return path
 

@@ -18,8 +18,8 @@ from torch import nn
 from data_loaders.common.atomic import remove_stale_temporaries
 from models.errors import UserError
 
-from svg.train.checkpoint import (config_diff, list_checkpoints, load_checkpoint, load_latest_intact,
-                                  set_aside_later)
+from svg.train.checkpoint import (beyond_keep_last, config_diff, list_checkpoints, load_checkpoint,
+                                  load_latest_intact, set_aside_later)
 from svg.config import Config
 from svg.runtime import Dist
 from svg.train.ema import EMA
@@ -107,9 +107,9 @@ def warn_of_pruning(run_dir: str, keep_last: int) -> List[str]:
     config lacks the earlier run's larger ``train.keep_last``): the next save would delete more
     than the one it rotates out. Returns the checkpoints that save deletes, oldest first."""
     kept = list_checkpoints(run_dir)
-    if keep_last <= 0 or len(kept) <= keep_last:
+    doomed = beyond_keep_last(kept + ["the next checkpoint"], keep_last)
+    if len(doomed) <= 1:   # the usual rotation
         return []
-    doomed = kept[:len(kept) + 1 - keep_last]   # the next save adds one, then keeps keep_last
     log.warning("%s holds %d checkpoints but train.keep_last is %d: the next checkpoint deletes the "
                 "%d oldest (%s to %s); train.keep_last=0 keeps every checkpoint", run_dir, len(kept),
                 keep_last, len(doomed), os.path.basename(doomed[0]), os.path.basename(doomed[-1]))

@@ -22,6 +22,11 @@ trainer's fused ``Adam``. Host memory (``--host-memory``): ``keep`` (default) ap
 
     python benchmarks/train_step.py                          # both cases, fp32, 3 repeats
     python benchmarks/train_step.py --case vgg64 --repeats 5 --profile --memory
+    python benchmarks/train_step.py --case demo --heads      # the motion heads against pixels
+
+``--heads`` compares our model with each decoder head instead (``models.heads``): ``batched``
+(SVG's pixels head), ``composite`` and ``warp``, the same network and batch otherwise, so the
+ratios are the heads' own cost per step.
 """
 from __future__ import annotations
 
@@ -56,19 +61,26 @@ CASES = {
 PRECISIONS = {"fp32": ("none", False), "tf32": ("none", True), "bf16": ("bf16", False),
               "fp16": ("fp16", False)}
 SIDES = ("original", "batched")
+#: --heads: our model with each decoder head (batched is the pixels head)
+HEAD_SIDES = ("batched", "composite", "warp")
 
 
-def build(name: str, device: torch.device, batch: int = 0):
-    """Both models with identical weights and the batch (B, T, C, 64, 64); batch 0: the case's."""
+def build(name: str, device: torch.device, batch: int = 0, head: str = "pixels"):
+    """Both models with identical weights and the batch (B, T, C, 64, 64); batch 0: the case's.
+    With a motion ``head``, ours alone (under the head's name): the original has no such head."""
     backbone, channels, case_batch, n_past, n_future, z_dim, extra = CASES[name]
     batch = batch or case_batch
     torch.manual_seed(0)
     cfg = ModelConfig(backbone=backbone, channels=channels, z_dim=z_dim, n_past=n_past,
-                      skip="original", likelihood=LikelihoodConfig(name="mse", mse_beta=BETA), **extra)
+                      skip="original", likelihood=LikelihoodConfig(name="mse", mse_beta=BETA),
+                      head=head, **extra)
     ours = SVG(cfg)
-    base = OriginalSVG(cfg)
-    copy_weights(ours, base)
-    models = {"original": base.to(device), "batched": ours.to(device)}
+    if head != "pixels":
+        models = {head: ours.to(device)}
+    else:
+        base = OriginalSVG(cfg)
+        copy_weights(ours, base)
+        models = {"original": base.to(device), "batched": ours.to(device)}
     x = moving_squares(batch, n_past + n_future, ours.image_size, channels,
                        generator=torch.Generator().manual_seed(0)).to(device)
     return models, x
@@ -77,12 +89,12 @@ def build(name: str, device: torch.device, batch: int = 0):
 def make_optimizer(side: str, model):
     """The original trains with plain Adam (one per module: the same update); ours fused, as
     ``svg.train.loop`` builds it."""
-    return torch.optim.Adam(model.parameters(), lr=1e-6, fused=side == "batched")
+    return torch.optim.Adam(model.parameters(), lr=1e-6, fused=side != "original")
 
 
 def build_side(name: str, side: str, device: torch.device, batch: int):
     """One side's model (the other dropped), its optimiser and the batch."""
-    models, x = build(name, device, batch)
+    models, x = build(name, device, batch, side if side in HEAD_SIDES[1:] else "pixels")
     model = models.pop(side)
     models.clear()
     gc.collect()
@@ -228,18 +240,19 @@ class Side:
         self.proc.join()
 
 
-def time_case(name, device, precision, repeats, batch, compile_batched, host_memory, threads):
-    """Both sides, each in its own process: one untimed step each, then timed steps in turn."""
+def time_case(name, device, precision, repeats, batch, compile_batched, host_memory, threads,
+              names=SIDES):
+    """Every side, each in its own process: one untimed step each, then timed steps in turn."""
     sides = {s: Side(s, name, str(device), precision, batch, compile_batched, host_memory, threads)
-             for s in SIDES}
+             for s in names}
     if "compile_s" in sides["batched"].info:
         print(f"   torch.compile of the batched model: first step "
               f"{sides['batched'].info['compile_s']:.1f} s (compilation + one step)", flush=True)
-    for s in SIDES:   # untimed: with kept host memory the heap settles over the first steps
+    for s in names:   # untimed: with kept host memory the heap settles over the first steps
         sides[s].ask("step")
-    wall, cpu = {s: [] for s in SIDES}, {s: [] for s in SIDES}
+    wall, cpu = {s: [] for s in names}, {s: [] for s in names}
     for _ in range(repeats):
-        for s in SIDES:
+        for s in names:
             w, c = sides[s].ask("step")
             wall[s].append(w)
             cpu[s].append(c)
@@ -247,25 +260,29 @@ def time_case(name, device, precision, repeats, batch, compile_batched, host_mem
 
 
 def run_case(name, device, precision, repeats, profile, memory, batch, compile_batched,
-             host_memory) -> None:
+             host_memory, names=SIDES) -> None:
     sides, wall, cpu = time_case(name, device, precision, repeats, batch, compile_batched,
-                                 host_memory, torch.get_num_threads())
-    info = {s: sides[s].info for s in SIDES}
-    flops = {s: info[s]["flops"] for s in SIDES}
-    conv_flops = {s: info[s]["conv_flops"] for s in SIDES}
-    params = {s: info[s]["params"] for s in SIDES}
-    med = {s: statistics.median(wall[s]) for s in SIDES}
-    med_cpu = {s: statistics.median(cpu[s]) for s in SIDES}
-    print(f"   parameters: original {params['original']:,}, batched {params['batched']:,}")
-    for s in SIDES:
+                                 host_memory, torch.get_num_threads(), names)
+    info = {s: sides[s].info for s in names}
+    flops = {s: info[s]["flops"] for s in names}
+    conv_flops = {s: info[s]["conv_flops"] for s in names}
+    med = {s: statistics.median(wall[s]) for s in names}
+    med_cpu = {s: statistics.median(cpu[s]) for s in names}
+    print("   parameters: " + ", ".join(f"{s} {info[s]['params']:,}" for s in names))
+    for s in names:
         print(f"   {s:9s} {flops[s] / 1e9:8.1f} GFLOP  {med[s]:8.2f} s/step wall "
               f"(runs {', '.join(f'{t:.2f}' for t in wall[s])})  {med_cpu[s]:8.2f} s/step CPU  "
               f"{flops[s] / 1e9 / med[s]:6.1f} GFLOP/s", flush=True)
-    print(f"   speed-up (median wall): ×{med['original'] / med['batched']:.2f}; "
-          f"(median CPU time): ×{med_cpu['original'] / med_cpu['batched']:.2f}; "
-          f"FLOP ratio ×{flops['original'] / flops['batched']:.2f}", flush=True)
+    if names == SIDES:
+        print(f"   speed-up (median wall): ×{med['original'] / med['batched']:.2f}; "
+              f"(median CPU time): ×{med_cpu['original'] / med_cpu['batched']:.2f}; "
+              f"FLOP ratio ×{flops['original'] / flops['batched']:.2f}", flush=True)
+    else:
+        print("   cost against the pixels head (median wall; CPU time): " + "; ".join(
+            f"{s} ×{med[s] / med['batched']:.3f}; ×{med_cpu[s] / med_cpu['batched']:.3f}"
+            for s in names[1:]), flush=True)
     if profile:
-        for s in SIDES:
+        for s in names:
             p = sides[s].ask("profile")
             others = ", ".join(f"{k} {v:.2f}" for k, v in p["top_other"])
             print(f"   profile {s:9s}: convolutions {p['conv_s']:.2f} s "
@@ -275,9 +292,9 @@ def run_case(name, device, precision, repeats, profile, memory, batch, compile_b
         side.close()
     if memory:
         mem = {s: memory_of_step(name, s, device, precision, batch, host_memory)["peak_mb"]
-               for s in SIDES}
-        print(f"   peak memory of one step: original {mem['original']:.0f} MB, batched "
-              f"{mem['batched']:.0f} MB (×{mem['batched'] / mem['original']:.2f})", flush=True)
+               for s in names}
+        print("   peak memory of one step: " + ", ".join(f"{s} {mem[s]:.0f} MB" for s in names)
+              + f" (×{mem[names[1]] / mem[names[0]]:.2f})", flush=True)
 
 
 def main() -> None:
@@ -296,7 +313,9 @@ def main() -> None:
                    help="torch.compile the batched model (prints the compile time; not for --memory)")
     p.add_argument("--host-memory", choices=["keep", "default"], default="keep",
                    help="keep: glibc keeps freed memory (svg.runtime), as the trainer does on CPU")
-    p.add_argument("--memory-child", choices=SIDES, help=argparse.SUPPRESS)
+    p.add_argument("--heads", action="store_true",
+                   help="compare our model's decoder heads (pixels, composite, warp), not the original")
+    p.add_argument("--memory-child", choices=SIDES + HEAD_SIDES[1:], help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -315,7 +334,7 @@ def main() -> None:
             print(f"-- {name} on {device}: {c} channel(s), B={args.batch or bs}, {n_past}+{n_future}"
                   f" frames, z_dim={z}; load average {os.getloadavg()[0]:.1f}", flush=True)
             run_case(name, device, args.precision, args.repeats, args.profile, args.memory,
-                     args.batch, args.compile, args.host_memory)
+                     args.batch, args.compile, args.host_memory, HEAD_SIDES if args.heads else SIDES)
 
 
 if __name__ == "__main__":

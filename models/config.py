@@ -64,6 +64,9 @@ class ModelConfig:
         the original code's --last_frame_skip) | original (frozen at frame n_past-2, as the
         original SVG code did; needs n_past >= 2).
     beta : KL weight; 1 with calibrated decoders.
+    head : how the decoder's output becomes the frame (``models.heads``): pixels (SVG's own, every
+        pixel redrawn) | composite (a mask blends the previous frame with a drawn appearance) |
+        warp (the same with the previous frame warped by a predicted flow).
     likelihood : the decoder distribution and its options (:class:`LikelihoodConfig`).
     backbone_options : options the backbone declares (its ``Options``; the built-in ones have none).
     """
@@ -80,5 +83,6 @@ class ModelConfig:
     n_past: int = 5
     skip: str = "last_context"
     beta: float = 1.0
+    head: str = "pixels"
     likelihood: LikelihoodConfig = field(default_factory=LikelihoodConfig)
     backbone_options: Dict[str, Any] = field(default_factory=dict)

@@ -17,6 +17,7 @@ from torch import nn
 
 from .config import ModelConfig
 from .errors import UserError
+from .heads import HEADS, HeadOutput, compose, head_channels, zero_head_channels
 from .init import init_weights
 from .kl import gaussian_kl
 from .likelihoods import LIKELIHOODS, at_least_float32, build_likelihood
@@ -92,13 +93,16 @@ class SVG(nn.Module):
         if cfg.skip == "original" and cfg.n_past < 2:
             raise UserError(f"skip='original' freezes the skip maps at frame n_past-2 (0-based), "
                             f"so it needs n_past >= 2; got n_past={cfg.n_past}")
+        if cfg.head not in HEADS:
+            raise UserError(f"unknown head {cfg.head!r}; choose one of {HEADS}")
         if cfg.channels < 1:
             raise UserError(f"channels must be >= 1, got {cfg.channels}")
         LIKELIHOODS.lookup(cfg.likelihood.name).check_model_config(cfg)
         self.cfg = cfg
         self.image_size = get_backbone(cfg.backbone).image_size
         self.likelihood = build_likelihood(cfg.likelihood)
-        out_channels = cfg.channels * (2 if self.likelihood.predicts_log_sigma else 1)
+        frame_channels = cfg.channels * (2 if self.likelihood.predicts_log_sigma else 1)
+        out_channels = frame_channels + head_channels(cfg.head)
         self.encoder, self.decoder = build_backbone(cfg.backbone, cfg.g_dim, cfg.channels, out_channels,
                                                    cfg.width, cfg.backbone_options)
         self.predictor = LSTMPredictor(cfg.g_dim + cfg.z_dim, cfg.g_dim, cfg.rnn_size,
@@ -107,6 +111,8 @@ class SVG(nn.Module):
         self.prior = (GaussianLSTM(cfg.g_dim, cfg.z_dim, cfg.rnn_size, cfg.prior_layers)
                       if cfg.prior == "learned" else None)
         self.apply(init_weights)
+        if cfg.head != "pixels":   # start near copy-last-frame: zero flow, mask at its offset
+            zero_head_channels(self.decoder, frame_channels)
 
     # ----------------------------------------------------------------------------------- checks
     def check_frames(self, x: torch.Tensor, min_len: int, what: str = "x") -> None:
@@ -140,19 +146,19 @@ class SVG(nn.Module):
         h, skips = self.encoder(x.flatten(0, 1))
         return h.view(b, t, -1), [s.view(b, t, *s.shape[1:]) for s in skips]
 
-    def decode(self, g: torch.Tensor, skips: List[torch.Tensor], rows: Rows = None
-               ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+    def decode(self, g: torch.Tensor, skips: List[torch.Tensor], rows: Rows = None,
+               prev: Optional[torch.Tensor] = None) -> HeadOutput:
         """Decode N frames in one call.
 
         g : (N, g_dim); skips : encoder maps [(M, c, h, w)]; rows : the skip maps of each frame,
-        a ``models.skip.SharedSkips`` layout or an (N,) long index (None: M = N). Returns the
-        mean (N, C, H, W) in [0, 1] and, for a per-pixel likelihood, log σ of the same shape
-        (else None).
+        a ``models.skip.SharedSkips`` layout or an (N,) long index (None: M = N); prev : (N, C,
+        H, W) the previous frames x_{t−1} in [0, 1], which the motion heads reuse (unused by
+        ``pixels``). Returns the head's :class:`models.heads.HeadOutput`: the mean (N, C, H, W)
+        in [0, 1], log σ of the same shape for a per-pixel likelihood (else None), and the
+        head's appearance, mask and flow.
         """
-        out = self.decoder(g, skips, rows)
-        c = self.cfg.channels
-        mean = torch.sigmoid(out[:, :c])
-        return mean, (out[:, c:] if self.likelihood.predicts_log_sigma else None)
+        return compose(self.cfg.head, self.decoder(g, skips, rows), prev, self.cfg.channels,
+                       self.likelihood.predicts_log_sigma)
 
     def skip_index(self, seq_len: int) -> List[int]:
         """Frame whose skip maps decode step t = 1..T−1 (0-based): t−1, frozen at n_past−1
@@ -183,9 +189,10 @@ class SVG(nn.Module):
         skips = [s[:, :used].flatten(0, 1) for s in skips]
         # frames share skip maps: frame (b, t) reads map (b, idx[t]) = (b, min(t, used − 1))
         rows = None if used == t_len - 1 else SharedSkips(1, t_len - 1, used)
-        mean, log_sigma = self.decode(g.flatten(0, 1), skips, rows)
+        # under teacher forcing x_{t−1} is the ground truth
+        out = self.decode(g.flatten(0, 1), skips, rows, x[:, :-1].flatten(0, 1))
         unflat = (lambda t: None if t is None else t.view(b, t_len - 1, *t.shape[1:]))
-        return unflat(mean), unflat(log_sigma), (mu_q, logvar_q, mu_p, logvar_p)
+        return unflat(out.mean), unflat(out.log_sigma), (mu_q, logvar_q, mu_p, logvar_p)
 
     # ------------------------------------------------------------------------------ public API
     def loss(self, x: torch.Tensor, eps: Optional[torch.Tensor] = None,
@@ -262,7 +269,7 @@ class SVG(nn.Module):
 
     def generate(self, context: torch.Tensor, n_future: int, n_samples: int = 1,
                  generator: Optional[torch.Generator] = None,
-                 eps: Optional[torch.Tensor] = None) -> torch.Tensor:
+                 eps: Optional[torch.Tensor] = None, parts: bool = False):
         """Sample futures: all N samples of all B sequences roll out together as one batch of B·N.
 
         Context steps use posterior latents and ground-truth frames; future steps draw z from the
@@ -279,10 +286,14 @@ class SVG(nn.Module):
             from ``generator``: per sample, the posterior draws of context steps 2..K, then the
             prior draw of each predicted step. Sample (n, b) depends only on eps[n, b], so callers
             that split the N samples into chunks get the same samples whatever the chunk size.
+        parts : also return what the head made of each predicted frame.
 
         Returns
         -------
-        (N, B, K + n_future, C, H, W) float in [0, 1]; the first K frames are the context.
+        (N, B, K + n_future, C, H, W) float in [0, 1]; the first K frames are the context. With
+        ``parts``, also a dict of the predicted frames' head outputs, each (N, B, n_future, ·, H,
+        W): ``appearance`` (C channels), and for the motion heads ``mask`` (1) and, for ``warp``,
+        ``flow`` (2, pixels).
         """
         if n_future < 1 or n_samples < 1:
             raise UserError(f"n_future and n_samples must be >= 1, got {n_future}, {n_samples}")
@@ -304,17 +315,29 @@ class SVG(nn.Module):
             # earlier for 'original'), kept once per sequence: row n·B + b of the rollout reads map b.
             skip = [s[:, -2 if original else -1] for s in skips]
             rows = SharedSkips(n_samples, 1, 1)
-            frames = []
+            x_prev = per_sample(context[:, -1])
+            frames, outs = [], []
             for t in range(n_future):
                 z, prior_state = self._prior_z(h_prev, prior_state, generator,
                                                None if noise is None else noise[:, k - 1 + t])
                 g, pred_state = self.predictor.step(torch.cat([h_prev, z], -1), pred_state)
-                x_t = self.decode(g, skip, rows)[0]
+                out = self.decode(g, skip, rows, x_prev)
+                x_t = x_prev = out.mean    # the motion heads reuse the model's own frame
                 frames.append(x_t)
+                if parts:
+                    outs.append(out)
                 if t + 1 < n_future:
                     h_prev, new_skips = self.encoder(x_t)
                     if self.cfg.skip == "previous":
                         skip, rows = new_skips, None
         future = torch.stack(frames, 1).to(context.dtype)
         out = torch.cat([per_sample(context), future], 1)
-        return out.view(n_samples, b, *out.shape[1:])
+        video = out.view(n_samples, b, *out.shape[1:])
+        if not parts:
+            return video
+        made = {}
+        for name in ("appearance", "mask", "flow"):
+            if getattr(outs[0], name) is not None:
+                stacked = torch.stack([getattr(o, name) for o in outs], 1).float()
+                made[name] = stacked.view(n_samples, b, *stacked.shape[1:])
+        return video, made

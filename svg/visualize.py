@@ -86,3 +86,48 @@ def write_png(path: str, image: np.ndarray) -> None:
 
     with atomic_path(path) as tmp:
         imageio.imwrite(tmp, (np.clip(image, 0, 1) * 255).round().astype(np.uint8))
+
+
+def flow_to_rgb(flow: torch.Tensor, scale: float) -> torch.Tensor:
+    """Colour-wheel picture of a flow: hue is the direction, brightness the length.
+
+    flow : (..., 2, H, W) in pixels (x, y); scale : the length (pixels) shown at full brightness.
+    Returns (..., 3, H, W) in [0, 1]: black where nothing moves; red points along +x, and the
+    hue turns with the direction (HSV wheel).
+    """
+    from matplotlib.colors import hsv_to_rgb
+
+    f = flow.detach().float().cpu()
+    angle = torch.atan2(f[..., 1, :, :], f[..., 0, :, :])                     # (..., H, W)
+    hsv = torch.stack([(angle / (2 * np.pi)) % 1.0, torch.ones_like(angle),
+                       (f.norm(dim=-3) / scale).clamp(max=1)], -1)
+    return torch.from_numpy(hsv_to_rgb(hsv.numpy())).movedim(-1, -3).float()
+
+
+def head_grid(video: torch.Tensor, parts, n_past: int) -> np.ndarray:
+    """What a motion head did in each predicted frame of a rollout, as one image.
+
+    video : (B, T, C, H, W) one sample's rollout in [0, 1]; parts : ``SVG.generate(...,
+    parts=True)``'s dict for that sample, each (B, T − n_past, ·, H, W). Returns an (H', W', 3)
+    float image: per sequence, rows frame | appearance | mask (white: the previous frame kept) |
+    flow (colour wheel, full brightness at the largest length shown, printed in the label),
+    columns the predicted frames.
+    """
+    future = video[:, n_past:].detach().float().cpu()
+    rows = {"frame": future, "appearance": parts["appearance"].cpu()}
+    rows["mask"] = parts["mask"].cpu()
+    if "flow" in parts:
+        scale = max(float(parts["flow"].norm(dim=2).max()), 1e-3)
+        rows[f"flow (full colour = {scale:.2f} px)"] = flow_to_rgb(parts["flow"], scale)
+    cells = []
+    for label, r in rows.items():
+        r = r.expand(-1, -1, 3, -1, -1) if r.shape[2] == 1 else r             # (B, T', 3, H, W)
+        r = torch.nn.functional.pad(r, (1, 1, 1, 1), value=0.5)
+        b, t, _, h, w = r.shape
+        cells.append((label, r.permute(0, 3, 1, 4, 2).reshape(b, h, t * w, 3).numpy()))
+    blocks = []
+    for i in range(future.shape[0]):
+        for label, img in cells:
+            blocks.append(_text_row([label], img.shape[2]))
+            blocks.append(img[i])
+    return np.concatenate(blocks, 0)

@@ -33,6 +33,7 @@ def test_a_0_1_checkpoint_loads_with_its_weights(tmp_path, name):
     model, cfg, found, step = load_model(str(tmp_path), torch.device("cpu"))
     assert (found, step) == (path, 7)
     assert cfg.model.likelihood.name == FORMAT_0_1[name]["config"]["model"]["likelihood"]["name"]
+    assert "head" not in FORMAT_0_1[name]["config"]["model"] and cfg.model.head == "pixels"
     loaded = model.state_dict()
     assert sorted(loaded) == sorted(state)
     for k, v in state.items():

@@ -5,6 +5,7 @@ from torch.distributions import Normal, kl_divergence
 
 from models import BACKBONES
 from svg import SVG, LikelihoodConfig, ModelConfig, eval_mode
+from models.heads import compose
 from models.likelihoods import softclip
 
 SMALL = dict(g_dim=16, z_dim=4, rnn_size=24, width=8)
@@ -23,6 +24,15 @@ def roughen(model):
             if isinstance(m, (torch.nn.Linear, torch.nn.LSTM)):
                 for p in m.parameters():
                     p.normal_(0.0, 0.5)
+    return model
+
+
+def roughen_head(model):
+    """Random weights for a motion head's channels (they start at zero), so that its mask and flow
+    vary from pixel to pixel."""
+    frame = model.cfg.channels * (2 if model.likelihood.predicts_log_sigma else 1)
+    with torch.no_grad():
+        model.decoder.out.weight.transpose(0, 1)[frame:].normal_(0.0, 0.3)
     return model
 
 
@@ -56,6 +66,7 @@ def step_by_step_loss(model, x, eps):
     prior = HandLSTM(model.prior, b, x.dtype) if model.prior is not None else None
     pred = HandLSTM(model.predictor, b, x.dtype)
     x_hats, log_sigmas, kl = [], [], torch.zeros(b, dtype=x.dtype)
+    lik = cfg.likelihood
     skip = None
     for t in range(1, t_len):
         h_target, _ = model.encoder(x[:, t])
@@ -73,10 +84,12 @@ def step_by_step_loss(model, x, eps):
         kl = kl + kl_divergence(Normal(mu_q, torch.exp(0.5 * lv_q)), p_dist).sum(-1)
         g = torch.tanh(model.predictor.out(pred(torch.cat([h_prev, z], 1))))
         out = model.decoder(g, skip)
-        x_hats.append(torch.sigmoid(out[:, :cfg.channels]))
-        log_sigmas.append(out[:, cfg.channels:])
+        if cfg.head == "pixels":
+            x_hats.append(torch.sigmoid(out[:, :cfg.channels]))
+        else:   # the motion heads reuse the ground-truth previous frame (warp tested in test_heads)
+            x_hats.append(compose(cfg.head, out, x[:, t - 1], cfg.channels, lik.name == "per_pixel").mean)
+        log_sigmas.append(out[:, cfg.channels:2 * cfg.channels])
     x_hat, target = torch.stack(x_hats, 1), x[:, 1:]
-    lik = cfg.likelihood
     if lik.name == "optimal":   # per-sequence σ* = RMSE, soft-clipped
         raw = 0.5 * torch.log((target - x_hat).pow(2).mean(dim=(1, 2, 3, 4), keepdim=True))
         sigma = softclip(raw, lik.log_sigma_min).exp()
@@ -95,10 +108,12 @@ def step_by_step_loss(model, x, eps):
     ("vgg64", 3, dict(likelihood=LikelihoodConfig(name="per_pixel"))),
     ("dcgan64", 2, dict(likelihood=LikelihoodConfig(name="gaussian", sigma=0.5), n_past=3)),
     ("vgg64", 1, dict(skip="original", n_past=3)),
+    ("dcgan64", 1, dict(head="warp", skip="previous")),
+    ("vgg64", 3, dict(head="composite", likelihood=LikelihoodConfig(name="per_pixel"))),
 ])
 def test_time_batched_loss_equals_step_by_step(backbone, channels, kw):
     torch.manual_seed(0)
-    model = roughen(small_model(backbone, channels, **kw).double())
+    model = roughen_head(roughen(small_model(backbone, channels, **kw).double()))
     b, t_len = 2, 5
     x = torch.rand(b, t_len, channels, 64, 64, dtype=torch.float64)
     eps = torch.randn(b, t_len - 1, model.cfg.z_dim, dtype=torch.float64)
@@ -202,18 +217,21 @@ def step_by_step_generate(model, ctx, n_future, n_samples, generator):
             p = prior(h_prev)
             z = model.prior.mu(p) + torch.exp(0.5 * model.prior.logvar(p)) * eps_fut[t][rows]
             g = torch.tanh(model.predictor.out(pred(torch.cat([h_prev, z], 1))))
-            x_in = torch.sigmoid(model.decoder(g, skip)[:, :cfg.channels])
+            out = model.decoder(g, skip)
+            x_in = (torch.sigmoid(out[:, :cfg.channels]) if cfg.head == "pixels"
+                    else compose(cfg.head, out, x_in, cfg.channels, False).mean)
             frames.append(x_in)
         samples.append(torch.cat([ctx, torch.stack(frames, 1)], 1))
     return torch.stack(samples)
 
 
-@pytest.mark.parametrize("skip,k", [("last_context", 3), ("previous", 2), ("last_context", 1),
-                                    ("original", 3)])
-def test_generate_batch_equals_step_by_step_rollouts(skip, k):
+@pytest.mark.parametrize("skip,k,head", [("last_context", 3, "pixels"), ("previous", 2, "pixels"),
+                                         ("last_context", 1, "pixels"), ("original", 3, "pixels"),
+                                         ("previous", 2, "warp"), ("last_context", 3, "composite")])
+def test_generate_batch_equals_step_by_step_rollouts(skip, k, head):
     """All N samples rolled out as one B·N batch equal N separate step-by-step rollouts."""
     torch.manual_seed(0)
-    model = roughen(small_model(n_past=2, skip=skip).double()).eval()
+    model = roughen_head(roughen(small_model(n_past=2, skip=skip, head=head).double())).eval()
     ctx = torch.rand(2, k, 1, 64, 64, dtype=torch.float64)
     batched = model.generate(ctx, n_future=3, n_samples=3, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():

@@ -11,6 +11,7 @@ from typing import Any, Dict, List, Optional
 
 from models.config import LikelihoodConfig, ModelConfig  # noqa: F401 (every config class from here)
 from models.errors import UserError
+from models.heads import HEADS
 
 @dataclass
 class DataConfig:
@@ -157,6 +158,7 @@ RANGES = {
     "model.g_dim": _at_least(1), "model.z_dim": _at_least(1), "model.rnn_size": _at_least(1),
     "model.predictor_layers": _at_least(1), "model.prior_layers": _at_least(1),
     "model.posterior_layers": _at_least(1), "model.beta": _at_least(0),
+    "model.head": ((lambda v: v in HEADS), f"one of {', '.join(HEADS)}"),
     "data.n_future": _at_least(1), "data.eval_n_future": _at_least(1),
     "data.num_workers": _at_least(-1),
     "train.epochs": _at_least(1), "train.steps_per_epoch": _at_least(1),

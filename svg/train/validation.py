@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from models.svg_lp import SVG, eval_mode
-from svg.visualize import rollout_gif, rollout_grid
+from svg.visualize import head_grid, rollout_gif, rollout_grid, write_png
 
 
 @torch.no_grad()
@@ -31,15 +31,24 @@ def training_rollouts(model: SVG, batch: torch.Tensor, n_past: int, path: str, w
                       n_seq: int = 4, n_samples: int = 3) -> None:
     """GIF at ``path`` and a TensorBoard grid: ground truth | posterior reconstruction | prior samples.
 
+    With a motion head, also ``<path without .gif>_head.png`` and a TensorBoard image "head": the
+    first sample's frames, appearance, mask and flow (:func:`svg.visualize.head_grid`).
+
     batch : (B, T, C, H, W) validation sequences in [0, 1]; the first ``n_seq`` are shown.
     """
     device = next(model.parameters()).device
     x = batch[:n_seq].to(device)
     rec = model.reconstruct(x, generator=torch.Generator(device=device).manual_seed(0))
-    samples = model.generate(x[:, :n_past], x.shape[1] - n_past, n_samples,
-                             generator=torch.Generator(device=device).manual_seed(0))
+    samples, parts = model.generate(x[:, :n_past], x.shape[1] - n_past, n_samples,
+                                    generator=torch.Generator(device=device).manual_seed(0), parts=True)
     columns = torch.cat([rec.unsqueeze(0), samples], 0)
     rollout_gif(path, x, columns, n_past)
+    head = None
+    if "mask" in parts:
+        head = head_grid(samples[0, :2], {k: v[0, :2] for k, v in parts.items()}, n_past)
+        write_png(path[:-len(".gif")] + "_head.png", head)
     if writer is not None:
         grid = rollout_grid(x, columns, n_past)            # (T, H, W, 3)
         writer.add_image("rollouts", torch.cat(list(grid), 1).permute(2, 0, 1), step)
+        if head is not None:
+            writer.add_image("head", torch.from_numpy(head).permute(2, 0, 1), step)

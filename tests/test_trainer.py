@@ -157,8 +157,9 @@ def test_bad_training_config(tmp_path):
         train(tiny(tmp_path / "r", 2, "train.amp=fp16", "train.device=cpu"), progress=False)
 
 
-def test_bf16_autocast_on_cpu_trains(tmp_path):
-    summary = train(tiny(tmp_path / "r", 2, "train.amp=bf16"), progress=False)
+@pytest.mark.parametrize("head", ["pixels", "warp"])
+def test_bf16_autocast_on_cpu_trains(tmp_path, head):
+    summary = train(tiny(tmp_path / "r", 2, "train.amp=bf16", f"model.head={head}"), progress=False)
     assert summary["step"] == 2
     assert all(torch.isfinite(v).all() for v in final_weights(tmp_path / "r").values()
                if v.is_floating_point())
@@ -170,7 +171,7 @@ def test_torchrun_two_processes_stay_in_sync(tmp_path, sync_bn):
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
            f"--master_port={29533 + sync_bn}", os.path.join(REPO, "train_svg.py"), "--no-progress", *TINY,
            "train.steps_per_epoch=4", "train.device=cpu", f"train.sync_batchnorm={sync_bn}", f"run_dir={run}",
-           "train.ema=0.9", "train.lr_schedule=cosine", "train.lr_warmup=1"]
+           "train.ema=0.9", "train.lr_schedule=cosine", "train.lr_warmup=1", "model.head=warp"]
     env = dict(os.environ, OMP_NUM_THREADS="1")
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     if sync_bn:   # train.device=cpu here

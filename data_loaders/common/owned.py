@@ -27,13 +27,14 @@ OVERWRITE_FOLDER_HELP = ("write into a folder that holds files this command did 
 
 def refuse_existing(paths: Iterable[str], overwrite: bool = False, fix: str = "choose another --out") -> None:
     """Raise a one-line :class:`UserError` naming the first of ``paths`` that exists, unless
-    ``overwrite``. ``fix`` says what else the user can do (e.g. "choose another --out")."""
+    ``overwrite``: a file of the user's, an input, or an earlier run's output alike (a command
+    cannot tell them apart, and replacing any of them silently loses it). ``fix`` says what else
+    the user can do (e.g. "choose another --out")."""
     if overwrite:
         return
     for path in paths:
         if os.path.lexists(path):
-            raise UserError(f"{path} already exists and was not written by this command; {fix}, "
-                            f"or give --overwrite to replace it")
+            raise UserError(f"{path} already exists; {fix}, or give --overwrite to replace it")
 
 
 def first_foreign_file(folder: str, ours: Callable[[str], bool]) -> Optional[str]:

@@ -38,8 +38,9 @@ from models.errors import UserError
 
 LOCK_FILE = "train.lock"
 LOG_FILE = "train.log"
-#: the files of a run folder the trainer writes whole (besides checkpoints and GIFs)
-OWN_FILES = ("config.yaml", "summary.json", "rollouts.gif", "best.pt", LOCK_FILE)
+#: the files of a run folder the trainer writes whole (besides checkpoints and GIFs); not the
+#: lock file, which the locking itself deals with (a claim that failed or ended leaves it)
+OWN_FILES = ("config.yaml", "summary.json", "rollouts.gif", "best.pt")
 
 
 def missing_folders(folder: str) -> List[str]:
@@ -115,7 +116,7 @@ def is_run_folder(run_dir: str) -> bool:
 
 def written_over(rel: str) -> bool:
     """Whether the trainer writes over a file at ``rel`` (relative to the run folder) rather
-    than beside it: its configs, lock, end-of-run files and rollout GIFs (a checkpoint makes the
+    than beside it: its configs, end-of-run files and rollout GIFs (a checkpoint makes the
     folder a run folder already)."""
     folder, _, name = rel.rpartition("/")
     if folder == "gifs":

@@ -160,11 +160,13 @@ def run_one(args: argparse.Namespace, variant: str, seed: int) -> Dict[str, Any]
                          f"{summary['step']} of {summary['total_steps']}; nothing recorded, re-run to resume")
     t_train = time.perf_counter() - t0
     ev = dict(n_samples=args.n_samples, seed=0, device=args.device, batch_size=2)
+    # the benchmark's own folders, scored again whenever the run is (re)trained: overwrite=True
     val = evaluate_run(cfg.run_dir, EvalConfig(max_videos=args.val_videos, likelihood=False, **ev), split="val",
-                       out_dir=os.path.join(cfg.run_dir, "eval_val"), progress=args.progress)
+                       out_dir=os.path.join(cfg.run_dir, "eval_val"), progress=args.progress, overwrite=True)
     stats = os.path.join(args.out, f"real_i3d_stats_{args.videos}.npz")   # the test videos', shared
     test = evaluate_run(cfg.run_dir, EvalConfig(max_videos=args.videos, fvd=True, fvd_real_stats=stats, **ev),
-                        out_dir=os.path.join(cfg.run_dir, "eval_test"), progress=args.progress)
+                        out_dir=os.path.join(cfg.run_dir, "eval_test"), progress=args.progress,
+                        overwrite=True)
     os.makedirs(args.results, exist_ok=True)
     kind, gpu = device_of(args)
     if seed == 0:   # committed beside the JSON, so that later sessions can still draw the strips

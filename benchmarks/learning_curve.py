@@ -55,7 +55,7 @@ def score(ckpt: str, args: argparse.Namespace) -> Dict[str, Any]:
                      seed=0, device=args.device)
     scratch = os.path.join(args.scratch, ("raw_" if args.raw_weights else "") + os.path.basename(ckpt))
     rep = evaluate_run(ckpt, cfg, split="val", out_dir=scratch, progress=False,
-                       raw_weights=args.raw_weights)
+                       raw_weights=args.raw_weights, overwrite=True)   # its own scratch folder
     return {**headline(rep), "protocol": rep["protocol"]}
 
 

@@ -229,7 +229,7 @@ def test_train_evaluate_predict_through_the_cli(layouts, tmp_path, capsys, layou
     assert main(["predict", "--run", str(tmp_path / "run"), path, "--n-future", "3", "--n-samples", "2",
                  "--device", "cpu", "--out", str(tmp_path / "pred")]) == 0
     stem = os.path.splitext(os.path.basename(path))[0] + ("_5" if layout == "npy" else "")
-    samples = np.load(tmp_path / "pred" / f"{stem}.npz")["samples"]
+    samples = np.load(tmp_path / "pred" / f"{stem}.pred.npz")["samples"]
     assert samples.shape == (2, N_PAST + 3, SIZE, SIZE, 3)
     source = {"frames": clip(3)[..., 1:2], "npy": clip(5)}.get(layout)
     source = decoded(path) if source is None else source

@@ -116,8 +116,8 @@ def test_evaluate_with_fvd(run_dir, tmp_path):
     with pytest.raises(ValueError, match=r"other videos .*frames: file 20, evaluation 9"):
         evaluate(str(run_dir), max_videos=3, out_dir=str(tmp_path / "d"), **kw)
     with pytest.raises(ValueError, match="FVD needs videos of at least 9 frames"):
-        evaluate(str(run_dir), n_samples=1, max_videos=2, metrics=["psnr"], out_dir=str(tmp_path),
-                 fvd=True)
+        evaluate(str(run_dir), n_samples=1, max_videos=2, metrics=["psnr"], out_dir=str(tmp_path / "e"),
+                 fvd=True)   # not over the first report: that is refused before this check
 
 
 def test_data_overrides_change_the_test_set_and_get_their_own_folder(run_dir, capsys):

@@ -135,3 +135,75 @@ def test_the_write_check_leaves_no_empty_folder(run_dir, tmp_path, capsys):
     assert "dataset 'moving_squares' gives 32×32 frames but backbone 'dcgan64' reads 64×64" \
         in capsys.readouterr().err
     assert not (tmp_path / "new").exists()
+
+
+@pytest.fixture(scope="module")
+def ema_run(tmp_path_factory):
+    """A run folder whose checkpoint holds live weights and, apart from them, their average."""
+    run = tmp_path_factory.mktemp("runs") / "ema"
+    run.mkdir()
+    cfg = load_config(None, SMALL + [f"run_dir={run}", "train.ema=0.9"])
+    torch.manual_seed(0)
+    live, average = SVG(cfg.model).state_dict(), SVG(cfg.model).state_dict()
+    torch.save({"model": live, "ema": {"model": average}, "config": dataclasses.asdict(cfg), "step": 4},
+               run / "best.pt")
+    return run
+
+
+def test_raw_weights_get_their_own_folder_and_the_summary_names_the_weights(ema_run, tmp_path, capsys):
+    assert main(["evaluate", "--run", str(ema_run), *FAST]) == 0
+    assert "the moving average of the weights (train.ema)" in capsys.readouterr().out
+    assert main(["evaluate", "--run", str(ema_run), *FAST, "--raw-weights"]) == 0
+    assert "the live weights" in capsys.readouterr().out
+    averaged, raw = sorted(ema_run.glob("eval_*"))
+    assert raw.name == averaged.name + "_raw"        # both kept, neither over the other
+    reports = [json.loads((f / "metrics.json").read_text()) for f in (averaged, raw)]
+    assert [r["protocol"]["weights"] for r in reports] == ["ema", "raw"]
+    assert reports[0]["metrics"]["psnr"]["mean"] != reports[1]["metrics"]["psnr"]["mean"]
+    # the same evaluation again is refused rather than written over the first
+    assert main(["evaluate", "--run", str(ema_run), *FAST]) == 2
+    assert "metrics.json already exists" in capsys.readouterr().err
+    # an export holds only the average: --raw-weights cannot be honoured, and is not ignored
+    assert main(["export", "--run", str(ema_run), str(tmp_path / "shared.pt")]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", "--run", str(tmp_path / "shared.pt"), *FAST, "--raw-weights"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert "--raw-weights" in err[0] and "holds only the moving average" in err[0] and len(err) <= 2
+    assert not list(tmp_path.glob("eval_*"))
+
+
+def test_the_time_is_estimated_after_the_first_batch_and_the_split_labels_the_nll(run_dir, tmp_path, capsys):
+    assert main(["evaluate", "--run", str(run_dir), "--n-samples", "2", "--max-videos", "3",
+                 "--batch-size", "1", "--split", "val", "--out", str(tmp_path)]) == 0
+    out, err = capsys.readouterr()
+    estimate = [line for line in err.splitlines() if "took" in line]
+    assert len(estimate) == 1 and "the first 1 sequence(s) took" in estimate[0]
+    assert "for all 3 at 2 samples each" in estimate[0] and "--max-videos 16 --n-samples 10" in estimate[0]
+    assert "  val NLL per dimension" in out and "test NLL" not in out
+
+
+def test_clips_are_not_called_videos(run_dir, tmp_path, capsys):
+    """One test video of 30 frames gives several 5-frame clips: the report counts both (it said
+    "3 videos")."""
+    from svg.testing.videos import moving_rect, write_video
+
+    for split in ("train", "val", "test"):
+        (tmp_path / "vids" / split).mkdir(parents=True)
+        write_video(str(tmp_path / "vids" / split / "one.mp4"), moving_rect(30))
+    assert main(["evaluate", "--run", str(run_dir), *FAST, "--max-videos", "3", "data.name=videos",
+                 f"data.root={tmp_path / 'vids'}", "data.options.channels=1", "data.options.clip_len=5",
+                 "--out", str(tmp_path / "out")]) == 0
+    assert ": 3 clips cut from 1 video," in capsys.readouterr().out
+    protocol = json.loads((tmp_path / "out" / "metrics.json").read_text())["protocol"]
+    assert (protocol["videos"], protocol["source_videos"]) == (3, 1)
+
+
+def test_scoring_the_shipped_model_on_other_data_names_the_real_cause(tmp_path, capsys):
+    shipped = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                           "pretrained", "smmnist_sigma.pt")
+    assert main(["evaluate", "--run", shipped, "data.name=videos", f"data.root={tmp_path}",
+                 "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.splitlines()
+    # not "unknown config key 'data.options.num_digits'", a key the user never typed
+    assert "num_digits" not in err[0] and "3-channel frames but model.channels is 1" in err[0]
+    assert err[0].endswith("set data.options.channels=1") and "model.channels=3" not in err[0]

@@ -82,7 +82,7 @@ def test_long_and_large_files_run_in_bounded_memory(folders, tmp_path, command):
                                   str(data / "train" / "recording.gif"), "--run", str(run),
                                   "--out", str(tmp_path / name / "pred"))
             for stem in ("screen", "recording"):
-                with np.load(tmp_path / name / "pred" / f"{stem}.npz") as z:
+                with np.load(tmp_path / name / "pred" / f"{stem}.pred.npz") as z:
                     assert z["samples"].shape[1:] == (4, 64, 64, 3)
                     assert int(z["start"]) == (1800 if stem == "screen" and name == "long" else
                                                300 if name == "long" else 40) - 2

@@ -47,7 +47,7 @@ def test_every_input_kind(run_dir, inputs, tmp_path):
     paths = sorted({str(p) for p, _ in inputs.values()})
     assert predict(run_dir, tmp_path, *paths, "--n-future", "3", "--n-samples", "2") == 0
     for name, (path, raw) in inputs.items():
-        saved = np.load(tmp_path / f"{name}.npz")
+        saved = np.load(tmp_path / f"{name}.pred.npz")
         samples = saved["samples"]
         assert samples.shape == (2, N_PAST + 3, SIZE, SIZE, 1) and samples.dtype == np.uint8, name
         want = expected_fit(raw[-N_PAST:], SIZE, 1)
@@ -56,20 +56,20 @@ def test_every_input_kind(run_dir, inputs, tmp_path):
         assert str(saved["input"]) == str(path) and int(saved["start"]) == len(raw) - N_PAST
         assert (int(saved["n_past"]), int(saved["n_future"]), int(saved["n_samples"])) == (2, 3, 2)
         assert int(saved["step"]) == 2 and str(saved["checkpoint"]).endswith("best.pt")
-        with Image.open(tmp_path / f"{name}.gif") as gif:
+        with Image.open(tmp_path / f"{name}.pred.gif") as gif:
             # 2 labelled columns of (64 + 4)·2 pixels, under a 14-pixel label row
             assert (gif.height, gif.width) == (14 + 136, 2 * 136)
             # context then future at 4 fps (Pillow merges identical neighbouring frames into one)
             durations = [gif.info["duration"] for _ in ImageSequence.Iterator(gif)]
         assert sum(durations) == (N_PAST + 3) * 250
-    assert int(np.load(tmp_path / "clips_1.npz")["clip"]) == 1
+    assert int(np.load(tmp_path / "clips_1.pred.npz")["clip"]) == 1
 
 
 def test_start_squash_and_defaults(run_dir, inputs, tmp_path):
     path, raw = inputs["clips_0"]
     assert predict(run_dir, tmp_path, str(path), "--start", "1", "--n-past", "3",
                    "--resize", "squash", "--seed", "7") == 0
-    saved = np.load(tmp_path / "clips_0.npz")
+    saved = np.load(tmp_path / "clips_0.pred.npz")
     # defaults: one sample of the run's data.eval_n_future (20) frames
     assert saved["samples"].shape == (1, 3 + 20, SIZE, SIZE, 1)
     want = expected_fit(raw[1:4], SIZE, 1, "squash")
@@ -103,7 +103,7 @@ def test_user_errors_are_one_line(run_dir, inputs, tmp_path, capsys):
     other = tmp_path / "elsewhere"
     other.mkdir()
     np.save(other / "walk.npy", moving_rect(3))
-    assert "would both be written as walk.gif" in error_of(
+    assert "would both be written as walk.pred.gif" in error_of(
         capsys, predict(run_dir, tmp_path / "out", clip, str(other / "walk.npy")))
     assert not (tmp_path / "out").exists()     # checked before anything is written
 
@@ -146,3 +146,14 @@ def test_predictor_seeds_and_errors(predictor):
     with pytest.raises(UserError, match=r"float frames must lie in \[0, 1\]"):
         predictor.predict(torch.full((2, 3, 8, 8), 2.0), 3)
     assert WIDTH != HEIGHT
+
+
+def test_a_folder_of_videos_is_named_as_such(run_dir, inputs, tmp_path, capsys):
+    # it said "no frame images in this folder", which names neither the cause nor the fix
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    for name in ("a.mp4", "b.avi"):
+        (folder / name).write_bytes(inputs["walk"][0].read_bytes())
+    line = error_of(capsys, predict(run_dir, tmp_path / "out", str(folder)))
+    assert f"{folder} is a folder of 2 video(s) (a.mp4, b.avi), not of frame images" in line
+    assert f"give the videos themselves as inputs, e.g. {folder}/*" in line

@@ -136,3 +136,43 @@ def test_a_checkpoint_without_ema_still_loads_and_resumes_with_ema(tmp_path, cap
     assert "holds no moving average" in caplog.text
     new = torch.load(list_checkpoints(str(run))[-1], weights_only=False)
     assert new["ema"]["updates"] == 2
+
+
+def test_a_warmup_longer_than_the_run_is_refused(tmp_path):
+    # the rate would never reach train.lr: 100 warm-up steps in a 12-step run
+    with pytest.raises(UserError, match=re.escape("train.lr_warmup=100 is longer than the run's 12 steps")):
+        train(tiny(tmp_path / "run", 12, "train.lr_warmup=100"), progress=False)
+    assert not (tmp_path / "run").exists()
+
+
+def test_lengthening_a_decaying_run_warns_with_the_rates_before_and_after(tmp_path, caplog):
+    import logging
+
+    run, cosine = tmp_path / "run", ["train.lr_schedule=cosine", "train.lr=1e-3"]
+    train(tiny(run, 3, *cosine), progress=False)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="svg.train"):
+        train(tiny(run, 6, *cosine), progress=False)
+    jumps = [r.getMessage() for r in caplog.records if "learning rate jumps" in r.getMessage()]
+    last, then, now = (expected_lr(2, 3, "cosine", 0, 0), expected_lr(3, 3, "cosine", 0, 0),
+                       expected_lr(3, 6, "cosine", 0, 0))
+    assert len(jumps) == 1 and now > last > then   # the rate goes up again
+    assert f"the last update used {last:.3g}" in jumps[0]
+    assert f"goes on at {then:.3g}" in jumps[0] and f"at {now:.3g};" in jumps[0]
+    # what the warning says is what the run did: TensorBoard holds the rate of step 4 (0-based 3)
+    events = EventAccumulator(str(run / "tensorboard"))
+    events.Reload()
+    assert {e.step: e.value for e in events.Scalars("train/lr")}[4] == pytest.approx(now, rel=1e-6)
+
+
+def test_a_resume_that_keeps_the_rate_says_nothing_of_it():
+    from types import SimpleNamespace
+
+    from svg.train.schedule import resume_rate_change
+
+    saved = dict(lr=1e-3, epochs=1, steps_per_epoch=40, lr_schedule="constant", lr_warmup=0,
+                 lr_final_fraction=0.0)
+    assert resume_rate_change(saved, SimpleNamespace(**dict(saved, steps_per_epoch=60)), 40) is None
+    cosine = dict(saved, lr_schedule="cosine")
+    assert resume_rate_change(cosine, SimpleNamespace(**cosine), 20) is None
+    assert resume_rate_change(cosine, SimpleNamespace(**dict(cosine, steps_per_epoch=60)), 20)

@@ -20,6 +20,7 @@ from tqdm import tqdm
 from models.errors import InputWarning, UserError
 
 from data_loaders.common.atomic import atomic_path, check_writable, remove_stale_temporaries, write_text
+from data_loaders.common.owned import OVERWRITE_FOLDER_HELP, refuse_foreign
 from data_loaders.bair.dataset import CAMERAS, FRAMES, MANIFEST, SIZE, decode_example, list_records
 from data_loaders.common.files import load_json
 from data_loaders.bair.tfrecords import read_example, scan_records
@@ -66,11 +67,16 @@ def convert_split(src: str, dst: str, camera: str = "image_aux1", progress: bool
 
 
 def convert(src: str, dst: str, splits: List[str] = ("train", "test"), camera: str = "image_aux1",
-            progress: bool = True) -> Dict[str, Dict]:
-    """Convert ``src/<split>/*.tfrecords`` into ``dst/<split>/`` for each split."""
+            progress: bool = True, overwrite: bool = False) -> Dict[str, Dict]:
+    """Convert ``src/<split>/*.tfrecords`` into ``dst/<split>/`` for each split. A ``dst``
+    holding files outside converted split folders (those with a manifest) is refused unless
+    ``overwrite``: they are not this command's to replace."""
     if camera not in CAMERAS:
         raise UserError(f"unknown camera {camera!r}; choose one of {CAMERAS}")
     check_writable(dst, "DST")
+    refuse_foreign(dst, lambda rel: "/" in rel and os.path.exists(
+        os.path.join(dst, rel.split("/")[0], MANIFEST)), "DST", "convert into a new or empty folder",
+        overwrite)
     return {s: convert_split(os.path.join(src, s), os.path.join(dst, s), camera, progress) for s in splits}
 
 
@@ -79,10 +85,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("dst", help="output folder (then use it as data.root)")
     p.add_argument("--splits", nargs="+", default=["train", "test"])
     p.add_argument("--camera", default="image_aux1", choices=CAMERAS)
+    p.add_argument("--overwrite", action="store_true", help=OVERWRITE_FOLDER_HELP)
 
 
 def run(args: argparse.Namespace) -> int:
-    for split, m in convert(args.src, args.dst, args.splits, args.camera).items():
+    done = convert(args.src, args.dst, args.splits, args.camera, overwrite=args.overwrite)
+    for split, m in done.items():
         print(f"{split}: {m['videos']} videos from {len(m['sources'])} records → "
               f"{os.path.join(args.dst, split)}")
     return 0

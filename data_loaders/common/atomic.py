@@ -60,6 +60,11 @@ def temporary_name(path: str) -> str:
     return os.path.join(folder, f".{base}.tmp-{os.getpid()}{ext}")
 
 
+def is_temporary(name: str) -> bool:
+    """Whether the file name ``name`` is one of :func:`temporary_name`'s."""
+    return _TMP.match(name) is not None
+
+
 def fsync_path(path: str) -> None:
     """Flush a file (or a folder entry) to disk."""
     fd = os.open(path, os.O_RDONLY)

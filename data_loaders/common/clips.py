@@ -135,6 +135,11 @@ class ClipDataset(VideoDataset):
         """Frames ``start .. start + n − 1`` of ``video`` as (n, S, S, C) uint8 in [0, 255]."""
         raise NotImplementedError
 
+    def source_videos(self, n: int) -> Optional[int]:
+        """How many distinct videos the first ``n`` fixed clips are cut from (None for drawn
+        clips): a report of 32 clips of 2 videos must not call them 32 videos."""
+        return None if self.clips is None else len({k for k, _ in self.clips[:n]})
+
     def __getitem__(self, i: int) -> torch.Tensor:
         video, start = self.clip(i)
         frames = self.read(video, start, self.seq_len)                      # (T, S, S, C) uint8

@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from typing import Dict
+from typing import Callable, Dict
 
 from tqdm import tqdm
 
@@ -23,7 +23,9 @@ from models.errors import UserError
 
 from data_loaders.common.atomic import check_writable, write_text
 from data_loaders.common.conversion import convert_once, drop_changed, previous_conversion, start_conversion
-from data_loaders.kth.files import MANIFEST, KTHVideo, list_videos, read_clip, read_manifest
+from data_loaders.common.owned import OVERWRITE_FOLDER_HELP, refuse_foreign
+from data_loaders.kth.files import (CLASSES, MANIFEST, VIDEO_NAME, KTHVideo, list_videos, read_clip,
+                                    read_manifest)
 from data_loaders.common.video import RESIZE_FILTER
 
 
@@ -33,11 +35,31 @@ def _source_bytes(video: KTHVideo) -> int:
     return os.path.getsize(video.path)
 
 
-def convert(src: str, dst: str, image_size: int = 64, progress: bool = True) -> Dict:
-    """Convert every KTH video under ``src`` into ``dst``; returns the manifest."""
+def written_here(dst: str) -> Callable[[str], bool]:
+    """Which files under ``dst`` an earlier (finished or interrupted) ``svg convert-kth`` wrote:
+    its arrays ``{class}/person{PP}_{class}_d{S}.npy`` and, when it reads as one, its manifest."""
+    try:
+        manifest = bool(read_manifest(dst)) if os.path.exists(os.path.join(dst, MANIFEST)) else False
+    except UserError:
+        manifest = False
+
+    def ours(rel: str) -> bool:
+        folder, _, name = rel.rpartition("/")
+        stem, ext = os.path.splitext(name)
+        m = VIDEO_NAME.match(stem)
+        return (rel == MANIFEST and manifest) or (
+            ext == ".npy" and folder in CLASSES and m is not None and m.group(2) == folder)
+    return ours
+
+
+def convert(src: str, dst: str, image_size: int = 64, progress: bool = True,
+            overwrite: bool = False) -> Dict:
+    """Convert every KTH video under ``src`` into ``dst``; returns the manifest. A ``dst``
+    holding files that no ``svg convert-kth`` wrote is refused unless ``overwrite``."""
     if image_size < 1:
         raise UserError(f"image size must be a positive number of pixels, got {image_size}")
     check_writable(dst, "DST")
+    refuse_foreign(dst, written_here(dst), "DST", "convert into a new or empty folder", overwrite)
     fmt, videos = list_videos(src)
     if fmt == "converted":
         raise UserError(f"{src} is already a `svg convert-kth` output; use it as data.root directly")
@@ -70,10 +92,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                                "(or of SVG's / SRVP's PNG frame folders)")
     p.add_argument("dst", help="output folder (then use it as data.root)")
     p.add_argument("--image-size", type=int, default=64, help="frame width and height (default 64)")
+    p.add_argument("--overwrite", action="store_true", help=OVERWRITE_FOLDER_HELP)
 
 
 def run(args: argparse.Namespace) -> int:
-    m = convert(args.src, args.dst, args.image_size)
+    m = convert(args.src, args.dst, args.image_size, overwrite=args.overwrite)
     total = sum(v["frames"] for v in m["videos"])
     print(f"{len(m['videos'])} videos, {total} frames of {m['size']}×{m['size']} → {args.dst}")
     for v in m["videos"]:

@@ -27,7 +27,7 @@ from data_loaders.common.video import count_frames, decode_video
 CLASSES = ("boxing", "handclapping", "handwaving", "jogging", "running", "walking")
 MANIFEST = "manifest.json"
 FORMATS = ("raw", "converted", "png")
-_NAME = re.compile(r"^person(\d\d)_([a-z]+)_d(\d)$")
+VIDEO_NAME = re.compile(r"^person(\d\d)_([a-z]+)_d(\d)$")
 LAYOUTS = ("ROOT/{class}/person{PP}_{class}_d{S}_uncomp.avi (the files KTH distributes), "
            "ROOT/manifest.json + ROOT/{class}/*.npy (`svg convert-kth` output), or "
            "ROOT/{class}/person{PP}_{class}_d{S}/image-NNN*.png (SVG's / SRVP's converters); "
@@ -63,7 +63,7 @@ class KTHVideo:
 
 def parse_name(name: str, where: str, action: str) -> Tuple[int, int]:
     """(person, scenario) of ``person{PP}_{class}_d{S}``; anything else is an error naming ``where``."""
-    m = _NAME.match(name)
+    m = VIDEO_NAME.match(name)
     if not m or m.group(2) != action or not 1 <= int(m.group(1)) <= 25 or not 1 <= int(m.group(3)) <= 4:
         raise UserError(f"{where}: not a KTH {action} video name; expected person{{01..25}}_{action}_"
                         f"d{{1..4}}")

@@ -28,6 +28,7 @@ from tqdm import tqdm
 from models.errors import MissingFile, UserError
 
 from data_loaders.common.atomic import check_writable, write_text
+from data_loaders.common.owned import OVERWRITE_FOLDER_HELP, refuse_foreign
 from data_loaders.common.conversion import convert_once, drop_changed, previous_conversion, start_conversion
 from data_loaders.common.files import load_json
 from data_loaders.common.video import header_frame_count
@@ -100,13 +101,18 @@ def _sources(src: str, step: int):
 
 
 def convert(src: str, dst: str, image_size: int = 64, channels: int = 3, resize: str = "crop",
-            frame_step: int = 1, progress: bool = True) -> Dict:
-    """Convert every video under ``src`` into ``dst`` (see the module docstring); returns the manifest."""
+            frame_step: int = 1, progress: bool = True, overwrite: bool = False) -> Dict:
+    """Convert every video under ``src`` into ``dst`` (see the module docstring); returns the
+    manifest. A ``dst`` holding files but no conversion (finished or not) is refused unless
+    ``overwrite``."""
     options = VideosOptions(image_size=image_size, channels=channels, resize=resize, frame_step=frame_step)
     check_options(options)
     settings = frame_settings(options)
     _check_folders(src, dst)
     check_writable(dst, "DST")
+    marked = any(os.path.exists(os.path.join(dst, name)) for name in (MANIFEST, CONVERTING))
+    # a folder holding neither marker is no conversion of ours: its files are the user's
+    refuse_foreign(dst, lambda rel: marked, "DST", "convert into a new or empty folder", overwrite)
     done, previous = _previous(dst, settings)
     videos, skipped = _sources(src, frame_step)
     folders = has_split_folders(src)
@@ -162,10 +168,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resize", default="crop", choices=RESIZE_MODES,
                    help="crop: shorter side scaled, centre kept (default); squash: aspect ratio not kept")
     p.add_argument("--frame-step", type=int, default=1, help="keep every K-th frame (default 1: all)")
+    p.add_argument("--overwrite", action="store_true", help=OVERWRITE_FOLDER_HELP)
 
 
 def run(args: argparse.Namespace) -> int:
-    m = convert(args.src, args.dst, args.image_size, args.channels, args.resize, args.frame_step)
+    m = convert(args.src, args.dst, args.image_size, args.channels, args.resize, args.frame_step,
+                overwrite=args.overwrite)
     total = sum(v["frames"] for v in m["videos"])
     print(f"{len(m['videos'])} videos, {total} frames of {m['image_size']}×{m['image_size']}×"
           f"{m['channels']} → {args.dst}")

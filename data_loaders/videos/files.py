@@ -159,6 +159,20 @@ def read_clips(path: str) -> List[Tuple[str, np.ndarray]]:
     return [(name, np.stack(list(frames))) for name, frames in stream_clips(path)]
 
 
+def refuse_folder_of_videos(folder: str) -> None:
+    """A folder input is one clip of frame images; one holding videos instead is refused in one
+    line naming them and how to give them (not "no frame images", which names no cause)."""
+    names = sorted(os.listdir(folder))
+    if any(n.lower().endswith(IMAGE_SUFFIXES) for n in names):
+        return
+    videos = [n for n in names if n.lower().endswith(VIDEO_SUFFIXES + GIF_SUFFIXES + ARRAY_SUFFIXES)]
+    if videos:
+        shown = ", ".join(videos[:3]) + (", ..." if len(videos) > 3 else "")
+        raise UserError(f"{folder} is a folder of {len(videos)} video(s) ({shown}), not of frame "
+                        f"images; give the videos themselves as inputs, e.g. "
+                        f"{os.path.join(folder, '*')}")
+
+
 def stream_clips(path: str) -> List[Tuple[str, Iterable[np.ndarray]]]:
     """(name, frames) of each clip of an input, as :func:`read_clips` names them, each clip's
     frames an iterable of uint8 (H, W, C) frames: a video, GIF or frame folder decoded one frame
@@ -166,6 +180,7 @@ def stream_clips(path: str) -> List[Tuple[str, Iterable[np.ndarray]]]:
     The input's kind and existence are checked at once."""
     stem = clip_stem(path)
     if os.path.isdir(path):
+        refuse_folder_of_videos(path)
         return [(stem, image_frames(frame_files(path)))]
     if not os.path.exists(path):
         raise MissingFile(f"{path} does not exist")

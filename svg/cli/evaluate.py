@@ -13,12 +13,13 @@ import sys
 from typing import Any, Dict, Optional, Sequence
 
 from data_loaders.common.atomic import check_writable
+from data_loaders.common.owned import OVERWRITE_HELP, refuse_existing
 from svg.config import EvalConfig, check_frame_shape
 from svg.config.read import read_config
 from svg.data import make_dataset
 from svg.runtime import keep_freed_memory, pick_device
 from svg.eval.memory import parse_size
-from svg.eval.report import ReportNotWritten, folder_name, report_json, write_report
+from svg.eval.report import REPORT_FILES, ReportNotWritten, folder_name, report_json, write_report
 from svg.eval.evaluate import check_eval_config, check_options, evaluate, resolve_lengths
 from svg.eval.registry import METRICS, option_flags
 from svg.train.checkpoint import RAW_WEIGHTS_HELP, load_model, weights_kind
@@ -28,7 +29,8 @@ EXIT_NOT_WRITTEN = 1
 
 def evaluate_run(run: str, cfg: EvalConfig = EvalConfig(), split: str = "test",
                  overrides: Sequence[str] = (), out_dir: Optional[str] = None,
-                 progress: bool = True, raw_weights: bool = False) -> Dict[str, Any]:
+                 progress: bool = True, raw_weights: bool = False, overwrite: bool = False
+                 ) -> Dict[str, Any]:
     """Evaluate a run folder or checkpoint; writes metrics.json, per_step.csv and metrics.png.
 
     The report's ``protocol`` names the checkpoint, data and every metric choice. The options are
@@ -36,7 +38,9 @@ def evaluate_run(run: str, cfg: EvalConfig = EvalConfig(), split: str = "test",
     the checkpoint) proven writable before any work. With ``cfg.fvd``, a failure of FVD is raised
     only after the other metrics are written; a failed write raises :class:`ReportNotWritten`,
     which carries the computed report. ``raw_weights``: the live weights instead of their moving
-    average (when training kept one); the protocol names which (``weights``).
+    average (when training kept one); the protocol names which (``weights``), and the default
+    folder's name says ``raw`` when they are not what the checkpoint gives by default. Report
+    files already in the output folder are refused before any work, unless ``overwrite``.
     """
     check_options(cfg)
     device = pick_device(cfg.device)
@@ -44,21 +48,25 @@ def evaluate_run(run: str, cfg: EvalConfig = EvalConfig(), split: str = "test",
         keep_freed_memory()   # large sample batches: see svg.runtime
     model, run_cfg, ckpt, step = load_model(run, device, raw_weights)
     run_cfg = read_config(run_cfg, overrides, allowed=["data."])
-    check_frame_shape(run_cfg, "the run's config with the data settings given")
+    check_frame_shape(run_cfg, "the run's config with the data settings given", model_fixed=True)
     cfg = resolve_lengths(cfg, model, run_cfg.data.eval_n_future)
     seq_len = cfg.n_past + cfg.n_future
     dataset = make_dataset(run_cfg.data, split, seq_len)
     n = check_eval_config(cfg, len(dataset), split)   # before any network is loaded
-    what = "the evaluation folder (--out)"
+    weights = weights_kind(ckpt, raw_weights)
+    what, fix = "the evaluation folder (--out)", "choose another --out"
     if out_dir is None:   # every setting that changes the result names the folder
         out_dir = os.path.join(os.path.dirname(os.path.abspath(ckpt)),
-                               folder_name(split, cfg, n, len(dataset), overrides, ckpt))
+                               folder_name(split, cfg, n, len(dataset), overrides, ckpt,
+                                           raw_weights=weights != weights_kind(ckpt)))
         what = "the evaluation folder (made next to the checkpoint; --out chooses another)"
+        fix = "give --out DIR to write elsewhere"
     check_writable(out_dir, what)
+    refuse_existing([os.path.join(out_dir, f) for f in REPORT_FILES], overwrite, fix)
     fvd = _fvd_accumulator(cfg, device, run_cfg.data, split, n, seq_len)
     report = evaluate(model, dataset, cfg, progress=progress, fvd=fvd)
     report["protocol"].update(checkpoint=os.path.abspath(ckpt), checkpoint_step=step,
-                              weights=weights_kind(ckpt, raw_weights),
+                              weights=weights,
                               dataset=run_cfg.data.name, data_root=run_cfg.data.root,
                               data_options=dict(run_cfg.data.options), split=split)
     if fvd is not None:
@@ -111,6 +119,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default=None, help="output folder (default: inside the run folder)")
     p.add_argument("--device", default=d.device)
     p.add_argument("--raw-weights", action="store_true", help=RAW_WEIGHTS_HELP)
+    p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     p.add_argument("overrides", nargs="*", metavar="data.key=value",
                    help="data settings to change, e.g. data.root=/new/place data.options.protocol=srvp")
 
@@ -148,7 +157,7 @@ def eval_config_from_args(args: argparse.Namespace) -> EvalConfig:
 def run(args: argparse.Namespace) -> int:
     try:
         rep = evaluate_run(args.run, eval_config_from_args(args), args.split, args.overrides, args.out,
-                           raw_weights=args.raw_weights)
+                           raw_weights=args.raw_weights, overwrite=args.overwrite)
     except ReportNotWritten as e:   # the work is done: show the numbers, then say what failed
         print_summary(e.report)
         print(f"svg evaluate: error: could not write metrics.json, per_step.csv, metrics.png to "
@@ -163,8 +172,9 @@ def run(args: argparse.Namespace) -> int:
 def print_summary(rep: Dict[str, Any]) -> None:
     """The report's numbers and protocol in a few lines on stdout."""
     p = rep["protocol"]
-    print(f"{p['dataset']} {p['split']}: {p['videos']} videos, {p['n_past']} → {p['n_future']} frames, "
-          f"best of {p['n_samples']} samples (seed {p['seed']}), checkpoint step {p['checkpoint_step']}")
+    print(f"{p['dataset']} {p['split']}: {sequences_words(p)}, {p['n_past']} → {p['n_future']} frames, "
+          f"best of {p['n_samples']} samples (seed {p['seed']}), checkpoint step {p['checkpoint_step']}, "
+          f"{WEIGHTS_WORDS.get(p.get('weights'), 'its weights')}")
     floor = rep.get("copy_last_frame", {})
     for k, m in rep["metrics"].items():
         f = floor.get(k)
@@ -178,7 +188,20 @@ def print_summary(rep: Dict[str, Any]) -> None:
         d = rep["diversity"]
         print(f"  diversity {d['mean']:.4f} ± {d['ci95']:.4f} (per-pixel std over the samples)")
     if rep.get("fvd") is not None:
-        print(f"  FVD    {rep['fvd']:.2f} ({p['videos']} videos, one sample each, context included)")
-    if "test_nll_per_dim" in rep:
-        print(f"  test NLL per dimension {rep['test_nll_per_dim']:.4f}, KL per frame "
-              f"{rep['kl_per_frame']:.4f}, test σ {rep['test_sigma']:.4f}")
+        print(f"  FVD    {rep['fvd']:.2f} ({sequences_words(p)}, one sample each, context included)")
+    if "test_nll_per_dim" in rep:   # the key predates other splits; the line names the real one
+        print(f"  {p['split']} NLL per dimension {rep['test_nll_per_dim']:.4f}, KL per frame "
+              f"{rep['kl_per_frame']:.4f}, test-time σ {rep['test_sigma']:.4f}")
+
+
+#: how the console summary names the weights scored (the protocol's ``weights``)
+WEIGHTS_WORDS = {"ema": "the moving average of the weights (train.ema)",
+                 "raw": "the live weights (not averaged)"}
+
+
+def sequences_words(p: Dict[str, Any]) -> str:
+    """``"16 videos"``, or ``"32 clips cut from 2 videos"`` when the protocol says they are clips."""
+    if p.get("source_videos") is None:
+        return f"{p['videos']} videos"
+    n = p["source_videos"]
+    return f"{p['videos']} clips cut from {n} video{'' if n == 1 else 's'}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 
+from data_loaders.common.owned import OVERWRITE_HELP, refuse_existing
 from svg.train.checkpoint import RAW_WEIGHTS_HELP, export_model
 
 
@@ -17,9 +18,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("out", help="file to write, e.g. smmnist_sigma.pt")
     p.add_argument("--fp32", action="store_true", help="keep float32 weights (default: float16)")
     p.add_argument("--raw-weights", action="store_true", help=RAW_WEIGHTS_HELP)
+    p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
 
 
 def run(args: argparse.Namespace) -> int:
+    refuse_existing([args.out], args.overwrite, "choose another file name")
     info = export_model(args.run, args.out, half=not args.fp32, raw_weights=args.raw_weights)
     print(f"{info['source']} (step {info['step']}) → {args.out}: {info['dtype']} {info['weights']} weights, "
           f"{info['bytes'] / 2**20:.1f} MiB")

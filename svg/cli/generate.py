@@ -11,6 +11,7 @@ import os
 import torch
 
 from data_loaders.common.atomic import check_writable
+from data_loaders.common.owned import OVERWRITE_HELP, refuse_existing
 from models.errors import UserError
 from svg.data import make_dataset
 from svg.runtime import pick_device
@@ -57,12 +58,13 @@ def check_rollout_args(n_samples: int, show, max_videos: int, n_past, n_future, 
 @torch.no_grad()
 def write_rollouts(run: str, out: str, n_samples: int = 20, show=None, max_videos: int = 8,
                    n_past=None, n_future=None, scale: int = 2, seed: int = 0, split: str = "test",
-                   device: str = "auto", raw_weights: bool = False) -> list:
+                   device: str = "auto", raw_weights: bool = False, overwrite: bool = False) -> list:
     """Write ``video_<i>.gif`` and ``video_<i>.png`` for the first test sequences; returns paths.
 
     ``show`` random samples are shown (default min(3, n_samples)) next to the best of
     ``n_samples``; frames are upscaled ``scale`` times. Bad numbers, and an output folder that
-    cannot be written, raise ``ValueError`` before anything is loaded or created.
+    cannot be written, raise ``UserError`` before anything is loaded or created; so do files
+    already at the output names, unless ``overwrite``.
     """
     show = check_rollout_args(n_samples, show, max_videos, n_past, n_future, scale)
     check_writable(out, "--out")
@@ -72,14 +74,15 @@ def write_rollouts(run: str, out: str, n_samples: int = 20, show=None, max_video
     n_future = cfg.data.eval_n_future if n_future is None else n_future
     dataset = make_dataset(cfg.data, split, n_past + n_future)
     n_videos = min(max_videos, len(dataset))
+    bases = [os.path.join(out, f"video_{i:04d}") for i in range(n_videos)]
+    refuse_existing([base + ext for base in bases for ext in (".gif", ".png")], overwrite)
     os.makedirs(out, exist_ok=True)
     gen = torch.Generator(device=dev).manual_seed(seed)
     written = []
-    for i in range(n_videos):
+    for i, base in enumerate(bases):
         x = clip_video(dataset[i], n_past + n_future).unsqueeze(0).to(dev)
         videos, labels = rollout_columns(model, x, n_past, n_future, n_samples, show, gen)
         gif, strip = labelled_rollout(videos, labels, n_past, scale)
-        base = os.path.join(out, f"video_{i:04d}")
         write_gif(base + ".gif", gif)
         write_png(base + ".png", strip)
         written += [base + ".gif", base + ".png"]
@@ -100,11 +103,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--split", default="test")
     p.add_argument("--device", default="auto")
     p.add_argument("--raw-weights", action="store_true", help=RAW_WEIGHTS_HELP)
+    p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
 
 
 def run(args: argparse.Namespace) -> int:
     paths = write_rollouts(args.run, args.out, args.n_samples, args.show, args.max_videos, args.n_past,
                            args.n_future, args.scale, args.seed, args.split, args.device,
-                           args.raw_weights)
+                           args.raw_weights, args.overwrite)
     print(f"wrote {len(paths) // 2} GIFs and PNG strips to {args.out}")
     return 0

@@ -1,8 +1,10 @@
 """``svg predict``: sampled futures of your own clips (videos, GIFs, frame folders, .npy arrays).
 
-For each clip it writes ``OUT/<name>.gif`` — the context, then every sample side by side, labelled;
-context frames framed green, predicted ones red — and ``OUT/<name>.npz`` holding ``samples``,
-uint8 (N, K + T, H, W, C) with the K context frames first, and the settings used.
+For each clip it writes ``OUT/<name>.pred.gif`` — the context, then every sample side by side,
+labelled; context frames framed green, predicted ones red — and ``OUT/<name>.pred.npz`` holding
+``samples``, uint8 (N, K + T, H, W, C) with the K context frames first, and the settings used.
+The ``.pred`` names never collide with a clip's own file, and a file already at one of them is
+refused before anything is written, unless ``--overwrite``.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import numpy as np
 import torch
 
 from data_loaders.common.atomic import atomic_write
+from data_loaders.common.owned import OVERWRITE_HELP, refuse_existing
 from data_loaders.videos.files import RESIZE_MODES, clip_stem, fit_frames, stream_clips
 from models.errors import UserError
 
@@ -25,6 +28,7 @@ from svg.train.checkpoint import RAW_WEIGHTS_HELP
 
 DEFAULT_OUT = "predictions"
 SCALE = 2   # nearest-neighbour upscaling of the GIFs, as ``svg generate`` draws them
+SUFFIX = ".pred"   # <name>.pred.gif: never the name of the clip it was predicted from
 
 
 def check_numbers(args: argparse.Namespace) -> None:
@@ -70,8 +74,8 @@ def load_contexts(inputs: List[str], predictor: Predictor, n_past: int, start, r
     for path in inputs:
         for i, (name, frames) in enumerate(stream_clips(path)):
             if name in seen:
-                raise UserError(f"{seen[name]} and {path} would both be written as {name}.gif and "
-                                f"{name}.npz; rename one of them")
+                raise UserError(f"{seen[name]} and {path} would both be written as {name}{SUFFIX}.gif "
+                                f"and {name}{SUFFIX}.npz; rename one of them")
             seen[name] = path
             source = path if name == clip_stem(path) else f"{path} ({name})"
             fit = functools.partial(fit_frames, size=predictor.image_size,
@@ -102,16 +106,17 @@ def predict_inputs(args: argparse.Namespace) -> List[str]:
     n_future = predictor.config.data.eval_n_future if args.n_future is None else args.n_future
     n_samples = 1 if args.n_samples is None else args.n_samples
     contexts = load_contexts(args.inputs, predictor, n_past, args.start, args.resize)
+    bases = [os.path.join(args.out, name + SUFFIX) for name, *_ in contexts]
+    refuse_existing([base + ext for base in bases for ext in (".gif", ".npz")], args.overwrite)
     os.makedirs(args.out, exist_ok=True)
     written = []
-    for name, path, clip, first, context in contexts:
+    for base, (name, path, clip, first, context) in zip(bases, contexts):
         # each clip is seeded alone: its futures do not depend on the other inputs given
         futures = predictor.predict(context, n_future, n_samples, seed=args.seed, n_past=n_past)
         samples = (futures.permute(0, 1, 3, 4, 2) * 255).round().to(torch.uint8).numpy()
         settings = dict(run=args.run, checkpoint=predictor.checkpoint, step=predictor.step,
                         n_past=n_past, n_future=n_future, n_samples=n_samples, start=first,
                         seed=args.seed, input=path, clip=clip, resize=args.resize)
-        base = os.path.join(args.out, name)
         write_prediction(base, samples, n_past, settings)
         written.append(base)
     return written
@@ -126,7 +131,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run", required=True, help="run folder (its best.pt, else latest ckpt_*.pt) "
                                                 "or checkpoint file")
     p.add_argument("--out", default=DEFAULT_OUT,
-                   help=f"folder for <name>.gif and <name>.npz (default: ./{DEFAULT_OUT})")
+                   help=f"folder for <name>{SUFFIX}.gif and <name>{SUFFIX}.npz (default: ./{DEFAULT_OUT})")
     p.add_argument("--n-past", type=int, default=None,
                    help="context frames K (default: the model's n_past)")
     p.add_argument("--n-future", type=int, default=None,
@@ -140,9 +145,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "both sides scaled, aspect ratio not kept")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default: auto)")
     p.add_argument("--raw-weights", action="store_true", help=RAW_WEIGHTS_HELP)
+    p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
 
 
 def run(args: argparse.Namespace) -> int:
     written = predict_inputs(args)
-    print(f"wrote {len(written)} predictions (.gif and .npz) to {args.out}")
+    print(f"wrote {len(written)} predictions ({SUFFIX}.gif and {SUFFIX}.npz) to {args.out}")
     return 0

@@ -31,6 +31,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strict-resume", action="store_true",
                    help="refuse to resume when any setting differs from the checkpoint's")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--overwrite", action="store_true",
+                   help="train in a folder that is no run folder but holds files the trainer "
+                        "writes (config.yaml, best.pt, ...); default: refuse, naming one")
     p.add_argument("overrides", nargs="*", metavar="key=value",
                    help="dotted config overrides, e.g. train.lr=1e-3 model.likelihood.name=mse")
 
@@ -48,5 +51,5 @@ def run(args: argparse.Namespace) -> int:
     if args.resume and not list_checkpoints(cfg.run_dir):
         raise UserError(f"--resume: no checkpoint in {cfg.run_dir}")
     train(cfg, progress=not args.no_progress, resume_from=args.resume_from,
-          strict_resume=args.strict_resume, earlier_log=setup)
+          strict_resume=args.strict_resume, earlier_log=setup, overwrite=args.overwrite)
     return 0

@@ -159,24 +159,29 @@ def check_entry_options(cfg: Any, where: str) -> None:
                                                  "model.backbone_options.")
 
 
-def check_frame_shape(cfg: Any, where: str) -> None:
+def check_frame_shape(cfg: Any, where: str, model_fixed: bool = False) -> None:
     """Refuse a dataset whose frames the model of ``cfg`` (a Config) cannot read, naming the keys
     that set each side (a colour dataset with a grey model is the common case). Called before
-    training or scoring starts, not when a config is read: a config may be edited in steps."""
+    training or scoring starts, not when a config is read: a config may be edited in steps.
+    ``model_fixed``: the model is a trained one (``svg evaluate``), so only ``data.*`` keys are
+    offered as fixes."""
     dataset = DATASETS.lookup(cfg.data.name)
     image_size = BACKBONES.lookup(cfg.model.backbone).image_size
     channels, size = dataset.frame_shape(dataset.options(dict(cfg.data.options)))
+    names = option_names(dataset.Options)
+    trained = " (the model is the checkpoint's)" if model_fixed else ""
     if channels != cfg.model.channels:
+        fixes = ([] if model_fixed else [f"model.channels={channels}"]) + (
+            [f"data.options.channels={cfg.model.channels}"] if "channels" in names else [])
         raise UserError(f"{where}: dataset {cfg.data.name!r} gives {channels}-channel frames but "
-                        f"model.channels is {cfg.model.channels}; set model.channels={channels}"
-                        + (f" or data.options.channels={cfg.model.channels}"
-                           if "channels" in option_names(dataset.Options) else ""))
+                        f"model.channels is {cfg.model.channels}{trained}"
+                        + (f"; set {' or '.join(fixes)}" if fixes else ""))
     if size != image_size:
         fitting = [b for b in BACKBONES if BACKBONES.lookup(b).image_size == size]
-        fixes = ([f"model.backbone={' or '.join(fitting)}"] if fitting else []) + (
-            [f"data.options.image_size={image_size}"] if "image_size" in option_names(dataset.Options) else [])
+        fixes = ([f"model.backbone={' or '.join(fitting)}"] if fitting and not model_fixed else []) + (
+            [f"data.options.image_size={image_size}"] if "image_size" in names else [])
         raise UserError(f"{where}: dataset {cfg.data.name!r} gives {size}×{size} frames but backbone "
-                        f"{cfg.model.backbone!r} reads {image_size}×{image_size}"
+                        f"{cfg.model.backbone!r} reads {image_size}×{image_size}{trained}"
                         + (f"; set {' or '.join(fixes)}" if fixes else ""))
 
 

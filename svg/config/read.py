@@ -34,8 +34,8 @@ def read_config(source: Source = None, overrides: Sequence[str] = (), *,
     and dataset against the ``Options`` each declares (:mod:`svg.config.entries`, which also says
     how 0.1's shared likelihood options are read). An unknown key, a badly typed value or a value
     out of range raises ``UserError`` naming the key and where it came from. When the overrides
-    set ``data.name`` to another dataset than a YAML file's, the file's ``data.options`` are
-    dropped with a warning. Frame shapes (dataset against model) are checked where a run starts
+    set ``data.name`` to another dataset than a YAML file's or a given Config's, their
+    ``data.options`` are dropped with a warning. Frame shapes (dataset against model) are checked where a run starts
     (:func:`svg.config.entries.check_frame_shape`): a config may be edited in steps.
     """
     from omegaconf import OmegaConf
@@ -43,8 +43,10 @@ def read_config(source: Source = None, overrides: Sequence[str] = (), *,
     if isinstance(source, os.PathLike):
         source = os.fspath(source)
     # 1. read the YAML file (or take the stored mapping, or the Config) and the command line
-    base, layers = _source_layers(source, where)
     command_line = sources.read_overrides(overrides, allowed)
+    if isinstance(source, Config):   # e.g. a checkpoint's config scored on another dataset
+        source = sources.without_options_of_replaced_dataset(source, command_line)
+    base, layers = _source_layers(source, where)
 
     # 2. translate the keys of earlier versions
     layers = [(w, sources.translate_old_keys(m, w), stored) for w, m, stored in layers]

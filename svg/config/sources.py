@@ -4,6 +4,7 @@ a checkpoint's stored config; keys of earlier versions translated; the config wr
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 import os
 from typing import Any, Dict, Sequence
@@ -79,6 +80,19 @@ def drop_options_of_replaced_dataset(from_file: Dict[str, Any], command_line: Di
     log.warning("data.name=%s on the command line replaces %s of %s: dropping that file's "
                 "data.options %s, which belong to %s", new_name, old_name, path, options, old_name)
     del file_data["options"]
+
+
+def without_options_of_replaced_dataset(cfg: Config, command_line: Dict[str, Any]) -> Config:
+    """``cfg`` without its ``data.options`` when the command line switches ``data.name`` to
+    another dataset (with a warning naming them), as :func:`drop_options_of_replaced_dataset`
+    does for a file: the options of a run's dataset (SM-MNIST's ``num_digits``) mean nothing to
+    the one a user scores it on, and the user never typed them."""
+    new_name = (command_line.get("data") or {}).get("name")
+    if new_name is None or new_name == cfg.data.name or not cfg.data.options:
+        return cfg
+    log.warning("data.name=%s replaces the run's %s: dropping its data.options %s, which belong "
+                "to %s", new_name, cfg.data.name, dict(cfg.data.options), cfg.data.name)
+    return dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, options={}))
 
 
 def config_to_yaml(cfg: Config) -> str:

@@ -17,6 +17,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import numbers
+import sys
+import time
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -33,6 +35,7 @@ from svg.eval.registry import Scorer, get_metrics, selection_rule
 from models.svg_lp import SVG, eval_mode
 from svg.eval.metrics import mean_confidence_interval
 from svg.eval.scoring import BestOfN, best_of_n
+from svg.timing import duration_words
 
 log = logging.getLogger(__name__)
 #: option → (its range in words, the smallest allowed value); None = "not given" where allowed
@@ -104,11 +107,13 @@ def sequence_noise(seed: int, index: int, n_samples: int, steps: int, seq_len: i
             torch.randn((seq_len - 1, z_dim), generator=gen))
 
 
-def protocol(cfg: EvalConfig, n_videos: int) -> Dict[str, Any]:
-    """The choices behind the numbers, as written into ``metrics.json``."""
+def protocol(cfg: EvalConfig, n_videos: int, source_videos: Optional[int] = None) -> Dict[str, Any]:
+    """The choices behind the numbers, as written into ``metrics.json``: ``videos`` counts the
+    sequences scored; ``source_videos``, when given, the videos they are clips of."""
     seq_len = cfg.n_past + cfg.n_future
     text = {m.name: m.protocol(cfg) for m in get_metrics(cfg.metrics)}
-    return {"videos": n_videos, "seed": cfg.seed, "n_past": cfg.n_past, "n_future": cfg.n_future,
+    clips = {} if source_videos is None else {"source_videos": source_videos}
+    return {"videos": n_videos, **clips, "seed": cfg.seed, "n_past": cfg.n_past, "n_future": cfg.n_future,
             "n_samples": cfg.n_samples,
             "frames_scored": f"{cfg.n_past + 1}..{seq_len} (1-based), the predicted frames only",
             "selection": "per sequence and per metric, the sample with the best metric averaged over "
@@ -149,6 +154,7 @@ def evaluate(model: SVG, dataset: Dataset, cfg: EvalConfig, *, progress: bool = 
     floor: Dict[str, List[torch.Tensor]] = {m.name: [] for m in metrics}
     diversity: List[torch.Tensor] = []
     terms: Dict[str, List[torch.Tensor]] = {"nll": [], "kl": [], "sigma": []}
+    began = time.perf_counter()
     for start in tqdm(range(0, n_videos, plan["sequences"]), disable=not progress, desc="evaluate",
                       dynamic_ncols=True):
         indices = range(start, min(start + plan["sequences"], n_videos))
@@ -163,12 +169,15 @@ def evaluate(model: SVG, dataset: Dataset, cfg: EvalConfig, *, progress: bool = 
         diversity += [spread.per_sequence()] if spread is not None else []
         if cfg.likelihood and x.shape[1] >= model.cfg.n_past + 1:
             _likelihood_terms(model, x, lik_noise.to(device), terms)
+        if progress and start == 0:   # measured, so the user can stop a long one at once
+            tqdm.write(time_estimate(time.perf_counter() - began, len(indices), n_videos, cfg),
+                       file=sys.stderr)
     results: Dict[str, BestOfN] = {m.name: best_of_n(torch.cat(scores[m.name], 1), m.higher_is_better)
                                    for m in metrics}
     report: Dict[str, Any] = {
         "metrics": {k: {"mean": r.mean, "ci95": r.ci95} for k, r in results.items()},
         "per_step": {k: r.curve.tolist() for k, r in results.items()},
-        "protocol": protocol(cfg, n_videos), "chunking": plan, "results": results,
+        "protocol": protocol(cfg, n_videos, _source_videos(dataset, n_videos)), "chunking": plan, "results": results,
         **beside_the_floor(results, floor, diversity, metrics)}
     if terms["nll"]:
         report.update(test_nll_per_dim=float(torch.cat(terms["nll"]).mean()),
@@ -177,6 +186,25 @@ def evaluate(model: SVG, dataset: Dataset, cfg: EvalConfig, *, progress: bool = 
         report["protocol"]["likelihood"] = _likelihood_protocol(model.cfg.likelihood.name,
                                                                 cfg.n_past + cfg.n_future)
     return report
+
+
+def _source_videos(dataset: Dataset, n: int) -> Optional[int]:
+    """The videos the first ``n`` items are clips of, when the dataset cuts several from one."""
+    count = getattr(dataset, "source_videos", lambda n: None)(n)
+    return None if count is None or count == n else count
+
+
+#: the settings the estimate suggests for a quick look
+QUICK = "--max-videos 16 --n-samples 10"
+
+
+def time_estimate(seconds: float, done: int, total: int, cfg: EvalConfig) -> str:
+    """The line shown after the first batch: what ``done`` sequences took, what all ``total``
+    will take at that pace, and the options of a quick look."""
+    rest = seconds / max(done, 1) * total
+    return (f"evaluate: the first {done} sequence(s) took {duration_words(seconds)}: about "
+            f"{duration_words(rest)} for all {total} at {cfg.n_samples} samples each; for a quick "
+            f"look stop it (Ctrl-C) and give {QUICK}")
 
 
 def _batch_noise(model: SVG, cfg: EvalConfig, indices: Sequence[int]

@@ -14,6 +14,10 @@ from data_loaders.common.atomic import atomic_path, write_text
 from svg.config import EvalConfig
 
 
+#: the files :func:`write_report` writes into its folder
+REPORT_FILES = ("metrics.json", "per_step.csv", "metrics.png")
+
+
 class ReportNotWritten(OSError):
     """The report was computed but could not be written to ``out_dir``; it is kept in ``report``."""
 
@@ -44,12 +48,15 @@ def headline(report: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def folder_name(split: str, cfg: EvalConfig, videos: int, all_videos: int,
-                overrides: Sequence[str] = (), checkpoint: Optional[str] = None) -> str:
+                overrides: Sequence[str] = (), checkpoint: Optional[str] = None,
+                raw_weights: bool = False) -> str:
     """``eval_<split>_<past>to<future>_N<n>``, then one tag per setting that changes the result and
     differs from the default, so no result overwrites another's: ``videos<k>`` (fewer than the
     split's ``all_videos``), ``seed<s>``, the metrics (another set), ``<metric>-<value>`` for
-    each metric option off its default (``ssim-uniform``, ``lpips-vgg``), ``nolikelihood``, ``fvd``, the checkpoint's name (other than ``best.pt``)
-    and ``data-<hash of the data overrides>``. Batch size and memory budget change no result."""
+    each metric option off its default (``ssim-uniform``, ``lpips-vgg``), ``nolikelihood``, ``fvd``, the checkpoint's name (other than ``best.pt``),
+    ``raw`` (``raw_weights``: the live weights of a checkpoint whose default is their moving
+    average) and ``data-<hash of the data overrides>``. Batch size and memory budget change no
+    result."""
     d = EvalConfig()
     tags = [f"eval_{split}_{cfg.n_past}to{cfg.n_future}_N{cfg.n_samples}"]
     tags += [f"videos{videos}"] if videos < all_videos else []
@@ -60,6 +67,7 @@ def folder_name(split: str, cfg: EvalConfig, videos: int, all_videos: int,
     tags += ["fvd"] if cfg.fvd else []
     name = os.path.splitext(os.path.basename(checkpoint))[0] if checkpoint else "best"
     tags += [name] if name != "best" else []
+    tags += ["raw"] if raw_weights else []
     if overrides:
         tags.append(f"data-{hashlib.sha1(' '.join(sorted(overrides)).encode()).hexdigest()[:8]}")
     return "_".join(tags)
@@ -116,7 +124,8 @@ def plot_per_step(results, path: str, protocol: Dict[str, Any],
         ax.set_title(f"{name.upper()}: {r.mean:.4g} ± {r.ci95:.2g}")
         ax.grid(alpha=0.3)
     fig.suptitle(f"{protocol['dataset']} {protocol['split']}, {protocol['n_past']} → "
-                 f"{protocol['n_future']}, best of {protocol['n_samples']}, {protocol['videos']} videos",
+                 f"{protocol['n_future']}, best of {protocol['n_samples']}, {protocol['videos']} "
+                 f"{'videos' if protocol.get('source_videos') is None else 'clips of ' + str(protocol['source_videos']) + ' videos'}",
                  fontsize=9)
     fig.tight_layout()
     with atomic_path(path) as tmp:

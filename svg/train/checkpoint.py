@@ -173,14 +173,23 @@ def resolve_checkpoint(run: str) -> str:
     return path
 
 
-def model_weights(state: Dict[str, Any], raw_weights: bool = False) -> Tuple[Dict[str, Any], str]:
+def model_weights(state: Dict[str, Any], raw_weights: bool = False, where: str = "the checkpoint"
+                  ) -> Tuple[Dict[str, Any], str]:
     """(state dict, ``"ema"`` or ``"raw"``) of a checkpoint: the moving average of the weights
     when training kept one (``train.ema``) and ``raw_weights`` is not asked for, else the live
-    weights. Checkpoints without an average (older ones, exports) give their weights as ``"raw"``."""
+    weights. Checkpoints without an average (older ones, exports) give their weights as ``"raw"``,
+    or as an export says (``weights``). ``raw_weights`` asked of a file that holds only the
+    average (an export made without ``--raw-weights``) raises :class:`UserError` naming ``where``:
+    it cannot be honoured, and ignoring it would score other weights than the user asked for."""
     ema = state.get("ema")
     if ema is not None and not raw_weights:
         return ema["model"], "ema"
-    return state["model"], state.get("weights", "raw")
+    kind = state.get("weights", "raw")
+    if raw_weights and kind == "ema":
+        raise UserError(f"--raw-weights: {where} holds only the moving average of the weights (an "
+                        f"export made without --raw-weights); leave the option out, or export the "
+                        f"run again with --raw-weights")
+    return state["model"], kind
 
 
 #: the help of every command's ``--raw-weights`` flag
@@ -190,7 +199,7 @@ RAW_WEIGHTS_HELP = ("use the live weights, not their moving average (when traini
 
 def weights_kind(path: str, raw_weights: bool = False) -> str:
     """``"ema"`` or ``"raw"``: which weights :func:`load_model` takes from checkpoint ``path``."""
-    return model_weights(load_checkpoint(path, mmap=True), raw_weights)[1]
+    return model_weights(load_checkpoint(path, mmap=True), raw_weights, path)[1]
 
 
 def load_model(run: str, device: torch.device, raw_weights: bool = False
@@ -203,7 +212,7 @@ def load_model(run: str, device: torch.device, raw_weights: bool = False
     state = load_checkpoint(path)
     cfg = read_config(state["config"], where=path)
     model = SVG(cfg.model)
-    weights, kind = model_weights(state, raw_weights)
+    weights, kind = model_weights(state, raw_weights, path)
     if kind == "ema":
         log.info("%s: the moving average of the weights (train.ema); --raw-weights for the live ones", path)
     try:
@@ -227,7 +236,7 @@ def export_model(run: str, dst: str, half: bool = True, raw_weights: bool = Fals
     state = load_checkpoint(src)
     dtype = torch.float16 if half else torch.float32
     dtype_name = str(dtype).removeprefix("torch.")
-    chosen, kind = model_weights(state, raw_weights)
+    chosen, kind = model_weights(state, raw_weights, src)
     weights = {k: v.to(dtype) if v.is_floating_point() else v for k, v in chosen.items()}
     if not is_finite_state(weights):
         raise UserError(f"{src}: some weights overflow float16; export them with --fp32" if half else

@@ -12,6 +12,7 @@ from typing import Iterator, List, Sequence, Tuple
 
 from models.errors import InputWarning
 from svg.train.step import StepStats
+from svg.timing import duration_words
 
 log = logging.getLogger("svg.train")
 LOG_FORMAT = "%(asctime)s %(name)s %(levelname)s %(message)s"
@@ -113,15 +114,6 @@ def kept_records() -> Iterator[List[logging.LogRecord]]:
         logging.getLogger().removeHandler(kept)
 
 
-def _duration(seconds: float) -> str:
-    """``seconds`` in words a person reads at a glance: 40 s, 12 min, 3.4 h."""
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 90 * 60:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
 class TrainLog:
     """Progress bar and TensorBoard scalars of the main process (a no-op on other ranks).
 
@@ -158,20 +150,27 @@ class TrainLog:
         self.bar.set_postfix(loss=f"{stats.loss:.1f}", nll=f"{stats.nll_per_dim:.3f}",
                              kl=f"{stats.kl:.2f}", sigma=f"{stats.sigma:.3f}")
         first = done == self.start + 1
-        if done % self.log_every and not first:
+        # the estimate comes log_every steps into the session (2 at least: the pace is measured
+        # after the first step), whether or not that step is logged: a resume after Ctrl-C
+        # starts at any step
+        estimate = done == self.start + max(self.log_every, 2)
+        logged = first or done % self.log_every == 0
+        if not (logged or estimate):
             return
         now = time.perf_counter()
         rate = self.steps / (now - self.t0)
         if first:
             log.info("first step took %.2f s", 1 / rate)
             self.t1 = now
-        elif done == self.start + self.log_every:
+        if estimate:
             pace = (self.steps - 1) / (now - self.t1) if self.t1 is not None and now > self.t1 else rate
             left = self.total - done
             log.info("measured %.3f steps/s (%.1f sequences/s) over %d steps after the first; at "
                      "this pace the %d steps left take about %s on this machine (validation and "
                      "checkpoints add to it)", pace, pace * self.per_step, self.steps - 1, left,
-                     _duration(left / pace))
+                     duration_words(left / pace))
+        if not logged:
+            return
         self.scalars("train", done, loss=stats.loss, nll_per_dim=stats.nll_per_dim, kl=stats.kl,
                      sigma=stats.sigma, effective_beta=stats.effective_beta, lr=lr,
                      grad_norm=stats.grad_norm, steps_per_s=rate, sequences_per_s=rate * self.per_step)

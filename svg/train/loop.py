@@ -32,7 +32,7 @@ from svg.eval.evaluate import evaluate, resolve_lengths
 from models.svg_lp import SVG
 from svg.train.ema import EMA
 from svg.train.resume import restore, session_config_text
-from svg.train.schedule import learning_rate
+from svg.train.schedule import check_warmup, learning_rate
 from svg.train.log import TrainLog, log_file
 from svg.train.run_folder import claim_run_folder
 from svg.train.step import train_step
@@ -57,6 +57,7 @@ def check_config(cfg: Config, device: torch.device) -> None:
     if t.amp == "fp16" and device.type != "cuda":
         raise UserError("train.amp=fp16 needs CUDA; use bf16 on CPU")
     check_ranges(cfg)   # also for a Config built in code rather than read
+    check_warmup(t.lr_warmup, t.epochs * t.steps_per_epoch)
     check_frame_shape(cfg, "the training config")
 
 
@@ -149,7 +150,8 @@ def _wrap(model: SVG, cfg: Config, d: Dist, device: torch.device) -> nn.Module:
 
 
 def train(cfg: Config, resume: bool = True, progress: bool = True, resume_from: Optional[str] = None,
-          strict_resume: bool = False, earlier_log: Sequence[logging.LogRecord] = ()) -> Dict[str, Any]:
+          strict_resume: bool = False, earlier_log: Sequence[logging.LogRecord] = (),
+          overwrite: bool = False) -> Dict[str, Any]:
     """Train (or resume) the run in ``cfg.run_dir``; returns the end-of-run summary.
 
     resume : continue from the newest intact checkpoint of the run folder, if any.
@@ -158,6 +160,8 @@ def train(cfg: Config, resume: bool = True, progress: bool = True, resume_from: 
     strict_resume : refuse, rather than warn about, settings that differ from the checkpoint's.
     earlier_log : log records of the set-up before this call (e.g. config warnings), for
         ``train.log``.
+    overwrite : train in a folder that is no run folder although it holds files the trainer
+        writes over (its ``config.yaml``, ...); refused otherwise.
 
     The run folder is held by this process alone while it trains (:mod:`svg.train.run_folder`):
     a folder that cannot be written, or that another trainer holds, raises ``UserError`` first.
@@ -171,7 +175,7 @@ def train(cfg: Config, resume: bool = True, progress: bool = True, resume_from: 
         torch.cuda.set_device(device)
     elif cfg.train.keep_host_memory:
         keep_freed_memory()
-    with claim_run_folder(cfg.run_dir, d.main), log_file(cfg.run_dir, d.main, earlier_log), \
+    with claim_run_folder(cfg.run_dir, d.main, overwrite), log_file(cfg.run_dir, d.main, earlier_log), \
             tf32(cfg.train.tf32):
         return _train(cfg, d, device, resume, progress, resume_from or cfg.train.resume_from,
                       strict_resume)

@@ -23,6 +23,7 @@ from svg.train.checkpoint import (beyond_keep_last, config_diff, list_checkpoint
 from svg.config import Config
 from svg.runtime import Dist
 from svg.train.ema import EMA
+from svg.train.schedule import resume_rate_change
 
 log = logging.getLogger("svg.train")
 #: keys that may differ on resume without being a change of settings
@@ -76,6 +77,9 @@ def restore(cfg: Config, d: Dist, model: nn.Module, opt: torch.optim.Optimizer,
         if d.main:
             log.warning("resuming %s with changed settings (recorded in config.%09d.yaml): %s", path,
                         int(state["step"]), listing)
+    rate_change = resume_rate_change(state["config"]["train"], cfg.train, int(state["step"]))
+    if rate_change and d.main:
+        log.warning("%s", rate_change)
     model.load_state_dict(state["model"])
     opt.load_state_dict(state["optimizer"])
     if state.get("scaler") or not scaler.is_enabled():

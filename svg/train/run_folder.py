@@ -25,16 +25,22 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import fnmatch
 import os
 import socket
 import time
 from typing import Iterator, List
 
 from data_loaders.common.atomic import check_writable
+from data_loaders.common.owned import refuse_foreign
+from svg.train.checkpoint import list_checkpoints
 from models.errors import UserError
 
 LOCK_FILE = "train.lock"
 LOG_FILE = "train.log"
+#: the files of a run folder the trainer writes whole (besides checkpoints and GIFs); not the
+#: lock file, which the locking itself deals with (a claim that failed or ended leaves it)
+OWN_FILES = ("config.yaml", "summary.json", "rollouts.gif", "best.pt")
 
 
 def missing_folders(folder: str) -> List[str]:
@@ -102,19 +108,40 @@ def _open_lock(run_dir: str) -> int:
     return fd
 
 
+def is_run_folder(run_dir: str) -> bool:
+    """Whether ``run_dir`` is a trainer's: it holds ``train.log`` (every session writes it first)
+    or a step checkpoint."""
+    return os.path.exists(os.path.join(run_dir, LOG_FILE)) or bool(list_checkpoints(run_dir))
+
+
+def written_over(rel: str) -> bool:
+    """Whether the trainer writes over a file at ``rel`` (relative to the run folder) rather
+    than beside it: its configs, end-of-run files and rollout GIFs (a checkpoint makes the
+    folder a run folder already)."""
+    folder, _, name = rel.rpartition("/")
+    if folder == "gifs":
+        return fnmatch.fnmatch(name, "step_*.gif")
+    return not folder and (name in OWN_FILES or fnmatch.fnmatch(name, "config.*.yaml"))
+
+
 @contextlib.contextmanager
-def claim_run_folder(run_dir: str, enabled: bool = True) -> Iterator[None]:
+def claim_run_folder(run_dir: str, enabled: bool = True, overwrite: bool = False) -> Iterator[None]:
     """Hold ``run_dir`` (made if missing) for one trainer while the block runs.
 
     Raises :class:`UserError`, before anything is written, when the folder cannot be written or
-    another trainer holds it. When the block fails and the folders this claim made hold nothing
-    but ``train.log`` and the lock file, they are removed. ``enabled=False`` (torchrun ranks
-    other than 0, which share rank 0's run): does nothing.
+    another trainer holds it, or when it is no run folder (:func:`is_run_folder`) and holds a
+    file the trainer would write over (``config.yaml`` in the user's own folder), unless
+    ``overwrite``. When the block fails and the folders this claim made hold nothing but
+    ``train.log`` and the lock file, they are removed. ``enabled=False`` (torchrun ranks other
+    than 0, which share rank 0's run): does nothing.
     """
     if not enabled:
         yield
         return
     check_writable(run_dir, "run_dir")
+    if not is_run_folder(run_dir):
+        refuse_foreign(run_dir, lambda rel: not written_over(rel), "run_dir",
+                       "train into another run_dir", overwrite)
     made = missing_folders(run_dir)
     fd = _open_lock(run_dir)
     try:

@@ -1,0 +1,63 @@
+"""Files users own: a command writes over none of its inputs and no file it did not create,
+unless it is told to with ``--overwrite``.
+
+Two checks, both made before any work, so that a refused command has changed nothing:
+:func:`refuse_existing` for the files a command is about to write (``svg predict``,
+``generate``, ``evaluate``, ``export``), and :func:`refuse_foreign` for a folder a command fills
+and may come back to (the converters' DST, the trainer's run folder), where only the files of an
+earlier run of the same command may be there. The messages are one line naming the file.
+"""
+from __future__ import annotations
+
+import os
+from typing import Callable, Iterable, Optional
+
+from models.errors import UserError
+
+from data_loaders.common.atomic import is_temporary
+
+#: the help of every command's ``--overwrite`` flag
+OVERWRITE_HELP = ("write over files that already exist at the output names (default: refuse, "
+                  "naming the first)")
+
+#: the same for a command that fills a folder (the converters' DST, the trainer's run_dir)
+OVERWRITE_FOLDER_HELP = ("write into a folder that holds files this command did not write "
+                         "(default: refuse, naming one)")
+
+
+def refuse_existing(paths: Iterable[str], overwrite: bool = False, fix: str = "choose another --out") -> None:
+    """Raise a one-line :class:`UserError` naming the first of ``paths`` that exists, unless
+    ``overwrite``: a file of the user's, an input, or an earlier run's output alike (a command
+    cannot tell them apart, and replacing any of them silently loses it). ``fix`` says what else
+    the user can do (e.g. "choose another --out")."""
+    if overwrite:
+        return
+    for path in paths:
+        if os.path.lexists(path):
+            raise UserError(f"{path} already exists; {fix}, or give --overwrite to replace it")
+
+
+def first_foreign_file(folder: str, ours: Callable[[str], bool]) -> Optional[str]:
+    """The first file under ``folder`` (sorted walk; paths relative to it, ``/``-separated) that
+    ``ours`` does not recognise as written by the command; None when there is none. The
+    temporaries of :mod:`data_loaders.common.atomic` are always the command's own."""
+    for root, dirs, files in os.walk(folder):
+        dirs.sort()
+        for name in sorted(files):
+            rel = os.path.relpath(os.path.join(root, name), folder).replace(os.sep, "/")
+            if not is_temporary(name) and not ours(rel):
+                return rel
+    return None
+
+
+def refuse_foreign(folder: str, ours: Callable[[str], bool], what: str, fix: str,
+                   overwrite: bool = False) -> None:
+    """Raise a one-line :class:`UserError` when ``folder`` holds a file that ``ours`` does not
+    recognise (:func:`first_foreign_file`), unless ``overwrite`` or the folder does not exist.
+    ``what`` names the folder's role ("DST", "run_dir"); ``fix`` what to do instead."""
+    if overwrite or not os.path.isdir(folder):
+        return
+    rel = first_foreign_file(folder, ours)
+    if rel is not None:
+        raise UserError(f"{what} {folder} holds {rel}, which this command did not write; {fix}, or "
+                        f"give --overwrite to write there anyway")

@@ -96,7 +96,8 @@ def test_dry_run_of_bench_demo_comparison(carry, tmp_path):
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
     assert all(s["rc"] == 0 for s in steps_of(out))
     check_device_limits(out, ["bench", "demo", "comparison"])
-    assert "training feed now / before" in (out / "log.txt").read_text()
+    log = (out / "log.txt").read_text()
+    assert "training feed now / before" in log and "cost against the pixels head" in log
     assert [p["step"] for p in json.loads((out / "demo_curve.json").read_text())["points"]] == [2, 4]
     listed = subprocess.run(["tar", "tzf", str(out / "comparison_gpu.tgz")], capture_output=True, text=True,
                             check=True).stdout

@@ -89,14 +89,14 @@ step imports 20 $PY -c "import omegaconf, lpips, tfrecord, svg.train.loop, eval_
 # the sizes of each phase's steps: the device's, or the dry run's (tiny, CPU)
 if [ $DRY = 0 ]; then
     PYTEST_CPU=(); SYNC=(--steps 20 --loop-steps 30 130)
-    PRECISIONS_B16="fp32 tf32 bf16" PRECISIONS_B100="tf32 bf16" CASES_B100=(--case dcgan64 --case vgg64)
+    PRECISIONS_B16="fp32 tf32 bf16" PRECISIONS_B100="tf32 bf16" CASES_B100=(--case dcgan64 --case vgg64) PRECISION_HEADS=bf16
     B16=(--repeats 20); B100=(--batch 100 --repeats 10); FEED=(--feed-steps 40)
     DEMO=(); CURVE=(--every 500); CMP=(--seeds 5 --jobs "${JOBS:-12}")
     CMP_RESULTS=$ROOT/docs/decoder_comparison_gpu
 else
     PYTEST_CPU=(--co); SYNC=(--steps 1 --loop-steps 1 2 --batch 2)
     # one of each command (bf16 is slow on most CPUs, vgg64 takes minutes on one core)
-    PRECISIONS_B16=fp32 PRECISIONS_B100=tf32 CASES_B100=(--case dcgan64)
+    PRECISIONS_B16=fp32 PRECISIONS_B100=tf32 CASES_B100=(--case dcgan64) PRECISION_HEADS=fp32
     B16=(--repeats 1 --batch 2); B100=(--batch 2 --repeats 1); FEED=(--feed-steps 2 --repeats 1)
     DEMO=(train.steps_per_epoch=4 train.ckpt_every=2 train.val_batches=1 train.batch_size=2)
     CURVE=(--every 2 --videos 2 --n-samples 2)
@@ -126,21 +126,24 @@ for label in ("before", "after"):
           f"loop syncs/step {r.get('loop', {}).get('per_step', '-')}")
 EOF
         ;;
-    bench)   # 5 × 36 + 50 s
+    bench)   # 5 × 32 + 30 + 50 s
         nvidia-smi dmon -s u -d 1 > "$OUT/dmon.txt" 2>&1 &
         DMON=$!
         for prec in $PRECISIONS_B16; do
-            step train_step_b16_$prec 36 $PY benchmarks/train_step.py --device $DEV --case demo --case dcgan64 \
+            step train_step_b16_$prec 32 $PY benchmarks/train_step.py --device $DEV --case demo --case dcgan64 \
                 --precision $prec "${B16[@]}"
         done
         for prec in $PRECISIONS_B100; do
-            step train_step_b100_$prec 36 $PY benchmarks/train_step.py --device $DEV "${CASES_B100[@]}" \
+            step train_step_b100_$prec 32 $PY benchmarks/train_step.py --device $DEV "${CASES_B100[@]}" \
                 --precision $prec "${B100[@]}"
         done
+        # the motion heads' cost per step against the pixels head (docs/model.md#motion-heads)
+        step train_step_heads 30 $PY benchmarks/train_step.py --device $DEV --case demo --heads \
+            --precision $PRECISION_HEADS "${B16[@]}"
         # what the trainer's loader feeds the GPU, items/s, beside the loader before (uint8 + batched seeding)
         step feed 50 $PY benchmarks/data_throughput.py --datasets feed --device $DEV "${FEED[@]}"
         kill $DMON 2>/dev/null
-        grep -h -E "^-- |speed-up|items/s" "$OUT/log.txt" | tail -n 20 | cut -c1-200
+        grep -h -E "^-- |speed-up|pixels head|items/s" "$OUT/log.txt" | tail -n 20 | cut -c1-200
         ;;
     demo)    # 160 + 80 s: the demo as users run it, as far as it gets, then its curve against the floor
         rm -rf "$WORK/runs/demo"

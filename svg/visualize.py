@@ -114,8 +114,7 @@ def head_grid(video: torch.Tensor, parts, n_past: int) -> np.ndarray:
     columns the predicted frames.
     """
     future = video[:, n_past:].detach().float().cpu()
-    rows = {"frame": future, "appearance": parts["appearance"].cpu()}
-    rows["mask"] = parts["mask"].cpu()
+    rows = {"frame": future, "appearance": parts["appearance"].cpu(), "mask": parts["mask"].cpu()}
     if "flow" in parts:
         scale = max(float(parts["flow"].norm(dim=2).max()), 1e-3)
         rows[f"flow (full colour = {scale:.2f} px)"] = flow_to_rgb(parts["flow"], scale)

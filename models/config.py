@@ -67,6 +67,9 @@ class ModelConfig:
     head : how the decoder's output becomes the frame (``models.heads``): pixels (SVG's own, every
         pixel redrawn) | composite (a mask blends the previous frame with a drawn appearance) |
         warp (the same with the previous frame warped by a predicted flow).
+    score_branches : motion heads only: add to the training loss the likelihood of each branch
+        alone (the appearance, and the warped previous frame for ``warp``), as SLAMP does, so that
+        the appearance is trained where the mask hides it. The reported ELBO stays the frame's.
     likelihood : the decoder distribution and its options (:class:`LikelihoodConfig`).
     backbone_options : options the backbone declares (its ``Options``; the built-in ones have none).
     """
@@ -84,5 +87,6 @@ class ModelConfig:
     skip: str = "last_context"
     beta: float = 1.0
     head: str = "pixels"
+    score_branches: bool = False
     likelihood: LikelihoodConfig = field(default_factory=LikelihoodConfig)
     backbone_options: Dict[str, Any] = field(default_factory=dict)

@@ -50,12 +50,21 @@ class HeadOutput:
     appearance : (N, C, H, W) a in [0, 1] (for ``pixels``, the frame itself).
     mask : (N, 1, H, W) m in [0, 1], the share of the (warped) previous frame; None for ``pixels``.
     flow : (N, 2, H, W) f in pixels (x, y), backward; None unless ``warp``.
+    warped : (N, C, H, W) W(x_{t−1}, f_t) in [0, 1]; None unless ``warp``.
     """
     mean: torch.Tensor
     log_sigma: Optional[torch.Tensor]
     appearance: torch.Tensor
     mask: Optional[torch.Tensor] = None
     flow: Optional[torch.Tensor] = None
+    warped: Optional[torch.Tensor] = None
+
+    def branches(self) -> list:
+        """The branch predictions that :attr:`models.config.ModelConfig.score_branches` scores
+        beside the frame: the appearance (motion heads) and the warped previous frame (``warp``)."""
+        if self.mask is None:
+            return []
+        return [self.appearance] + ([self.warped] if self.warped is not None else [])
 
 
 def warp(prev: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
@@ -106,12 +115,12 @@ def compose(head: str, out: torch.Tensor, prev: Optional[torch.Tensor], channels
     extra = out[:, c * (2 if per_pixel_sigma else 1):]
     mask = torch.sigmoid(extra[:, :1] + MASK_OFFSET)
     prev = prev.to(out.dtype)
-    flow = None
+    flow = warped = None
     if head == "warp":
         flow = extra[:, 1:3]
-        prev = warp(prev, flow)
+        prev = warped = warp(prev, flow)
     mean = mask * prev + (1 - mask) * appearance
-    return HeadOutput(mean, log_sigma, appearance, mask, flow)
+    return HeadOutput(mean, log_sigma, appearance, mask, flow, warped)
 
 
 def zero_head_channels(decoder: nn.Module, first: int) -> None:

@@ -40,6 +40,8 @@ class SVGOutput:
     effective_beta : mean σ² (the KL weight of an equivalent unit-variance Gaussian decoder).
     n_dims : values per sequence that the NLL sums over, (T − 1)·C·H·W.
     x_hat : (B, T − 1, C, H, W) predicted means in [0, 1] for frames 2..T.
+    branch_nll : the motion head's branches scored on their own (``model.score_branches``),
+        summed over branches; not part of the ELBO. None when nothing is scored.
     """
     total: torch.Tensor
     nll: torch.Tensor
@@ -48,10 +50,13 @@ class SVGOutput:
     effective_beta: torch.Tensor
     n_dims: int
     x_hat: torch.Tensor
+    branch_nll: Optional[torch.Tensor] = None
 
     def objective(self) -> torch.Tensor:
-        """Scalar to minimise: ``total`` averaged over the batch."""
-        return self.total.mean()
+        """Scalar to minimise: ``total`` (plus ``branch_nll``) averaged over the batch."""
+        if self.branch_nll is None:
+            return self.total.mean()
+        return (self.total + self.branch_nll).mean()
 
 
 @contextlib.contextmanager
@@ -192,7 +197,8 @@ class SVG(nn.Module):
         # under teacher forcing x_{t−1} is the ground truth
         out = self.decode(g.flatten(0, 1), skips, rows, x[:, :-1].flatten(0, 1))
         unflat = (lambda t: None if t is None else t.view(b, t_len - 1, *t.shape[1:]))
-        return unflat(out.mean), unflat(out.log_sigma), (mu_q, logvar_q, mu_p, logvar_p)
+        branches = [unflat(t) for t in out.branches()] if self.cfg.score_branches else []
+        return unflat(out.mean), unflat(out.log_sigma), (mu_q, logvar_q, mu_p, logvar_p), branches
 
     # ------------------------------------------------------------------------------ public API
     def loss(self, x: torch.Tensor, eps: Optional[torch.Tensor] = None,
@@ -206,14 +212,20 @@ class SVG(nn.Module):
         generator : optional torch.Generator used when ``eps`` is not given.
         """
         self.check_frames(x, self.cfg.n_past + 1)
-        mean, log_sigma, (mu_q, logvar_q, mu_p, logvar_p) = self._teacher_forced(x, eps, generator)
+        mean, log_sigma, (mu_q, logvar_q, mu_p, logvar_p), branches = self._teacher_forced(
+            x, eps, generator)
         dec = self.likelihood.nll(x[:, 1:], mean, log_sigma)
+        # SLAMP's training signal: each branch must predict the frame on its own too, so the
+        # appearance learns at full strength where the mask hides it (docs/model.md)
+        branch_nll = None
+        if branches:
+            branch_nll = sum(self.likelihood.nll(x[:, 1:], p, log_sigma).nll for p in branches)
         kl = gaussian_kl(*(None if t is None else at_least_float32(t)
                            for t in (mu_q, logvar_q, mu_p, logvar_p))).flatten(1).sum(1)
         return SVGOutput(total=dec.nll + self.cfg.beta * kl, nll=dec.nll, kl=kl,
                          sigma=dec.sigma_per_sample().detach(),
                          effective_beta=dec.effective_beta().detach(),
-                         n_dims=x[0, 1:].numel(), x_hat=mean)
+                         n_dims=x[0, 1:].numel(), x_hat=mean, branch_nll=branch_nll)
 
     def forward(self, x: torch.Tensor, eps: Optional[torch.Tensor] = None,
                 generator: Optional[torch.Generator] = None) -> SVGOutput:

@@ -147,3 +147,49 @@ def test_an_unknown_head_is_a_user_error():
     from models.errors import UserError
     with pytest.raises(UserError, match="unknown head 'flow'"):
         small_model(head="flow")
+
+
+@pytest.mark.parametrize("head", ["composite", "warp"])
+def test_score_branches_adds_each_branch_scored_alone_and_keeps_the_elbo(head):
+    """With the mask at 1, the frame is the (warped) previous one; the appearance is
+    sigmoid(bias) and the warped frame is the previous frame moved by the flow. Each branch's NLL
+    under optimal σ, computed by hand, is added to the objective; the ELBO does not change."""
+    torch.manual_seed(0)
+    plain = set_head(small_model(head=head, n_past=2), mask_logit=1e4, flow=(-1.0, 0.0)).eval().double()
+    scored = set_head(small_model(head=head, n_past=2, score_branches=True), mask_logit=1e4,
+                      flow=(-1.0, 0.0)).eval().double()
+    scored.load_state_dict(plain.state_dict())
+    x = torch.rand(3, 4, 1, 64, 64, dtype=torch.float64)
+    eps = torch.randn(3, 3, plain.cfg.z_dim, dtype=torch.float64)
+    a, b = plain.loss(x, eps), scored.loss(x, eps)
+    assert a.branch_nll is None
+    torch.testing.assert_close(b.total, a.total, rtol=0, atol=0)
+
+    def nll(pred):
+        err = x[:, 1:] - pred
+        log_sigma = 0.5 * torch.log(err.pow(2).mean(dim=(1, 2, 3, 4), keepdim=True))
+        sigma = softclip(log_sigma, plain.cfg.likelihood.log_sigma_min).exp()
+        return -Normal(pred, sigma).log_prob(x[:, 1:]).flatten(1).sum(1)
+
+    # the appearance: the decoder's frame channel through a sigmoid
+    parts = {}
+
+    def grab(module, inputs, output):
+        parts["out"] = output
+    hook = scored.decoder.register_forward_hook(grab)
+    scored.loss(x, eps)
+    hook.remove()
+    appearance = torch.sigmoid(parts["out"][:, :1]).view(3, 3, 1, 64, 64)
+    expected = nll(appearance)
+    if head == "warp":
+        shifted = np.stack([[numpy_shift(f[0], 0, 1)[None] for f in seq] for seq in x[:, :-1].numpy()])
+        expected = expected + nll(torch.from_numpy(shifted))
+    torch.testing.assert_close(b.branch_nll, expected, rtol=1e-9, atol=1e-6)
+    torch.testing.assert_close(b.objective(), (a.total + expected).mean(), rtol=1e-9, atol=1e-6)
+
+
+def test_pixels_ignores_score_branches():
+    torch.manual_seed(0)
+    model = small_model(head="pixels", score_branches=True)
+    out = model.loss(torch.rand(2, 3, 1, 64, 64))
+    assert out.branch_nll is None and torch.equal(out.objective(), out.total.mean())

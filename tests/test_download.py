@@ -2,11 +2,13 @@
 archives written here — KTH-like zips of real AVIs, a BAIR-like tar of real TFRecords, gzipped
 MNIST idx files — and the command must resume, verify, refuse damage by name, leave nothing
 half-written under a final name, and end with data the project's loaders open."""
+import collections
 import gzip
 import hashlib
 import io
 import os
 import re
+import shutil
 import socket
 import tarfile
 import threading
@@ -171,6 +173,15 @@ def test_a_file_url_is_a_mirror_too(tmp_path):
     (tmp_path / "out" / "f.bin.part").write_bytes(data[:100])           # file:// has no ranges
     fetch([(tmp_path / "src.bin").as_uri()], str(tmp_path / "out" / "f.bin"), progress=False)
     assert (tmp_path / "out" / "f.bin").read_bytes() == data
+
+
+def test_a_download_the_disk_cannot_hold_is_refused_before_writing(server, tmp_path, monkeypatch):
+    server.files["/f.bin"] = payload(5000)
+    usage = collections.namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10 ** 9, 10 ** 9 - 100, 100))
+    with pytest.raises(UserError, match=r"f\.bin\.part: 5\.0 kB more to download but only 100 B free"):
+        fetch([server.url + "/f.bin"], str(tmp_path / "f.bin"), progress=False)
+    assert finals(tmp_path) == []
 
 
 def test_md5_mismatch_is_refused_and_removed(server, tmp_path):
@@ -419,6 +430,11 @@ def test_bair_from_an_empty_folder_to_converted_data(server, bair_tar, tmp_path,
     test = build_dataset("bair", "test", str(root), 30)                 # the converted format
     assert np.array_equal((test[1].permute(0, 2, 3, 1).numpy() * 255).round().astype(np.uint8), frames["test"][1])
     assert len(build_dataset("bair", "train", str(root), 12, val_videos=1)) == 2
+    # the records may be deleted once converted: a re-run then fetches nothing
+    shutil.rmtree(root / "raw")
+    server.requests.clear()
+    assert main(["download", "bair", str(root), "--url", server.url + "/bair.tar", "--no-progress"]) == 0
+    assert server.requests == [] and "holds a finished conversion and no raw/ folder" in capsys.readouterr().out
 
 
 def test_bair_with_damaged_records_is_refused_and_not_converted(server, bair_tar, tmp_path, capsys):

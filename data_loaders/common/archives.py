@@ -138,6 +138,7 @@ def extract(path: str, destinations: Dict[str, str], label: Optional[str] = None
             wanted = {m: d for m, d in destinations.items()
                       if not (os.path.exists(d) and os.path.getsize(d) == sizes[m])}
             total = sum(sizes[m] for m in wanted)
+            _require_space(wanted.values(), total, label)
             with tqdm(total=total, desc=f"unpack {os.path.basename(label)}", unit="B", unit_scale=True,
                       disable=not progress or not wanted, dynamic_ncols=True, leave=False) as bar:
                 for member, dest in sorted(wanted.items()):
@@ -147,6 +148,20 @@ def extract(path: str, destinations: Dict[str, str], label: Optional[str] = None
                     bar.update(sizes[member])
     except (zipfile.BadZipFile, tarfile.TarError, zlib.error, EOFError) as e:
         raise UserError(f"{label}: cannot be unpacked ({e or type(e).__name__})") from None
+
+
+def _require_space(destinations, total: int, label: str) -> None:
+    """Refuse, before writing, an unpacking the disk cannot hold (BAIR's records are about 30 GB)."""
+    folders = {os.path.dirname(os.path.abspath(d)) for d in destinations}
+    if not folders:
+        return
+    existing = next(iter(folders))
+    while not os.path.isdir(existing):
+        existing = os.path.dirname(existing)
+    free = shutil.disk_usage(existing).free
+    if total > free:
+        raise UserError(f"{label}: unpacking needs {total / 1e9:.1f} GB but {existing} has "
+                        f"{free / 1e9:.1f} GB free; free some space or choose another folder")
 
 
 class _ZipMembers:

@@ -220,7 +220,9 @@ def fetch(urls: Sequence[str], path: str, md5: Optional[str] = None,
     name, part = os.path.basename(path), part_path(path)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     failures: List[str] = []
-    for url in urls:
+    for k, url in enumerate(urls):
+        # a failure is noted as it happens only when another URL follows (the error lists all)
+        note = (lambda m: log(f"{m}; trying the next URL")) if k + 1 < len(urls) else (lambda m: None)
         for attempt in range(retries + 1):
             try:
                 _transfer(url, part, name, progress, log, timeout)
@@ -241,14 +243,14 @@ def fetch(urls: Sequence[str], path: str, md5: Optional[str] = None,
                 # breaking off: try the next one
                 tries = f" (after {attempt + 1} attempts)" if attempt else ""
                 failures.append(f"{url}: {_reason(e)}{tries}")
-                log(f"{name}: {failures[-1]}")
+                note(f"{name}: {failures[-1]}")
                 break
             try:
                 _check(part, path, url, md5, verify)
             except UserError as e:
                 os.remove(part)                    # wrong bytes: resuming from them cannot help
                 failures.append(str(e))
-                log(f"{name}: {e}")
+                note(str(e))
                 break
             fsync_path(part)
             os.replace(part, path)

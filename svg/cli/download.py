@@ -248,6 +248,8 @@ def download_bair(root: str, urls: Dict[str, List[str]], keep: bool, progress: b
     from data_loaders.bair.check import check_files
     from data_loaders.bair.convert import convert
 
+    if _converted_without_sources(root, [os.path.join(s, "manifest.json") for s in ("train", "test")]):
+        return [f"{root} holds a finished conversion and no raw/ folder; nothing to do"]
     fetch_and_unpack(SOURCES["bair"].files[0], urls[BAIR_TAR], root, bair_plan,
                      lambda p, label: check_tar(p, label, progress), keep, progress)
     records = os.path.join(root, "raw", BAIR_RECORDS)
@@ -273,6 +275,8 @@ def download_kth(root: str, urls: Dict[str, List[str]], keep: bool, progress: bo
     from data_loaders.kth.convert import convert
     from data_loaders.kth.files import list_videos
 
+    if _converted_without_sources(root, ["manifest.json"]):
+        return [f"{root} holds a finished conversion and no raw/ folder; nothing to do"]
     for remote in SOURCES["kth"].files:
         action = remote.name[:-len(".zip")]
         if fetch_and_unpack(remote, urls[remote.name], root, kth_plan(action),
@@ -305,6 +309,13 @@ def download_mnist(root: str, urls: Dict[str, List[str]], keep: bool, progress: 
                           f"files hold {expected}", InputWarning)
         lines.append(f"{split}: {len(digits)} digits")
     return [", ".join(lines) + f" → {root}"]
+
+
+def _converted_without_sources(root: str, manifests: List[str]) -> bool:
+    """Whether ``root`` holds a finished conversion whose ``raw/`` sources were deleted (to save
+    space): then there is nothing to do, rather than everything to download again."""
+    return not os.path.exists(os.path.join(root, "raw")) and all(
+        os.path.exists(os.path.join(root, m)) for m in manifests)
 
 
 def _json_or_none(path: str):

@@ -219,6 +219,10 @@ def test_a_tar_cut_between_members_or_inside_one_is_refused(tmp_path):
         path.write_bytes(data[:cut])
         with pytest.raises(UserError, match=f"{re.escape(str(path))}: .*{why}"):
             check_tar(str(path))
+    path.write_bytes(payload(5000))                       # not a tar at all: one line, one reason
+    with pytest.raises(UserError) as e:
+        check_tar(str(path))
+    assert str(e.value) == f"{path}: not a readable tar archive (invalid header)"
 
 
 def test_a_zip_with_a_damaged_member_is_refused_by_name(tmp_path):
@@ -421,7 +425,11 @@ def test_bair_from_an_empty_folder_to_converted_data(server, bair_tar, tmp_path,
     server.files["/bair.tar"] = data
     server.drops["/bair.tar"] = [len(data) // 3]                         # broken off once
     root = tmp_path / "bair"
+    stale = root / "raw" / "softmotion30_44k" / "test" / ".traj_0_to_255.tfrecords.tmp-999999.tfrecords"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"left by a killed unpacking")          # neither foreign nor a record
     assert main(["download", "bair", str(root), "--url", server.url + "/bair.tar", "--no-progress"]) == 0
+    assert not stale.exists()
     out = capsys.readouterr().out
     assert server.requests == [("/bair.tar", None), ("/bair.tar", f"bytes={len(data) // 3}-")]
     assert f"test: 2 videos from 1 records → {root / 'test'}" in out

@@ -30,7 +30,7 @@ from tqdm import tqdm
 
 from models.errors import UserError
 
-from data_loaders.common.atomic import atomic_path
+from data_loaders.common.atomic import atomic_path, remove_stale_temporaries
 
 BLOCK = 512          # a tar header or end-of-archive block
 CHUNK = 1 << 20
@@ -57,7 +57,7 @@ def check_zip(path: str, label: Optional[str] = None) -> List[Member]:
                 raise UserError(f"{label}: member {bad} does not match its CRC-32 (a damaged zip)")
             return [Member(i.filename, i.file_size) for i in z.infolist() if not i.is_dir()]
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as e:
-        raise UserError(f"{label}: not a readable zip archive ({e or type(e).__name__})") from None
+        raise UserError(f"{label}: not a readable zip archive ({_one_line(e)})") from None
 
 
 def check_tar(path: str, label: Optional[str] = None, progress: bool = False) -> List[Member]:
@@ -72,7 +72,7 @@ def check_tar(path: str, label: Optional[str] = None, progress: bool = False) ->
     try:
         bar = tqdm(total=os.path.getsize(path), desc=f"check {os.path.basename(label)}", unit="B",
                    unit_scale=True, disable=not progress, dynamic_ncols=True, leave=False)
-        with tarfile.open(path, "r:*") as tf, bar:
+        with _open_tar(path) as tf, bar:
             for info in tf:
                 if not info.isfile():
                     continue
@@ -92,7 +92,7 @@ def check_tar(path: str, label: Optional[str] = None, progress: bool = False) ->
                     raise UserError(f"{label}: ends after member {members[-1].name if members else '(none)'} "
                                     f"without the end-of-archive block (a cut tar)")
     except (tarfile.TarError, EOFError, zlib.error, OSError) as e:
-        raise UserError(f"{label}: not a readable tar archive ({e or type(e).__name__})") from None
+        raise UserError(f"{label}: not a readable tar archive ({_one_line(e)})") from None
     return members
 
 
@@ -103,11 +103,21 @@ def list_members(path: str) -> List[Member]:
         if path.lower().endswith(".zip"):
             with zipfile.ZipFile(path) as z:
                 return [Member(i.filename, i.file_size) for i in z.infolist() if not i.is_dir()]
-        with tarfile.open(path, "r:*") as tf:
+        with _open_tar(path) as tf:
             return [Member(i.name, i.size) for i in tf.getmembers() if i.isfile()]
     except (zipfile.BadZipFile, tarfile.TarError, zlib.error, EOFError) as e:
-        raise UserError(f"{path}: not a readable archive ({e or type(e).__name__}); delete it "
+        raise UserError(f"{path}: not a readable archive ({_one_line(e)}); delete it "
                         f"and download again") from None
+
+
+def _open_tar(path: str) -> tarfile.TarFile:
+    """``tarfile.open`` for reading, compressed only if the file starts like gzip, bzip2 or xz (so
+    that a file of other bytes gets tarfile's one-line reason, not one per method tried)."""
+    return tarfile.open(path, "r:" if _plain_tar(path) else "r:*")
+
+
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e).split()) or type(e).__name__
 
 
 def _plain_tar(path: str) -> bool:
@@ -139,6 +149,9 @@ def extract(path: str, destinations: Dict[str, str], label: Optional[str] = None
                       if not (os.path.exists(d) and os.path.getsize(d) == sizes[m])}
             total = sum(sizes[m] for m in wanted)
             _require_space(wanted.values(), total, label)
+            for folder in {os.path.dirname(os.path.abspath(d)) for d in wanted.values()}:
+                if os.path.isdir(folder):
+                    remove_stale_temporaries(folder)   # left by an unpacking that was killed
             with tqdm(total=total, desc=f"unpack {os.path.basename(label)}", unit="B", unit_scale=True,
                       disable=not progress or not wanted, dynamic_ncols=True, leave=False) as bar:
                 for member, dest in sorted(wanted.items()):
@@ -147,7 +160,7 @@ def extract(path: str, destinations: Dict[str, str], label: Optional[str] = None
                         shutil.copyfileobj(src, out, CHUNK)
                     bar.update(sizes[member])
     except (zipfile.BadZipFile, tarfile.TarError, zlib.error, EOFError) as e:
-        raise UserError(f"{label}: cannot be unpacked ({e or type(e).__name__})") from None
+        raise UserError(f"{label}: cannot be unpacked ({_one_line(e)})") from None
 
 
 def _require_space(destinations, total: int, label: str) -> None:
@@ -181,7 +194,7 @@ class _TarMembers:
     """Context: (sizes by member name, open(member) -> file) of a tar."""
 
     def __init__(self, path: str):
-        self.tf = tarfile.open(path, "r:*")
+        self.tf = _open_tar(path)
 
     def __enter__(self):
         infos = {i.name: i for i in self.tf.getmembers() if i.isfile()}

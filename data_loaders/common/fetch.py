@@ -136,9 +136,12 @@ def _transfer(url: str, part: str, name: str, progress: bool, log: Log, timeout:
         with open(part, mode) as f, tqdm(total=total, initial=offset, desc=name, unit="B",
                                          unit_scale=True, disable=not progress,
                                          dynamic_ncols=True) as bar:
+            # read1: what has arrived, up to CHUNK, so that a slow link still moves the bar and an
+            # interruption loses nothing already received (read(CHUNK) waits for all CHUNK bytes)
+            read = getattr(response, "read1", response.read)
             try:
                 while True:
-                    block = response.read(CHUNK)
+                    block = read(CHUNK)
                     if not block:
                         break
                     f.write(block)

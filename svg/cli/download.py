@@ -254,7 +254,8 @@ def download_bair(root: str, urls: Dict[str, List[str]], keep: bool, progress: b
                      lambda p, label: check_tar(p, label, progress), keep, progress)
     records = os.path.join(root, "raw", BAIR_RECORDS)
     files = sorted(os.path.join(records, s, n) for s in ("train", "test")
-                   for n in os.listdir(os.path.join(records, s)) if n.endswith(".tfrecords"))
+                   for n in os.listdir(os.path.join(records, s))
+                   if n.endswith(".tfrecords") and not n.startswith("."))   # not a temporary
     sources = {os.path.relpath(p, root): os.path.getsize(p) for p in files}
     checked = os.path.join(root, BAIR_CHECKED)
     if not (os.path.exists(checked) and _json_or_none(checked) == sources):
@@ -280,8 +281,8 @@ def download_kth(root: str, urls: Dict[str, List[str]], keep: bool, progress: bo
     for remote in SOURCES["kth"].files:
         action = remote.name[:-len(".zip")]
         if fetch_and_unpack(remote, urls[remote.name], root, kth_plan(action),
-                            lambda p, label: check_zip(p, label), keep, progress):
-            n = len(os.listdir(os.path.join(root, "raw", action)))
+                            check_zip, keep, progress):
+            n = sum(not f.startswith(".") for f in os.listdir(os.path.join(root, "raw", action)))
             if n != KTH_VIDEOS[action]:
                 warnings.warn(f"{remote.name} held {n} {action} videos; KTH's own has "
                               f"{KTH_VIDEOS[action]}", InputWarning)

@@ -243,6 +243,8 @@ def test_a_zip_with_a_damaged_member_is_refused_by_name(tmp_path):
 # --url
 
 def test_url_overrides(tmp_path):
+    from data_loaders.kth.files import CLASSES
+    assert dl.KTH_CLASSES == CLASSES
     folder = dl.resolve_urls("mnist", ["http://m/a/"])
     assert folder["t10k-labels-idx1-ubyte.gz"] == ["http://m/a/t10k-labels-idx1-ubyte.gz"]
     one = dl.resolve_urls("kth", ["http://m/x/walking.zip", "file:///srv/walking.zip"])
@@ -268,9 +270,11 @@ def idx_gz(kind, n, seed):
 
 
 @pytest.fixture
-def mnist_files(server, monkeypatch):
-    files = {"train-images-idx3-ubyte.gz": idx_gz("images", 30, 0), "train-labels-idx1-ubyte.gz": idx_gz("labels", 30, 1),
-             "t10k-images-idx3-ubyte.gz": idx_gz("images", 10, 2), "t10k-labels-idx1-ubyte.gz": idx_gz("labels", 10, 3)}
+def mnist_files(server):
+    files = {"train-images-idx3-ubyte.gz": idx_gz("images", 30, 0),
+             "train-labels-idx1-ubyte.gz": idx_gz("labels", 30, 1),
+             "t10k-images-idx3-ubyte.gz": idx_gz("images", 10, 2),
+             "t10k-labels-idx1-ubyte.gz": idx_gz("labels", 10, 3)}
     for name, data in files.items():
         server.files[f"/mnist/{name}"] = data
     return files
@@ -280,7 +284,8 @@ def test_mnist_checksum_mismatch_is_refused(server, mnist_files, tmp_path, capsy
     # the published MD5s are MNIST's real ones; these small files cannot match them
     assert main(["download", "mnist", str(tmp_path / "m"), "--url", server.url + "/mnist/", "--no-progress"]) == 2
     err = capsys.readouterr().err
-    assert f"svg download: error: could not fetch train-images-idx3-ubyte.gz: {tmp_path / 'm' / 'train-images-idx3-ubyte.gz'}: MD5 " in err
+    gz = tmp_path / "m" / "train-images-idx3-ubyte.gz"
+    assert f"svg download: error: could not fetch train-images-idx3-ubyte.gz: {gz}: MD5 " in err
     assert "is not the published f68b3c2dcbeaaa9fbdd348bbdeb94873" in err and "Traceback" not in err
     assert finals(tmp_path / "m") == []
 

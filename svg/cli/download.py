@@ -43,7 +43,7 @@ from models.errors import InputWarning, UserError
 
 from data_loaders.common.archives import Member, check_tar, check_zip, extract, list_members
 from data_loaders.common.atomic import check_writable, write_text
-from data_loaders.common.fetch import PART, fetch, human_bytes
+from data_loaders.common.fetch import PART, fetch
 from data_loaders.common.files import load_json
 from data_loaders.common.owned import OVERWRITE_FOLDER_HELP, refuse_foreign
 
@@ -69,6 +69,7 @@ class Source:
 
 BAIR_TAR = "bair_robot_pushing_dataset_v0.tar"
 BAIR_RECORDS = "softmotion30_44k"
+# the KTH loader's CLASSES (a test checks they agree), written here so that --help needs no PyAV
 KTH_CLASSES = ("boxing", "handclapping", "handwaving", "jogging", "running", "walking")
 KTH_VIDEOS = {c: 99 if c == "handclapping" else 100 for c in KTH_CLASSES}   # person13_handclapping_d3 is missing
 KTH_MIRRORS = ("https://www.csc.kth.se/cvap/actions/", "http://www.csc.kth.se/cvap/actions/",
@@ -89,7 +90,7 @@ SOURCES: Dict[str, Source] = {
     "kth": Source(tuple(Remote(f"{c}.zip", tuple(m + f"{c}.zip" for m in KTH_MIRRORS)) for c in KTH_CLASSES),
                   "data/kth", "configs/kth.yaml", "six zips of AVIs"),
     "mnist": Source(tuple(Remote(n, tuple(m + n for m in MNIST_MIRRORS), md5) for n, md5 in MNIST_MD5.items()),
-                    "data/mnist", "configs/smmnist.yaml", "four .gz files, 11 MB"),
+                    "data/mnist", "configs/smmnist.yaml", "four .gz files, about 12 MB"),
 }
 
 EXTRACTED = ".extracted.json"          # beside an archive: what was unpacked from it, and sizes

@@ -36,6 +36,8 @@ SUBCOMMANDS = {
     "predict": ("svg.cli.predict", "sampled futures of your own videos, GIFs, frame folders or .npy clips"),
     "export": ("svg.cli.export", "a trained model as one small file (weights and config) to share"),
     "fvd": ("eval_fvd.cli", "Fréchet Video Distance between two sets of videos (I3D, offline)"),
+    "download": ("svg.cli.download",
+                 "fetch BAIR, KTH or MNIST (resumable, verified), unpack and convert it into DIR"),
     "convert-bair": ("data_loaders.bair.convert",
                      "convert BAIR softmotion30_44k TFRecords into the fast on-disk format"),
     "check-data": ("data_loaders.bair.check",

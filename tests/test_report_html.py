@@ -224,12 +224,18 @@ def browser():
         from selenium.webdriver.chrome.service import Service
     except ImportError:
         pytest.skip("selenium not installed: pip install -e '.[test]' (make test does)")
+    from selenium.common.exceptions import SessionNotCreatedException
+
     options = webdriver.ChromeOptions()
     options.binary_location = chromium   # given, so Selenium never looks for a browser to download
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--no-first-run", "--disable-extensions", "--disable-background-networking",
                 "--window-size=1300,2000"):
         options.add_argument(arg)          # --no-sandbox: CI runs as root
-    driver = webdriver.Chrome(options=options, service=Service(driver_path))
+    try:
+        driver = webdriver.Chrome(options=options, service=Service(driver_path))
+    except SessionNotCreatedException:    # a start slower than chromedriver waits (a loaded machine)
+        driver = webdriver.Chrome(options=options, service=Service(driver_path))
     driver.set_page_load_timeout(120)
     yield driver
     driver.quit()

@@ -47,7 +47,10 @@ def build_report(dirs, out=None, overwrite: bool = False) -> str:
         raise UserError(f"--out {path} is one of the files the report reads; choose another --out")
     if os.path.isdir(path):
         raise UserError(f"--out {path} is a folder; give the page's file name, e.g. {os.path.join(path, 'report.html')}")
-    check_writable(os.path.dirname(os.path.abspath(path)), "the folder of --out")
+    what = ("the folder of --out" if out is not None else
+            "the evaluation folder (--out FILE writes the page elsewhere)" if len(dirs) == 1 else
+            "the current folder (--out FILE writes the page elsewhere)")
+    check_writable(os.path.dirname(os.path.abspath(path)), what)
     refuse_existing([path], overwrite, "choose another --out")
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     write_html(path, evaluations)

@@ -125,7 +125,8 @@ def test_a_failed_write_still_prints_the_metrics(run_dir, tmp_path, capsys, monk
     assert "best of 2 samples" in out and "PSNR" in out
     saved = json.loads(out[out.index("{"):])                # the report that could not be written
     assert set(saved["metrics"]) == {"psnr"} and saved["protocol"]["videos"] == 2
-    assert f"could not write metrics.json, per_step.csv, metrics.png to {tmp_path / 'out'}" in err
+    assert (f"could not write metrics.json, per_step.csv, metrics.png, rollouts.npz, report.html to "
+            f"{tmp_path / 'out'}") in err
     assert "No space left on device" in err
 
 

@@ -6,7 +6,9 @@ holds its inputs and other files of the user's, and every one of those files is 
 afterwards (md5); put a file of the user's at one of its output names, and it is refused in one
 line naming that file, with every file, that one included, byte-identical.
 """
+import contextlib
 import hashlib
+import io
 import os
 import shutil
 
@@ -80,6 +82,10 @@ def case(command: str, home, run) -> tuple:
                  "2", "--device", "cpu"], home / "video_0000.png")
     if command == "evaluate":
         return ["evaluate", "--run", str(run), "--out", str(home), *FAST_EVAL], home / "metrics.json"
+    if command == "report":   # its input: an evaluation folder (its progress bar kept off the test's stderr)
+        with contextlib.redirect_stderr(io.StringIO()):
+            assert main(["evaluate", "--run", str(run), "--out", str(home / "eval"), *FAST_EVAL]) == 0
+        return ["report", str(home / "eval"), "--out", str(home / "page.html")], home / "page.html"
     if command == "export":
         shutil.copy(run / "best.pt", home / "mine.pt")
         return ["export", "--run", str(home / "mine.pt"), str(home / "shared.pt")], home / "shared.pt"
@@ -100,7 +106,7 @@ def case(command: str, home, run) -> tuple:
              "train.steps_per_epoch=1", f"run_dir={home}"], home / "config.yaml")
 
 
-COMMANDS = ["predict", "generate", "evaluate", "export", "convert-videos", "convert-kth",
+COMMANDS = ["predict", "generate", "evaluate", "report", "export", "convert-videos", "convert-kth",
             "convert-bair", "train"]
 
 

@@ -32,6 +32,7 @@ from models.errors import EXIT_USER_ERROR, debug_requested, run_command
 SUBCOMMANDS = {
     "train": ("svg.cli.train", "train SVG-LP (same as train_svg.py)"),
     "evaluate": ("svg.cli.evaluate", "best-of-N PSNR/SSIM/LPIPS of a trained run, with the protocol"),
+    "report": ("svg.cli.report", "the HTML page of an evaluation folder, or of several side by side"),
     "generate": ("svg.cli.generate", "labelled rollout GIFs and PNG strips of test sequences"),
     "predict": ("svg.cli.predict", "sampled futures of your own videos, GIFs, frame folders or .npy clips"),
     "export": ("svg.cli.export", "a trained model as one small file (weights and config) to share"),

@@ -8,6 +8,8 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import os
 import sys
 from typing import Any, Dict, Optional, Sequence
@@ -19,9 +21,11 @@ from svg.config.read import read_config
 from svg.data import make_dataset
 from svg.runtime import keep_freed_memory, pick_device
 from svg.eval.memory import parse_size
-from svg.eval.report import REPORT_FILES, ReportNotWritten, folder_name, report_json, write_report
+from svg.eval.report import (REPORT_FILES, WEIGHTS_WORDS, ReportNotWritten, folder_name, report_json,
+                             sequences_words, write_report)
 from svg.eval.evaluate import check_eval_config, check_options, evaluate, resolve_lengths
 from svg.eval.registry import METRICS, option_flags
+from svg.eval.rollouts import rollout_examples
 from svg.train.checkpoint import RAW_WEIGHTS_HELP, load_model, weights_kind
 
 EXIT_NOT_WRITTEN = 1
@@ -31,9 +35,11 @@ def evaluate_run(run: str, cfg: EvalConfig = EvalConfig(), split: str = "test",
                  overrides: Sequence[str] = (), out_dir: Optional[str] = None,
                  progress: bool = True, raw_weights: bool = False, overwrite: bool = False
                  ) -> Dict[str, Any]:
-    """Evaluate a run folder or checkpoint; writes metrics.json, per_step.csv and metrics.png.
+    """Evaluate a run folder or checkpoint; writes metrics.json, per_step.csv, metrics.png,
+    rollouts.npz and report.html (:data:`svg.eval.report.REPORT_FILES`).
 
-    The report's ``protocol`` names the checkpoint, data and every metric choice. The options are
+    The report's ``protocol`` names the checkpoint, data and every metric choice; ``config`` is the
+    run's config as evaluated (the ``data.*`` overrides applied). The options are
     checked and the output folder (``out_dir``, else :func:`svg.eval.report.folder_name` next to
     the checkpoint) proven writable before any work. With ``cfg.fvd``, a failure of FVD is raised
     only after the other metrics are written; a failed write raises :class:`ReportNotWritten`,
@@ -69,6 +75,9 @@ def evaluate_run(run: str, cfg: EvalConfig = EvalConfig(), split: str = "test",
                               weights=weights,
                               dataset=run_cfg.data.name, data_root=run_cfg.data.root,
                               data_options=dict(run_cfg.data.options), split=split)
+    report["config"] = json.loads(json.dumps(dataclasses.asdict(run_cfg), default=str))
+    # a few videos drawn again for the report's pictures (none are held while scoring)
+    report["rollouts"] = rollout_examples(model, dataset, cfg, report["results"])
     if fvd is not None:
         res = fvd.result()
         report["fvd"] = res["fvd"]
@@ -160,12 +169,12 @@ def run(args: argparse.Namespace) -> int:
                            raw_weights=args.raw_weights, overwrite=args.overwrite)
     except ReportNotWritten as e:   # the work is done: show the numbers, then say what failed
         print_summary(e.report)
-        print(f"svg evaluate: error: could not write metrics.json, per_step.csv, metrics.png to "
+        print(f"svg evaluate: error: could not write {', '.join(REPORT_FILES)} to "
               f"{e.out_dir} ({e.cause}); the report follows", file=sys.stderr)
         print(report_json(e.report))
         return EXIT_NOT_WRITTEN
     print_summary(rep)
-    print(f"wrote {rep['out_dir']}/metrics.json, per_step.csv, metrics.png")
+    print(f"wrote {rep['out_dir']}/{', '.join(REPORT_FILES)}")
     return 0
 
 
@@ -193,15 +202,3 @@ def print_summary(rep: Dict[str, Any]) -> None:
         print(f"  {p['split']} NLL per dimension {rep['test_nll_per_dim']:.4f}, KL per frame "
               f"{rep['kl_per_frame']:.4f}, test-time σ {rep['test_sigma']:.4f}")
 
-
-#: how the console summary names the weights scored (the protocol's ``weights``)
-WEIGHTS_WORDS = {"ema": "the moving average of the weights (train.ema)",
-                 "raw": "the live weights (not averaged)"}
-
-
-def sequences_words(p: Dict[str, Any]) -> str:
-    """``"16 videos"``, or ``"32 clips cut from 2 videos"`` when the protocol says they are clips."""
-    if p.get("source_videos") is None:
-        return f"{p['videos']} videos"
-    n = p["source_videos"]
-    return f"{p['videos']} clips cut from {n} video{'' if n == 1 else 's'}"

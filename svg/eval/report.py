@@ -1,5 +1,6 @@
-"""The files ``svg evaluate`` writes: ``metrics.json``, ``per_step.csv`` and ``metrics.png``,
-the folder they go to by default, and the check that it is writable before any work."""
+"""The files ``svg evaluate`` writes: ``metrics.json``, ``per_step.csv``, ``metrics.png``,
+``rollouts.npz`` (a few videos for the pictures) and ``report.html`` (:mod:`svg.eval.html_report`),
+and the folder they go to by default."""
 from __future__ import annotations
 
 import csv
@@ -14,8 +15,15 @@ from data_loaders.common.atomic import atomic_path, write_text
 from svg.config import EvalConfig
 
 
-#: the files :func:`write_report` writes into its folder
-REPORT_FILES = ("metrics.json", "per_step.csv", "metrics.png")
+#: the files :func:`write_report` writes into its folder, in the order it writes them: the page
+#: last, so a folder with ``report.html`` holds everything it shows
+REPORT_FILES = ("metrics.json", "per_step.csv", "metrics.png", "rollouts.npz", "report.html")
+#: report entries kept in memory only, never written to ``metrics.json``
+IN_MEMORY = ("results", "rollouts")
+
+#: how the console summary and the page name the weights scored (the protocol's ``weights``)
+WEIGHTS_WORDS = {"ema": "the moving average of the weights (train.ema)",
+                 "raw": "the live weights (not averaged)"}
 
 
 class ReportNotWritten(OSError):
@@ -27,8 +35,16 @@ class ReportNotWritten(OSError):
 
 
 def report_json(report: Dict[str, Any]) -> str:
-    """``metrics.json``'s text: the report without its in-memory ``results``."""
-    return json.dumps({k: v for k, v in report.items() if k != "results"}, indent=2)
+    """``metrics.json``'s text: the report without its in-memory ``results`` and ``rollouts``."""
+    return json.dumps({k: v for k, v in report.items() if k not in IN_MEMORY}, indent=2)
+
+
+def sequences_words(p: Dict[str, Any]) -> str:
+    """``"16 videos"``, or ``"32 clips cut from 2 videos"`` when the protocol says they are clips."""
+    if p.get("source_videos") is None:
+        return f"{p['videos']} videos"
+    n = p["source_videos"]
+    return f"{p['videos']} clips cut from {n} video{'' if n == 1 else 's'}"
 
 
 def headline(report: Dict[str, Any]) -> Dict[str, Any]:
@@ -86,7 +102,15 @@ def _metric_option_tags(cfg: EvalConfig) -> List[str]:
 
 
 def write_report(out_dir: str, report: Dict[str, Any]) -> None:
-    """Write the report (without its in-memory ``results``) with its per-step table and plot."""
+    """Write the report (without its in-memory entries) with its per-step table and plot, the
+    rollouts kept for the pictures (``report["rollouts"]``, when there) and ``report.html``.
+
+    Each file is written atomically; the page is written last, from what ``metrics.json`` holds,
+    so it shows exactly what ``svg report`` would rebuild from the folder.
+    """
+    from svg.eval.html_report import Evaluation, write_html
+    from svg.eval.rollouts import write_rollouts
+
     os.makedirs(out_dir, exist_ok=True)
     results = report["results"]
     p = report["protocol"]
@@ -101,6 +125,11 @@ def write_report(out_dir: str, report: Dict[str, Any]) -> None:
                    + [f"{floor[k]['per_step'][t]:.6f}" for k in names if k in floor])
     write_text(os.path.join(out_dir, "per_step.csv"), buf.getvalue())
     plot_per_step(results, os.path.join(out_dir, "metrics.png"), p, floor)
+    rollouts = report.get("rollouts")
+    if rollouts is not None:
+        write_rollouts(os.path.join(out_dir, "rollouts.npz"), rollouts)
+    write_html(os.path.join(out_dir, "report.html"),
+               [Evaluation(out_dir, json.loads(report_json(report)), rollouts)])
 
 
 def plot_per_step(results, path: str, protocol: Dict[str, Any],

@@ -42,7 +42,7 @@ def rollout_gif(path: str, truth: torch.Tensor, samples: torch.Tensor, n_past: i
     write_gif(path, rollout_grid(truth, samples, n_past), fps)
 
 
-def _framed(videos: torch.Tensor, n_past: int) -> torch.Tensor:
+def framed(videos: torch.Tensor, n_past: int) -> torch.Tensor:
     """(K, T, C, H, W) in [0, 1] → (K, T, H+4, W+4, 3) with green (context) / red borders."""
     grid = rollout_grid(videos[0:1], videos[1:].unsqueeze(1), n_past)        # (T, h, K·w, 3)
     t, h, kw, _ = grid.shape
@@ -67,7 +67,7 @@ def labelled_rollout(videos: torch.Tensor, labels, n_past: int, scale: int = 2):
     strip (K·h + label rows, T·w, 3)) as float arrays in [0, 1]: the GIF shows the columns side by
     side; the strip has one row per column with time running left to right.
     """
-    cells = _framed(videos, n_past)                                       # (K, T, h, w, 3)
+    cells = framed(videos, n_past)                                        # (K, T, h, w, 3)
     cells = cells.repeat_interleave(scale, 2).repeat_interleave(scale, 3).numpy()
     k, t, h, w, _ = cells.shape
     side = np.concatenate(list(cells), axis=2)                            # (T, h, K·w, 3)

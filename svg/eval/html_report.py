@@ -177,7 +177,7 @@ def rollout_rows(rollouts: Dict[str, np.ndarray]) -> List[Dict[str, Any]]:
     samples, copy-last-frame. Returns [{video, rows: [{label, scores, uri, width}]}]."""
     import torch
 
-    from svg.visualize import rollout_grid
+    from svg.visualize import framed
 
     n_past, n = int(rollouts["n_past"]), int(rollouts["n_samples"])
     names = [str(m) for m in rollouts["metrics"]]
@@ -189,10 +189,9 @@ def rollout_rows(rollouts: Dict[str, np.ndarray]) -> List[Dict[str, Any]]:
         copy_last = truth[n_past - 1:n_past].expand(truth.shape[0] - n_past, -1, -1, -1)
         floor = torch.cat([truth[:n_past], copy_last])
         rows = torch.cat([truth[None], samples, floor[None]])                          # (R, T, C, H, W)
-        grid = rollout_grid(rows[:1], rows[1:, None], n_past)                           # (T, h, R·w, 3)
-        t, h, rw, _ = grid.shape
-        strips = grid.view(t, h, rows.shape[0], rw // rows.shape[0], 3).permute(2, 1, 0, 3, 4)
-        strips = (strips.reshape(rows.shape[0], h, -1, 3) * 255).round().to(torch.uint8).numpy()
+        cells = framed(rows, n_past)                                                   # (R, T, h, w, 3)
+        strips = cells.permute(0, 2, 1, 3, 4).reshape(rows.shape[0], cells.shape[2], -1, 3)
+        strips = (strips * 255).round().to(torch.uint8).numpy()                        # (R, h, T·w, 3)
         scale = max(1, 64 // truth.shape[-1])   # small frames drawn at least 64 pixels wide
         labels: List[Tuple[str, str]] = [("truth", "")]
         for j, index in enumerate(rollouts["sample_index"][v]):

@@ -11,7 +11,7 @@ from torch.utils.data import Dataset
 
 from data_loaders.common.base import DATASETS, DatasetEntry, register_dataset
 from data_loaders.mnist.moving_mnist import MovingMNIST
-from data_loaders.moving_squares import MovingSquares
+from data_loaders.moving_squares.dataset import MovingSquares
 from data_loaders.mnist.smmnist import StochasticMovingMNIST
 from data_loaders.common.splits import SPLITS, check_split
 

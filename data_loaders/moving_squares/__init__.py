@@ -1,3 +1,2 @@
-"""Bouncing squares: a tiny synthetic dataset for tests and benchmarks (:mod:`.dataset`).
-``data_loaders.moving_squares`` keeps the names of the former module of that name."""
-from .dataset import *  # noqa: F401,F403
+"""Bouncing squares: a tiny synthetic dataset for tests and benchmarks (:mod:`.dataset`)."""
+from . import dataset  # noqa: F401 (registers the dataset; the registry imports packages only)

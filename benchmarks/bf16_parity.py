@@ -17,11 +17,11 @@ import json
 import os
 from typing import Any, Dict, List, Optional
 
-from data_loaders.common.atomic import write_text
+from core.atomic_files import write_text
 from svg.cli.evaluate import evaluate_run
 from svg.config import EvalConfig, load_config
 from svg.eval.report import headline
-from svg.train.checkpoint import latest_checkpoint, load_checkpoint
+from svg.checkpoints import latest_checkpoint, load_checkpoint
 from svg.train.log import log_lines
 from svg.train.loop import train
 

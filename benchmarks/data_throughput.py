@@ -39,8 +39,8 @@ from data_loaders.bair.convert import convert
 from data_loaders.kth.convert import convert as convert_kth
 from data_loaders.kth.files import list_videos
 from data_loaders.common.video import decode_video
-from models.device import pick_device
-from models.errors import UserError
+from core.devices import pick_device
+from core.errors import UserError
 from svg.config import DataConfig
 from svg.data import StepSeeded, make_dataset, step_seed, training_loader, unit_frames
 from svg.testing.bair_records import write_random_videos

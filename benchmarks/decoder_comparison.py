@@ -47,15 +47,15 @@ from typing import Any, Dict, List, Optional, Tuple
 import numpy as np
 import torch
 
-from data_loaders.common.atomic import atomic_path, write_text
+from core.atomic_files import atomic_path, write_text
 from svg.cli.evaluate import evaluate_run
 from svg.cli.generate import rollout_columns
 from svg.config import EvalConfig, config_to_yaml, load_config
 from svg.data import make_dataset
 from svg.eval.metrics import mean_confidence_interval
 from svg.eval.report import headline
-from svg.runtime import pick_device, resolve_amp
-from svg.train.checkpoint import load_model
+from core.devices import pick_device, resolve_amp
+from svg.checkpoints import load_model
 from svg.train.loop import train
 from svg.visualize import labelled_rollout, write_gif, write_png
 

@@ -21,7 +21,7 @@ import os
 import re
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from data_loaders.common.atomic import atomic_path, write_text
+from core.atomic_files import atomic_path, write_text
 from svg.cli.evaluate import evaluate_run
 from svg.config import EvalConfig
 from svg.eval.report import headline

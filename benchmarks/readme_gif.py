@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from svg.data import fixed_batches, make_dataset
-from svg.train.checkpoint import load_model
+from svg.checkpoints import load_model
 from svg.visualize import labelled_rollout, write_gif
 
 

@@ -46,7 +46,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from data_loaders.moving_squares.dataset import moving_squares
 from svg import SVG, LikelihoodConfig, ModelConfig
-from svg.runtime import autocast_context, keep_freed_memory, tf32
+from core.devices import autocast_context, tf32
+from svg.runtime import keep_freed_memory
 from svg.testing.original_svg import OriginalSVG, copy_weights
 
 BETA = 1e-4   # the original objective's KL weight; our mse likelihood uses the same β

@@ -20,7 +20,7 @@ import re
 import tempfile
 from typing import IO, Iterator, List
 
-from models.errors import MissingFile, UserError
+from core.errors import MissingFile, UserError
 
 _TMP = re.compile(r"^\.(?P<name>.+)\.tmp-(?P<pid>\d+)(?P<ext>\.[^.]*)?$")
 
@@ -79,7 +79,7 @@ def atomic_path(path: str) -> Iterator[str]:
     """Yield a temporary path to write ``path`` through; on success it is fsynced and renamed.
 
     On an exception the temporary file is removed and ``path`` is left as it was. A folder that
-    does not exist or cannot be written to raises :class:`~models.errors.UserError` naming it.
+    does not exist or cannot be written to raises :class:`~core.errors.UserError` naming it.
     """
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):

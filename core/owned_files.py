@@ -12,9 +12,9 @@ from __future__ import annotations
 import os
 from typing import Callable, Iterable, Optional
 
-from models.errors import UserError
+from core.errors import UserError
 
-from data_loaders.common.atomic import is_temporary
+from core.atomic_files import is_temporary
 
 #: the help of every command's ``--overwrite`` flag
 OVERWRITE_HELP = ("write over files that already exist at the output names (default: refuse, "
@@ -40,7 +40,7 @@ def refuse_existing(paths: Iterable[str], overwrite: bool = False, fix: str = "c
 def first_foreign_file(folder: str, ours: Callable[[str], bool]) -> Optional[str]:
     """The first file under ``folder`` (sorted walk; paths relative to it, ``/``-separated) that
     ``ours`` does not recognise as written by the command; None when there is none. The
-    temporaries of :mod:`data_loaders.common.atomic` are always the command's own."""
+    temporaries of :mod:`core.atomic_files` are always the command's own."""
     for root, dirs, files in os.walk(folder):
         dirs.sort()
         for name in sorted(files):

@@ -1,10 +1,10 @@
 """``python -m eval_fvd REAL FAKE``: see :mod:`eval_fvd.cli`. User errors print one line and exit
-with status 2, as in ``svg fvd`` (:func:`models.errors.run_command`)."""
+with status 2, as in ``svg fvd`` (:func:`core.errors.run_command`)."""
 import argparse
 import sys
 from typing import Optional, Sequence
 
-from models.errors import debug_requested, run_command
+from core.errors import debug_requested, run_command
 
 from .cli import add_arguments, run
 

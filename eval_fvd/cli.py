@@ -16,10 +16,10 @@ from typing import Optional, Tuple, Union
 import numpy as np
 import torch
 
-from data_loaders.common.atomic import write_text
+from core.atomic_files import write_text
 from data_loaders.common.files import load_array, read_image
-from models.device import pick_device, tf32
-from models.errors import MissingFile, UserError
+from core.devices import pick_device, tf32
+from core.errors import MissingFile, UserError
 
 from .features import video_stats
 from .frechet import FeatureStats, check_shapes, fvd_from_stats

@@ -7,7 +7,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from models.errors import UserError
+from core.errors import UserError
 
 from .frechet import FeatureStats
 from .i3d import I3D

@@ -9,9 +9,9 @@ from typing import Any, Dict, Optional, Tuple
 import numpy as np
 import scipy.linalg
 
-from data_loaders.common.atomic import atomic_write
+from core.atomic_files import atomic_write
 from data_loaders.common.files import load_array
-from models.errors import InputWarning, MissingEntry, UserError
+from core.errors import InputWarning, MissingEntry, UserError
 
 # Below this many videos per side FVD gets a warning: the reference protocol (Unterthiner et al.
 # 2018; SVG/SRVP on BAIR) uses the 256 BAIR test videos, and with 400-dimensional features a

@@ -19,7 +19,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from data_loaders.common.files import open_file
-from models.errors import MissingEntry, MissingFile, UserError
+from core.errors import MissingEntry, MissingFile, UserError
 
 # name: (b0, b1a, b1b, b2a, b2b, b3) output channels of the four branches
 MIXED = {

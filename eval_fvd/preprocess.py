@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from models.errors import UserError
+from core.errors import UserError
 
 SIZE = 224
 

@@ -4,8 +4,8 @@
 - :mod:`models.likelihood_base` (the contract) and :mod:`models.likelihoods` (the decoders).
 - :mod:`models.kl`: the Gaussian KL. :mod:`models.config`: the model's configuration.
 - Frame encoders/decoders with skips (:mod:`models.base`, the contract; DCGAN, VGG) and the
-  backbone registry (:mod:`models.registry`); the LSTMs.
-- :mod:`models.entry_registry`: the registries' common class. Adding a likelihood or a backbone
+  backbone registry (:mod:`models.backbones`); the LSTMs.
+- :mod:`core.registry`: the registries' common class. Adding a likelihood or a backbone
   is one file and one registry line; each entry declares its own options.
 """
 from .config import LikelihoodConfig, ModelConfig
@@ -15,8 +15,8 @@ from .kl import gaussian_kl
 from .likelihoods import (LIKELIHOODS, DecoderNLL, Likelihood, build_likelihood, gaussian_nll,
                           softclip)
 from .lstm import GaussianLSTM, LSTMPredictor
-from .entry_registry import NoOptions, Registry
-from .registry import BACKBONES, Backbone, build_backbone, get_backbone, register_backbone
+from core.registry import NoOptions, Registry
+from .backbones import BACKBONES, Backbone, build_backbone, get_backbone, register_backbone
 from .svg_lp import SVG, SVGOutput, eval_mode
 from .vgg import VGGDecoder, VGGEncoder
 

@@ -13,8 +13,8 @@ from typing import Any, Callable, List, Optional, Tuple
 
 from torch import nn
 
-from .entry_registry import NoOptions, Registry
-from .errors import UserError
+from core.registry import NoOptions, Registry
+from core.errors import UserError
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 One file, one registry line: a new backbone is a module of ``models`` with an encoder and a
 decoder subclassing these, and one ``register_backbone(name, Backbone(encoder, decoder,
-image_size, skip_shapes[, Options]))`` line (:mod:`models.registry`). The registry imports the
+image_size, skip_shapes[, Options]))`` line (:mod:`models.backbones`). The registry imports the
 module by itself, and the model tests, parametrised over the registry, check it (shapes against
 its declared ``skip_shapes``, loss, gradients) the moment it is there.
 """

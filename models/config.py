@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict
 
-from .entry_registry import Registry
+from core.registry import Registry
 
 #: Config name → likelihood class (``models.likelihood_base.Likelihood`` subclasses, each added by
 #: its ``register`` line); finds the likelihoods in every module of ``models``. Defined here, with
@@ -25,22 +25,9 @@ class LikelihoodConfig:
     config class, a subclass with the likelihood's options added (made by
     :func:`models.likelihood_base.register`), so this class never grows for a new likelihood.
 
-    The fields below are version 0.1's, when this one class held the options of every built-in
-    likelihood; they stay so that 0.1 configs and checkpoints read as before (each likelihood
-    reads only the options it declares; see :mod:`svg.config.entries` for the warning about the
-    others). New options belong in a likelihood's ``Options``, never here. The built-in ones:
-    sigma (gaussian: fixed σ), mse_beta (mse: the KL weight of the original SVG objective;
-    ``model.beta`` stays 1), axes (optimal: what one σ is shared over, sequence | batch | frame),
-    log_sigma_min (learned, optimal, per_pixel: soft lower bound on log σ), momentum (optimal:
-    update rate of the running σ² used at test time, 0 < m ≤ 1, or negative for a cumulative
-    average). An unknown name raises ``UserError``.
+    An unknown name raises ``UserError``.
     """
     name: str = "optimal"
-    sigma: float = 1.0
-    mse_beta: float = 1e-4
-    axes: str = "sequence"
-    log_sigma_min: float = -6.0
-    momentum: float = 0.01
 
     def __new__(cls, *args: Any, **kwargs: Any) -> "LikelihoodConfig":
         if cls is LikelihoodConfig:   # the base class stands for "the config of the named entry"
@@ -52,7 +39,7 @@ class LikelihoodConfig:
 class ModelConfig:
     """SVG-LP architecture (defaults: the paper's SM-MNIST settings).
 
-    backbone : a backbone of ``models.registry.BACKBONES`` (dcgan64 | vgg64 | dcgan128 | vgg128;
+    backbone : a backbone of ``models.backbones.BACKBONES`` (dcgan64 | vgg64 | dcgan128 | vgg128;
         the image size is the entry's).
     channels : image channels (1 grey, 3 colour).
     width : channels of the backbone's finest block (64 in the paper; others scale with it).

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from .base import FrameDecoder, FrameEncoder
-from .registry import Backbone, register_backbone
+from .backbones import Backbone, register_backbone
 from .skip import Rows, conv_cat
 
 # Channels of the strided blocks in units of ``width`` (64 in the paper); the 128-pixel variant

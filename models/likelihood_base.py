@@ -17,7 +17,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .config import LIKELIHOODS, LikelihoodConfig
-from .entry_registry import NoOptions
+from core.registry import NoOptions
 
 HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
@@ -105,7 +105,7 @@ class Likelihood(nn.Module):
 
     @classmethod
     def check_model_config(cls, model_cfg: Any) -> None:
-        """Raise :class:`~models.errors.UserError` for model settings this likelihood cannot be
+        """Raise :class:`~core.errors.UserError` for model settings this likelihood cannot be
         combined with (default: none)."""
 
     def nll(self, x: torch.Tensor, x_hat: torch.Tensor,

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from .config import LikelihoodConfig
-from .errors import UserError
+from core.errors import UserError
 from .likelihood_base import (HALF_LOG_2PI, LIKELIHOODS, DecoderNLL, Likelihood,  # noqa: F401
                               at_least_float32, gaussian_nll, register, softclip)
 
@@ -229,5 +229,5 @@ class Bernoulli(Likelihood):
 
 def build_likelihood(cfg: LikelihoodConfig) -> Likelihood:
     """Build the likelihood named by ``cfg.name`` from its options; an unknown name raises
-    :class:`~models.errors.UserError` listing the registered ones."""
+    :class:`~core.errors.UserError` listing the registered ones."""
     return LIKELIHOODS.lookup(cfg.name).from_config(cfg)

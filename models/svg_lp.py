@@ -16,13 +16,13 @@ import torch
 from torch import nn
 
 from .config import ModelConfig
-from .errors import UserError
+from core.errors import UserError
 from .heads import HEADS, HeadOutput, compose, head_channels, zero_head_channels
 from .init import init_weights
 from .kl import gaussian_kl
 from .likelihoods import LIKELIHOODS, at_least_float32, build_likelihood
 from .lstm import GaussianLSTM, LSTMPredictor
-from .registry import build_backbone, get_backbone
+from .backbones import build_backbone, get_backbone
 from .skip import Rows, SharedSkips
 
 PRIORS = ("learned", "fixed")

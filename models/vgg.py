@@ -8,7 +8,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .base import FrameDecoder, FrameEncoder
-from .registry import Backbone, register_backbone
+from .backbones import Backbone, register_backbone
 from .skip import Rows, upsample_conv_cat
 
 # Output widths of the 3×3 layers in each encoder block, finest resolution first, in units of

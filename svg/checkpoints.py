@@ -1,7 +1,13 @@
-"""Checkpoints: state dicts written atomically, the last K kept plus the best; a run's checkpoint
-found again and rebuilt into its model and config."""
+"""Checkpoint I/O for training and inference alike: state dicts written atomically, the last K
+kept plus the best; a run's checkpoint found again, what earlier versions stored translated
+(:func:`translate_stored_config`, the one place), and rebuilt into its model and config; exports.
+
+Training (``svg.train``) writes and resumes through it; ``svg evaluate``, ``generate``,
+``predict``, ``export`` and :class:`svg.Predictor` read through it.
+"""
 from __future__ import annotations
 
+import copy
 import dataclasses
 import glob
 import logging
@@ -12,9 +18,11 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 
-from data_loaders.common.atomic import atomic_write
+from core.atomic_files import atomic_write
+from core.errors import MissingFile, UserError
+from core.registry import option_names
 from models import SVG
-from models.errors import MissingFile, UserError
+from models.config import LIKELIHOODS
 
 from svg.config.read import read_config
 from svg.config.schema import Config
@@ -24,7 +32,7 @@ CKPT_PATTERN = re.compile(r"^ckpt_(\d{9})\.pt$")
 
 
 def atomic_save(obj: Any, path: str) -> None:
-    """``torch.save`` through :func:`data_loaders.common.atomic.atomic_write`: a crash at any point leaves
+    """``torch.save`` through :func:`core.atomic_files.atomic_write`: a crash at any point leaves
     either the old file or the complete new one, never a truncated file under the final name."""
     with atomic_write(path, "wb") as f:
         torch.save(obj, f)
@@ -88,6 +96,31 @@ class CorruptCheckpoint(UserError):
     """A checkpoint file that cannot be read (truncated, not a torch file, missing entries)."""
 
 
+def translate_stored_config(stored: Any, where: str) -> Any:
+    """A checkpoint's stored config (a mapping) in today's keys: the one place where what earlier
+    versions wrote is translated. Returns a copy; ``where`` names the file in messages.
+
+    Version 0.1 (and every checkpoint before the renovation) stored the options of every built-in
+    likelihood under ``model.likelihood`` (``sigma``, ``mse_beta``, ``axes``, ``log_sigma_min``,
+    ``momentum``) whichever one was chosen, and read only the chosen one's: the others are dropped
+    here. Before 0.1 the mse likelihood's KL weight was ``model.likelihood.beta``: read as
+    ``mse_beta``. Settings added since (``model.head``, ...) take their defaults when the config
+    is read, which are the behaviour of the version that wrote it.
+    """
+    stored = copy.deepcopy(stored)
+    lik = stored.get("model", {}).get("likelihood") if isinstance(stored, dict) else None
+    if not isinstance(lik, dict):
+        return stored
+    if "beta" in lik and "mse_beta" not in lik:
+        lik["mse_beta"] = lik.pop("beta")
+    entry = LIKELIHOODS.get(lik.get("name", "optimal"))
+    if entry is not None:   # an unknown name is refused, with the valid ones, when the config is read
+        declared = set(option_names(entry.Options))
+        for key in [k for k in lik if k != "name" and k not in declared]:
+            del lik[key]
+    return stored
+
+
 def load_checkpoint(path: str, model_cfg: Any = None, mmap: bool = False) -> Dict[str, Any]:
     """Load a checkpoint on the CPU; with ``model_cfg``, refuse one built for another model.
     ``mmap``: map the tensors instead of reading them (for a look at the small entries).
@@ -111,8 +144,9 @@ def load_checkpoint(path: str, model_cfg: Any = None, mmap: bool = False) -> Dic
     for key in ("model", "config", "step"):
         if key not in state:
             raise CorruptCheckpoint(f"{path} is not an svg-sigma checkpoint: no {key!r} entry")
-    # written by any earlier version: rebuilt with today's keys and defaults
-    state["config"] = dataclasses.asdict(read_config(state["config"], where=path))
+    # written by any earlier version: translated, then rebuilt with today's keys and defaults
+    state["config"] = dataclasses.asdict(read_config(translate_stored_config(state["config"], path),
+                                                     where=path))
     if model_cfg is not None:
         diff = config_diff(state["config"]["model"], dataclasses.asdict(model_cfg), "model.")
         if diff:

@@ -17,7 +17,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler, default_collate, get_
 
 from data_loaders import build_dataset
 from data_loaders.common.base import VideoDataset
-from models.errors import UserError
+from core.errors import UserError
 
 from svg.config import DataConfig, refuse_item_dicts
 

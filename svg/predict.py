@@ -16,10 +16,10 @@ import numpy as np
 import torch
 
 from data_loaders.videos.files import as_frames, fit_frames
-from models.errors import UserError
+from core.errors import UserError
 
-from svg.runtime import pick_device
-from svg.train.checkpoint import load_model
+from core.devices import pick_device
+from svg.checkpoints import load_model
 
 
 class Predictor:

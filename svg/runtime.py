@@ -1,9 +1,6 @@
-"""What a process needs around the model: its device and precision, its place under torchrun,
-stop signals, and how it keeps host memory.
+"""What a training process needs around the model: its place under torchrun, stop signals, and
+how it keeps host memory (its device and precision: :mod:`core.devices`).
 
-Devices
-    :func:`pick_device` and :func:`autocast_context`, in one place for training, evaluation and
-    generation.
 torchrun
     :class:`Dist` and the few collective calls the trainer needs (gloo on CPU, NCCL on CUDA).
 Signals
@@ -24,64 +21,20 @@ Host memory
 """
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import dataclasses
 import os
 import signal
 import sys
-from typing import List, Optional, Tuple
+from typing import List, Optional
 
 import torch
 import torch.distributed as dist
 from torch import nn
 
-from models.device import pick_device, tf32  # noqa: F401 (the device rule, re-exported)
-
-AMP_MODES = ("none", "bf16", "fp16", "auto")
-#: /proc/cpuinfo flags of CPUs that compute bf16 matmuls and convolutions natively
-NATIVE_BF16_FLAGS = ("amx_bf16", "avx512_bf16")
 # mallopt(3) parameters (malloc.h); -1 for M_TRIM_THRESHOLD means "never trim" (mallopt(3))
 M_TRIM_THRESHOLD = -1
 M_MMAP_MAX = -4
-
-
-def native_bf16(device: torch.device) -> Tuple[bool, str]:
-    """Whether ``device`` computes bf16 natively, and why we think so (for the log)."""
-    if device.type == "cuda":
-        ok = torch.cuda.is_bf16_supported(including_emulation=False)
-        return ok, f"{torch.cuda.get_device_name(device)} {'supports' if ok else 'lacks'} bf16"
-    if device.type != "cpu":
-        return False, f"no bf16 check for {device.type} devices"
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
-    except OSError:
-        return False, "the CPU's instruction set cannot be read here (no /proc/cpuinfo)"
-    found = [flag for flag in NATIVE_BF16_FLAGS if flag in flags]
-    return (bool(found), f"the CPU has {', '.join(found)}" if found
-            else f"the CPU has none of {', '.join(NATIVE_BF16_FLAGS)}")
-
-
-def resolve_amp(amp: str, device: torch.device) -> Tuple[str, str]:
-    """The autocast mode ``amp`` (none | bf16 | fp16 | auto) means on ``device``, and why.
-
-    ``auto`` picks bf16 where the device computes it natively (CPUs with AMX or AVX512-BF16,
-    GPUs with bf16 support) and fp32 (``none``) elsewhere; the others mean themselves.
-    """
-    if amp != "auto":
-        return amp, f"train.amp={amp}"
-    ok, why = native_bf16(device)
-    return ("bf16" if ok else "none"), f"train.amp=auto and {why}"
-
-
-def autocast_context(device: torch.device, amp: str):
-    """Autocast for ``amp`` in {none, bf16, fp16} (``auto``: see :func:`resolve_amp`); ``none``
-    is a no-op context."""
-    amp = resolve_amp(amp, device)[0]
-    if amp == "none":
-        return contextlib.nullcontext()
-    return torch.autocast(device.type, dtype=torch.bfloat16 if amp == "bf16" else torch.float16)
 
 
 @dataclasses.dataclass

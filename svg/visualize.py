@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from data_loaders.common.atomic import atomic_path
+from core.atomic_files import atomic_path
 
 
 def rollout_grid(truth: torch.Tensor, samples: torch.Tensor, n_past: int) -> torch.Tensor:

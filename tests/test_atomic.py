@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from data_loaders.common.atomic import atomic_path, atomic_write, remove_stale_temporaries, write_text
+from core.atomic_files import atomic_path, atomic_write, remove_stale_temporaries, write_text
 
 
 def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
@@ -37,7 +37,7 @@ def test_path_writers_keep_the_extension(tmp_path):
 def test_a_killed_writer_leaves_a_temporary_that_the_next_start_removes(tmp_path):
     script = textwrap.dedent(f"""
         import os
-        from data_loaders.common.atomic import atomic_write
+        from core.atomic_files import atomic_write
         with atomic_write({str(tmp_path / 'x.txt')!r}) as f:
             f.write("partial")
             f.flush()

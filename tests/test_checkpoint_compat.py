@@ -10,7 +10,7 @@ import os
 import pytest
 import torch
 
-from svg.train.checkpoint import load_model
+from svg.checkpoints import load_model
 
 FIXTURE = os.path.join(os.path.dirname(__file__), "fixtures", "checkpoint_format_0.1.json")
 with open(FIXTURE) as f:

@@ -11,7 +11,7 @@ import torch
 from torch.utils.data import Dataset
 
 from eval_fvd import FeatureStats
-from models.errors import DEBUG_HINT, MissingEntry, MissingFile, UserError, user_error_message
+from core.errors import DEBUG_HINT, MissingEntry, MissingFile, UserError, user_error_message
 from svg.cli import entry as cli
 from svg.data import UserErrorLoader
 main = cli.main
@@ -44,7 +44,7 @@ def test_debug_and_svg_debug_show_the_traceback(monkeypatch, capsys, argv, env):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert "Traceback (most recent call last)" in err
-    assert err.strip().splitlines()[-1].startswith("models.errors.UserError: unknown config key 'data.nme'")
+    assert err.strip().splitlines()[-1].startswith("core.errors.UserError: unknown config key 'data.nme'")
 
 
 def test_version():
@@ -109,7 +109,7 @@ def test_user_error_in_a_dataloader_worker_is_one_line(monkeypatch, capsys):
     assert main(["boom", "--kind", "worker-user", "--debug"]) == 2      # where it was raised, too
     err = capsys.readouterr().err
     assert "Raised in a DataLoader worker process" in err and "in __getitem__" in err, err
-    assert err.strip().splitlines()[-1] == "models.errors.UserError: frame 3 of bad.npy is damaged"
+    assert err.strip().splitlines()[-1] == "core.errors.UserError: frame 3 of bad.npy is damaged"
 
 
 def test_ctrl_c_outside_training(monkeypatch, capsys):

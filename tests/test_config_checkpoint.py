@@ -8,8 +8,8 @@ import textwrap
 import pytest
 import torch
 
-from data_loaders.common.atomic import remove_stale_temporaries
-from svg.train.checkpoint import atomic_save, latest_checkpoint, list_checkpoints, load_checkpoint, save_checkpoint
+from core.atomic_files import remove_stale_temporaries
+from svg.checkpoints import atomic_save, latest_checkpoint, list_checkpoints, load_checkpoint, save_checkpoint
 from svg.config import Config, ModelConfig, config_to_yaml, load_config
 
 
@@ -68,7 +68,7 @@ def test_crash_while_writing_never_leaves_a_loadable_partial_file(tmp_path):
     good = save_checkpoint(str(tmp_path), {"model": {"w": torch.zeros(3)}, "config": {}}, 1, 5)
     script = textwrap.dedent(f"""
         import os, torch
-        from svg.train import checkpoint
+        from svg import checkpoints as checkpoint
         real_save = torch.save
         def dying_save(obj, f):
             real_save(obj, f)

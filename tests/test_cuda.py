@@ -9,12 +9,12 @@ import sys
 import pytest
 import torch
 
-from models.device import tf32
+from core.devices import tf32
 from svg import SVG, ModelConfig
 from svg.cli.evaluate import evaluate_run
 from svg.config import EvalConfig, load_config
-from svg.runtime import autocast_context
-from svg.train.checkpoint import list_checkpoints
+from core.devices import autocast_context
+from svg.checkpoints import list_checkpoints
 from svg.train.loop import train
 from tiny_runs import REPO, TINY, kill_9_then_rerun
 

@@ -6,7 +6,7 @@ import torch
 import data_loaders.mnist.digits as digits_module
 from data_loaders import DATASETS, SPLITS, build_dataset
 from data_loaders.mnist.moving_mnist import MovingMNIST
-from models.errors import UserError
+from core.errors import UserError
 from data_loaders.moving_squares.dataset import split_of_start
 
 

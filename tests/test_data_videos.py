@@ -15,7 +15,7 @@ import torch
 
 from clip_files import expected_fit
 from data_loaders import build_dataset
-from models.errors import InputWarning, UserError
+from core.errors import InputWarning, UserError
 from svg.cli import main
 from svg.config import load_config
 from svg.testing.videos import moving_rect, write_video

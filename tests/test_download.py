@@ -22,7 +22,7 @@ from data_loaders import build_dataset
 from data_loaders.common import fetch as fetch_module
 from data_loaders.common.archives import check_tar, check_zip
 from data_loaders.common.fetch import fetch
-from models.errors import UserError
+from core.errors import UserError
 from svg.cli import download as dl
 from svg.cli.entry import main
 from svg.testing.bair_records import write_random_videos

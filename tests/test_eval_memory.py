@@ -5,7 +5,7 @@ import importlib
 import pytest
 import torch
 
-from models.errors import UserError
+from core.errors import UserError
 from svg import SVG, ModelConfig
 from svg.config import EvalConfig
 from svg.eval.memory import (DEFAULT_FRACTION, available_memory, bytes_per_sample, parse_size,

@@ -8,7 +8,7 @@ import torch
 
 from eval_fvd import FeatureStats
 from svg.cli import evaluate as cli_evaluate
-from svg.train.checkpoint import latest_checkpoint
+from svg.checkpoints import latest_checkpoint
 from svg.cli import main
 from svg.cli.evaluate import evaluate_run
 from svg.cli.generate import write_rollouts

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from svg.cli import main
-from svg.train.checkpoint import load_checkpoint, load_model
+from svg.checkpoints import load_checkpoint, load_model
 from tiny_runs import TINY
 
 

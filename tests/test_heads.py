@@ -144,7 +144,7 @@ def test_bf16_autocast_composes_in_float32():
 
 
 def test_an_unknown_head_is_a_user_error():
-    from models.errors import UserError
+    from core.errors import UserError
     with pytest.raises(UserError, match="unknown head 'flow'"):
         small_model(head="flow")
 

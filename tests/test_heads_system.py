@@ -8,7 +8,7 @@ import torch
 
 from svg import Predictor
 from svg.cli import main
-from svg.train.checkpoint import latest_checkpoint, load_model
+from svg.checkpoints import latest_checkpoint, load_model
 from svg.train.loop import train
 from tiny_runs import tiny
 

@@ -7,7 +7,7 @@ import torch
 from PIL import Image, ImageSequence
 
 from clip_files import HEIGHT, WIDTH, expected_fit, moving_rect, write_video
-from models.errors import UserError
+from core.errors import UserError
 from svg.cli import main
 from tiny_runs import TINY
 

@@ -7,9 +7,9 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from models.errors import UserError
+from core.errors import UserError
 from svg.config import load_config
-from svg.train.checkpoint import export_model, list_checkpoints, load_model
+from svg.checkpoints import export_model, list_checkpoints, load_model
 from svg.train.loop import train
 from svg.train.schedule import learning_rate
 from tiny_runs import tiny

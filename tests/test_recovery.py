@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from svg import SVG, ModelConfig
-from svg.train.checkpoint import latest_checkpoint, list_checkpoints
+from svg.checkpoints import latest_checkpoint, list_checkpoints
 from svg.config import load_config
 from svg.train.step import train_step
 from svg.train.loop import train

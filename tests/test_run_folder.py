@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from svg.testing.kth_videos import write_video
-from models.errors import UserError
+from core.errors import UserError
 from svg.cli import main
 from svg.train.run_folder import LOCK_FILE, claim_run_folder
 from tiny_runs import REPO, TINY

@@ -8,7 +8,7 @@ import torch
 
 from svg import Predictor
 from svg.cli import main
-from svg.train.checkpoint import load_model
+from svg.checkpoints import load_model
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHIPPED = os.path.join(REPO, "pretrained", "smmnist_sigma.pt")

@@ -9,7 +9,7 @@ import time
 import pytest
 import torch
 
-from svg.train.checkpoint import latest_checkpoint, list_checkpoints
+from svg.checkpoints import latest_checkpoint, list_checkpoints
 from svg.config import load_config
 from svg.train.loop import TrainingDiverged, train
 from tiny_runs import REPO, TINY as TINY_RUN, kill_9_then_rerun, tiny as tiny_run

@@ -65,16 +65,23 @@ def test_unknown_likelihood_lists_the_registry():
         build_likelihood(LikelihoodConfig(name="gauss"))
 
 
-def test_old_mse_beta_key_is_translated_with_a_warning(tmp_path, caplog):
+def test_stored_configs_of_earlier_versions_are_translated_where_a_checkpoint_is_read(tmp_path):
+    """The one translation: 0.1 stored every likelihood's options (the chosen one reads its own),
+    and before it the mse weight was ``beta``; a config file or command line must use today's keys."""
+    from svg.checkpoints import translate_stored_config
+
+    stored = {"model": {"likelihood": {"name": "mse", "beta": 0.001, "sigma": 1.0, "axes": "sequence",
+                                       "log_sigma_min": -6.0, "momentum": 0.01}}}
+    new = translate_stored_config(stored, "old.pt")
+    assert new["model"]["likelihood"] == {"name": "mse", "mse_beta": 0.001}
+    assert "beta" in stored["model"]["likelihood"]   # a copy: the stored mapping is left as it was
+    assert build_likelihood(config_from_dict(new).model.likelihood).beta == 0.001
     f = tmp_path / "old.yaml"
     f.write_text("model:\n  likelihood:\n    name: mse\n    beta: 0.001\n")
-    cfg = load_config(str(f))
-    assert cfg.model.likelihood.mse_beta == 0.001 and cfg.model.beta == 1.0
-    assert "model.likelihood.beta is now model.likelihood.mse_beta" in caplog.text
-    assert build_likelihood(cfg.model.likelihood).beta == 0.001
-    assert load_config(None, ["model.likelihood.beta=0.01"]).model.likelihood.mse_beta == 0.01
-    with pytest.raises(ValueError, match="keep mse_beta only"):
-        load_config(None, ["model.likelihood.beta=0.01", "model.likelihood.mse_beta=0.01"])
+    with pytest.raises(ValueError, match=r"unknown config key 'model.likelihood.beta'.*mse_beta"):
+        load_config(str(f))
+    with pytest.raises(ValueError, match=r"unknown config key 'model.likelihood.sigma'"):
+        load_config(None, ["model.likelihood.sigma=0.5"])   # optimal has no fixed σ
 
 
 def test_the_run_records_data_root_as_an_absolute_path(tmp_path, monkeypatch):
@@ -98,7 +105,7 @@ def test_amp_auto_picks_bf16_exactly_where_the_cpu_has_native_bf16(monkeypatch, 
     """train.amp=auto reads the CPU's flags: bf16 with amx_bf16 or avx512_bf16, else fp32."""
     import builtins
 
-    from svg import runtime
+    from core import devices as runtime
 
     real_open = builtins.open
 
@@ -130,7 +137,7 @@ def test_bf16_asked_for_on_a_device_without_native_bf16_is_warned_about(monkeypa
     def warnings_for(amp, native):
         def fake(device):
             return native, "the CPU has none of amx_bf16, avx512_bf16"
-        monkeypatch.setattr("svg.runtime.native_bf16", fake)   # what auto resolves by
+        monkeypatch.setattr("core.devices.native_bf16", fake)   # what auto resolves by
         monkeypatch.setattr("svg.train.loop.native_bf16", fake)
         caplog.clear()
         with caplog.at_level("WARNING", logger="svg.train"):
@@ -144,7 +151,7 @@ def test_bf16_asked_for_on_a_device_without_native_bf16_is_warned_about(monkeypa
 
 
 def test_amp_auto_trains_and_the_log_says_which_precision_and_why(tmp_path):
-    from svg.runtime import resolve_amp
+    from core.devices import resolve_amp
 
     run = tmp_path / "run"
     train(tiny(run, 2, "train.amp=auto"), progress=False)

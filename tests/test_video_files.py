@@ -6,7 +6,7 @@ import pytest
 
 from clip_files import HEIGHT, WIDTH, expected_fit, moving_rect, write_video
 from data_loaders.videos.files import convert_channels, fit_frames, read_clips, resize_frames
-from models.errors import UserError
+from core.errors import UserError
 
 
 @pytest.mark.parametrize("name,fmt,codec", [("walk.mp4", "mp4", "libx264"), ("walk.avi", "avi", "mpeg4"),

@@ -15,7 +15,7 @@ from typing import Dict, List, Optional, Tuple
 
 from tqdm import tqdm
 
-from models.errors import MissingFile
+from core.errors import MissingFile
 
 from data_loaders.bair.dataset import CAMERAS, decode_example
 from data_loaders.bair.tfrecords import verify_records

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Subset
 
-from models.errors import MissingFile, UserError
+from core.errors import MissingFile, UserError
 
 from data_loaders.common.base import DatasetEntry, VideoDataset, register_dataset
 from data_loaders.common.files import load_array, load_json, read_image

@@ -13,7 +13,7 @@ from typing import BinaryIO, Callable, List, Optional, Tuple
 from tfrecord import example_pb2
 from tfrecord.writer import TFRecordWriter
 
-from models.errors import UserError
+from core.errors import UserError
 
 from data_loaders.common.files import open_file
 

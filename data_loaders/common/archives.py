@@ -8,7 +8,7 @@ the end-of-archive block: a tar cut exactly between two members would otherwise 
 shorter, valid one. What the members hold is then for the dataset's own check (BAIR's record
 CRCs, KTH's video headers).
 
-:func:`extract` writes each wanted member through :func:`~data_loaders.common.atomic.atomic_path`
+:func:`extract` writes each wanted member through :func:`~core.atomic_files.atomic_path`
 (a temporary name, fsync, rename), so an interrupted unpacking leaves only complete files under
 final names, and a re-run skips those whose size already matches. Destinations are chosen by the
 caller from the member's name, never taken from the archive as a path, so a hostile archive
@@ -28,9 +28,9 @@ from typing import Callable, Dict, List, Optional
 
 from tqdm import tqdm
 
-from models.errors import UserError
+from core.errors import UserError
 
-from data_loaders.common.atomic import atomic_path, remove_stale_temporaries
+from core.atomic_files import atomic_path, remove_stale_temporaries
 
 BLOCK = 512          # a tar header or end-of-archive block
 CHUNK = 1 << 20

@@ -16,8 +16,8 @@ from typing import Any, Callable, Dict, Optional, Tuple, Union
 import torch
 from torch.utils.data import Dataset
 
-from models.entry_registry import NoOptions, Registry, option_names
-from models.errors import UserError
+from core.registry import NoOptions, Registry, option_names
+from core.errors import UserError
 
 
 class VideoDataset(Dataset):

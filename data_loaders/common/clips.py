@@ -19,7 +19,7 @@ from typing import Callable, List, Optional, Sequence, Tuple, Union
 import numpy as np
 import torch
 
-from models.errors import InputWarning, UserError
+from core.errors import InputWarning, UserError
 
 from data_loaders.common.base import VideoDataset
 

@@ -2,7 +2,7 @@
 videos into one ``.npy`` array each, listed in a manifest written last.
 
 Every array is written under a temporary name in its folder, fsynced and renamed
-(:mod:`data_loaders.common.atomic`), so a file with its final name is always complete; the manifest comes
+(:mod:`core.atomic_files`), so a file with its final name is always complete; the manifest comes
 last, so an interrupted conversion never looks finished. Re-running keeps the arrays already
 written (an array whose source's size changed is removed first) and converts the rest.
 """
@@ -13,7 +13,7 @@ from typing import Callable, Dict, Optional, Tuple
 
 import numpy as np
 
-from data_loaders.common.atomic import atomic_write, remove_stale_temporaries
+from core.atomic_files import atomic_write, remove_stale_temporaries
 from data_loaders.common.files import load_array
 
 

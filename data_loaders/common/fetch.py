@@ -32,9 +32,9 @@ from typing import Callable, List, Optional, Sequence, Tuple
 
 from tqdm import tqdm
 
-from models.errors import UserError
+from core.errors import UserError
 
-from data_loaders.common.atomic import fsync_path
+from core.atomic_files import fsync_path
 
 PART = ".part"
 CHUNK = 1 << 20                 # bytes per read: small enough for a smooth bar, large enough to be cheap

@@ -14,7 +14,7 @@ from typing import IO, Any, Optional
 
 import numpy as np
 
-from models.errors import MissingFile, UserError
+from core.errors import MissingFile, UserError
 
 NPY_MAGIC = b"\x93NUMPY"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -27,8 +27,8 @@ def _require(path: str) -> None:
 
 def open_file(path: str, mode: str = "rb") -> IO:
     """``open(path, mode)`` for reading a file the user gave: a missing one raises
-    :class:`~models.errors.MissingFile`, one that cannot be opened (a folder, no permission) a
-    :class:`~models.errors.UserError`, each naming ``path``."""
+    :class:`~core.errors.MissingFile`, one that cannot be opened (a folder, no permission) a
+    :class:`~core.errors.UserError`, each naming ``path``."""
     _require(path)
     try:
         return open(path, mode)

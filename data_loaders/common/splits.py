@@ -9,7 +9,7 @@ How each dataset carves the three (sizes included) is written in its builder's d
 """
 from __future__ import annotations
 
-from models.errors import UserError
+from core.errors import UserError
 
 SPLITS = ("train", "val", "test")
 

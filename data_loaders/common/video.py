@@ -17,7 +17,7 @@ from typing import Callable, Iterator, List, Optional, Tuple
 
 import numpy as np
 
-from models.errors import MissingFile, UserError
+from core.errors import MissingFile, UserError
 
 from data_loaders.common.files import open_file
 

@@ -38,7 +38,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from models.errors import UserError
+from core.errors import UserError
 
 from data_loaders.common.base import DatasetEntry, register_dataset
 from data_loaders.common.clips import TRAIN_LENGTH, ClipDataset, check_positive, fixed_clips, long_enough

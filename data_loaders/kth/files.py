@@ -18,7 +18,7 @@ from typing import Collection, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from models.errors import MissingFile, UserError
+from core.errors import MissingFile, UserError
 
 from data_loaders.common.clips import report_truncated
 from data_loaders.common.files import load_array

@@ -9,9 +9,9 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-from models.errors import MissingFile, UserError
+from core.errors import MissingFile, UserError
 
-from data_loaders.common.atomic import atomic_write
+from core.atomic_files import atomic_write
 
 
 IDX_FILES = {

@@ -14,7 +14,7 @@ from typing import Optional
 import numpy as np
 import torch
 
-from models.errors import MissingFile, UserError
+from core.errors import MissingFile, UserError
 
 from data_loaders.common.base import DatasetEntry, VideoDataset, register_dataset
 from data_loaders.common.files import load_array

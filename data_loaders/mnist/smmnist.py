@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from models.errors import UserError
+from core.errors import UserError
 
 from data_loaders.common.base import DatasetEntry, VideoDataset, register_dataset
 from data_loaders.mnist.smmnist_srvp import SEED as SRVP_SEED

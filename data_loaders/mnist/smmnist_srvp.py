@@ -19,7 +19,7 @@ from typing import Tuple
 
 import numpy as np
 
-from models.errors import UserError
+from core.errors import UserError
 
 MAX_SPEED = 4
 EPS = 1e-8

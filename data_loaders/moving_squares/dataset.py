@@ -6,7 +6,7 @@ from typing import Optional
 
 import torch
 
-from models.errors import UserError
+from core.errors import UserError
 
 from data_loaders.common.base import DatasetEntry, VideoDataset, register_dataset
 from data_loaders.common.splits import SPLITS, check_split

@@ -33,7 +33,7 @@ from typing import Dict, Iterable, List, Optional, Tuple
 
 import numpy as np
 
-from models.errors import InputWarning, MissingFile, UserError
+from core.errors import InputWarning, MissingFile, UserError
 
 from data_loaders.common.base import DatasetEntry, register_dataset
 from data_loaders.common.clips import (TRAIN_LENGTH, ClipDataset, check_positive, fixed_clips, long_enough,

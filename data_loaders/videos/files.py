@@ -32,7 +32,7 @@ from typing import Iterable, Iterator, List, Optional, Tuple
 
 import numpy as np
 
-from models.errors import MissingFile, UserError
+from core.errors import MissingFile, UserError
 
 from data_loaders.common.files import load_array, read_image
 from data_loaders.common.video import decoded_frames, open_video

@@ -32,7 +32,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from models.errors import MissingFile, UserError
+from core.errors import MissingFile, UserError
 
 from data_loaders.common.files import load_array
 from data_loaders.common.video import count_frames, decode_frames

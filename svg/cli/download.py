@@ -39,13 +39,13 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from tqdm import tqdm
 
-from models.errors import InputWarning, UserError
+from core.errors import InputWarning, UserError
 
 from data_loaders.common.archives import Member, check_tar, check_zip, extract, list_members
-from data_loaders.common.atomic import check_writable, write_text
+from core.atomic_files import check_writable, write_text
 from data_loaders.common.fetch import PART, fetch
 from data_loaders.common.files import load_json
-from data_loaders.common.owned import OVERWRITE_FOLDER_HELP, refuse_foreign
+from core.owned_files import OVERWRITE_FOLDER_HELP, refuse_foreign
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,7 @@ def resolve_urls(dataset: str, overrides: Sequence[str]) -> Dict[str, List[str]]
 
 
 # ---------------------------------------------------------------------------------------------
-# What this command writes in DIR (the overwrite guard of data_loaders.common.owned)
+# What this command writes in DIR (the overwrite guard of core.owned_files)
 
 def _archive_files(names: Sequence[str]) -> set:
     return {f"raw/{n}{suffix}" for n in names for suffix in ("", PART, EXTRACTED)}

@@ -6,7 +6,7 @@ importing it stays cheap (heavy modules are imported when their subcommand runs)
 How errors reach the user
 -------------------------
 By type, not by where or how an exception was raised: bad input (a config key or value, an
-argument, a data file, a checkpoint) raises :class:`models.errors.UserError` (or a subclass:
+argument, a data file, a checkpoint) raises :class:`core.errors.UserError` (or a subclass:
 ``MissingFile``, ``MissingEntry``, ``TrainingDiverged``, ``CorruptCheckpoint``) with a plain
 message naming the file, key or value, in ``svg``, ``models``, ``data_loaders`` and ``eval_fvd``
 alike. A UserError — also one raised in a DataLoader worker, which :mod:`svg.data` carries back
@@ -15,8 +15,8 @@ as ``svg COMMAND: error: MESSAGE`` plus a hint line on stderr, without a traceba
 status is 2 (as for argparse's own errors). Every other exception, including a ``ValueError`` or
 ``OSError`` raised by a library (torch, numpy, ...) or by a bug, keeps its full traceback.
 ``--debug`` (before or after the command) or ``SVG_DEBUG=1`` shows the traceback of user errors
-too. Warnings written for the user (:class:`models.errors.InputWarning`) print as one plain line,
-``svg COMMAND: warning: MESSAGE``. The handling itself is :func:`models.errors.run_command`,
+too. Warnings written for the user (:class:`core.errors.InputWarning`) print as one plain line,
+``svg COMMAND: warning: MESSAGE``. The handling itself is :func:`core.errors.run_command`,
 shared with ``python -m eval_fvd`` (which must not import ``svg``).
 """
 from __future__ import annotations
@@ -26,7 +26,7 @@ import importlib
 import sys
 from typing import Optional, Sequence
 
-from models.errors import EXIT_USER_ERROR, debug_requested, run_command
+from core.errors import EXIT_USER_ERROR, debug_requested, run_command
 
 # name -> (module, help). A module provides ``add_arguments(parser)`` and ``run(args) -> int``.
 SUBCOMMANDS = {

@@ -14,19 +14,20 @@ import os
 import sys
 from typing import Any, Dict, Optional, Sequence
 
-from data_loaders.common.atomic import check_writable
-from data_loaders.common.owned import OVERWRITE_HELP, refuse_existing
+from core.atomic_files import check_writable
+from core.owned_files import OVERWRITE_HELP, refuse_existing
 from svg.config import EvalConfig, check_frame_shape
 from svg.config.read import read_config
 from svg.data import make_dataset
-from svg.runtime import keep_freed_memory, pick_device
+from core.devices import pick_device
+from svg.runtime import keep_freed_memory
 from svg.eval.memory import parse_size
 from svg.eval.report import (REPORT_FILES, WEIGHTS_WORDS, ReportNotWritten, folder_name, report_json,
                              sequences_words, write_report)
 from svg.eval.evaluate import check_eval_config, check_options, evaluate, resolve_lengths
 from svg.eval.registry import METRICS, option_flags
 from svg.eval.rollouts import rollout_examples
-from svg.train.checkpoint import RAW_WEIGHTS_HELP, load_model, weights_kind
+from svg.checkpoints import RAW_WEIGHTS_HELP, load_model, weights_kind
 
 EXIT_NOT_WRITTEN = 1
 

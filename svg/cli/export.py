@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import argparse
 
-from data_loaders.common.owned import OVERWRITE_HELP, refuse_existing
-from svg.train.checkpoint import RAW_WEIGHTS_HELP, export_model
+from core.owned_files import OVERWRITE_HELP, refuse_existing
+from svg.checkpoints import RAW_WEIGHTS_HELP, export_model
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -10,14 +10,14 @@ import os
 
 import torch
 
-from data_loaders.common.atomic import check_writable
-from data_loaders.common.owned import OVERWRITE_HELP, refuse_existing
-from models.errors import UserError
+from core.atomic_files import check_writable
+from core.owned_files import OVERWRITE_HELP, refuse_existing
+from core.errors import UserError
 from svg.data import make_dataset
-from svg.runtime import pick_device
+from core.devices import pick_device
 from svg.eval.evaluate import clip_video
 from svg.eval.metrics import psnr
-from svg.train.checkpoint import RAW_WEIGHTS_HELP, load_model
+from svg.checkpoints import RAW_WEIGHTS_HELP, load_model
 from svg.visualize import labelled_rollout, write_gif, write_png
 
 

@@ -17,14 +17,14 @@ from typing import Callable, Deque, Iterable, List, Tuple
 import numpy as np
 import torch
 
-from data_loaders.common.atomic import atomic_write
-from data_loaders.common.owned import OVERWRITE_HELP, refuse_existing
+from core.atomic_files import atomic_write
+from core.owned_files import OVERWRITE_HELP, refuse_existing
 from data_loaders.videos.files import RESIZE_MODES, clip_stem, fit_frames, stream_clips
-from models.errors import UserError
+from core.errors import UserError
 
 from svg.predict import Predictor
 from svg.visualize import labelled_rollout, write_gif
-from svg.train.checkpoint import RAW_WEIGHTS_HELP
+from svg.checkpoints import RAW_WEIGHTS_HELP
 
 DEFAULT_OUT = "predictions"
 SCALE = 2   # nearest-neighbour upscaling of the GIFs, as ``svg generate`` draws them

@@ -13,9 +13,9 @@ from __future__ import annotations
 import argparse
 import os
 
-from data_loaders.common.atomic import check_writable
-from data_loaders.common.owned import OVERWRITE_HELP, refuse_existing
-from models.errors import UserError
+from core.atomic_files import check_writable
+from core.owned_files import OVERWRITE_HELP, refuse_existing
+from core.errors import UserError
 
 #: the page written for several folders when no --out is given (in the current folder)
 COMPARISON = "comparison.html"
@@ -35,7 +35,7 @@ def build_report(dirs, out=None, overwrite: bool = False) -> str:
     Everything is checked before anything is written: each folder must hold a ``metrics.json``
     (:func:`svg.eval.html_report.load_evaluation`), the page may not replace one of the files it
     reads (not even with ``overwrite``), its folder must be writable, and a file already at its
-    name is refused unless ``overwrite`` (:func:`data_loaders.common.owned.refuse_existing`).
+    name is refused unless ``overwrite`` (:func:`core.owned_files.refuse_existing`).
     """
     from svg.eval.html_report import load_evaluation, write_html
     from svg.eval.report import REPORT_FILES

@@ -12,7 +12,7 @@ import argparse
 import logging
 import os
 
-from models.errors import UserError
+from core.errors import UserError
 from svg.config.read import read_config
 from svg.train.log import LOG_FORMAT, kept_records
 
@@ -39,7 +39,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from svg.train.checkpoint import list_checkpoints
+    from svg.checkpoints import list_checkpoints
     from svg.train.loop import train
 
     rank = int(os.environ.get("RANK", "0"))

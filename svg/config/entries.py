@@ -13,14 +13,8 @@ next to its code; a config gives them where users always wrote them::
 errors as every other key ("unknown config key 'K' in WHERE; valid keys here: ..." and "bad value
 for config key 'K' in WHERE: ..."), so no shared config class grows for a new entry.
 
-Options of the old shared likelihood config. Version 0.1 had one ``LikelihoodConfig`` with the
-options of every built-in likelihood (:data:`OLD_LIKELIHOOD_OPTIONS`) and ignored those the chosen
-likelihood did not read; its checkpoints store all of them. They stay fields of every
-likelihood's config, so old files, command lines and checkpoints read as before; one that the
-chosen likelihood does not declare (``sigma`` with ``optimal``) is kept and ignored, as 0.1 did,
-and a logged warning names it unless it holds the 0.1 default (a value nobody set, as in every
-0.1 checkpoint). When a config switches to another likelihood, the options both have carry over
-and the old one's own options are dropped, with a warning for any that was not at its default.
+When a config switches to another likelihood, the options both have carry over and the old
+one's own options are dropped, with a warning for any that was not at its default.
 
 This module is the config reader's part that knows the registries: merging a layer with plain
 errors, each entry's options, the datasets' default horizons and frame shapes.
@@ -32,18 +26,12 @@ import logging
 from typing import Any, Callable, Dict, List, Mapping
 
 from data_loaders import DATASETS
-from models.config import LikelihoodConfig
-from models.entry_registry import option_names
-from models.errors import UserError
+from core.registry import option_names
+from core.errors import UserError
 from models.likelihood_base import LIKELIHOODS
-from models.registry import BACKBONES
+from models.backbones import BACKBONES
 
 log = logging.getLogger(__name__)
-
-#: The options of 0.1's one LikelihoodConfig, shared by every likelihood, and their defaults.
-OLD_LIKELIHOOD_OPTIONS = {f.name: f.default for f in dataclasses.fields(LikelihoodConfig)
-                          if f.name != "name"}
-
 
 def section_keys(node: Any, path: str) -> List[str]:
     """The keys that the config section holding dotted ``path`` accepts (``node``: a Config)."""
@@ -117,9 +105,6 @@ def likelihood_config(current: Mapping[str, Any], given: Mapping[str, Any], wher
                      dataclasses.asdict(old.Config()) if old else {},
                      f"{where} switches model.likelihood.name to {name}: dropping the options of "
                      f"{current.get('name')} that {name} does not have, %s")
-    _warn_unused({k: v for k, v in given.items() if k not in option_names(entry.Options)},
-                 OLD_LIKELIHOOD_OPTIONS, f"{where}: the {name} likelihood does not read %s; "
-                 f"ignored (version 0.1 ignored them too)")
     node = merge_or_explain(OmegaConf.structured(entry.Config(**carried)), dict(given), where,
                             lambda key: valid, "model.likelihood.")
     return OmegaConf.to_object(node)

@@ -31,8 +31,9 @@ def read_config(source: Source = None, overrides: Sequence[str] = (), *,
     allowed : key prefixes the overrides may touch (``["data."]``); any other is refused.
 
     Types are checked against the dataclasses, and the options of the chosen likelihood, backbone
-    and dataset against the ``Options`` each declares (:mod:`svg.config.entries`, which also says
-    how 0.1's shared likelihood options are read). An unknown key, a badly typed value or a value
+    and dataset against the ``Options`` each declares (:mod:`svg.config.entries`). A stored
+    config of an earlier version is translated where a checkpoint is read
+    (:func:`svg.checkpoints.translate_stored_config`). An unknown key, a badly typed value or a value
     out of range raises ``UserError`` naming the key and where it came from. When the overrides
     set ``data.name`` to another dataset than a YAML file's or a given Config's, their
     ``data.options`` are dropped with a warning. Frame shapes (dataset against model) are checked where a run starts
@@ -48,13 +49,10 @@ def read_config(source: Source = None, overrides: Sequence[str] = (), *,
         source = sources.without_options_of_replaced_dataset(source, command_line)
     base, layers = _source_layers(source, where)
 
-    # 2. translate the keys of earlier versions
-    layers = [(w, sources.translate_old_keys(m, w), stored) for w, m, stored in layers]
-    command_line = sources.translate_old_keys(command_line, "the command line")
     if isinstance(source, str):   # a dataset replaced on the command line takes its options along
         sources.drop_options_of_replaced_dataset(layers[0][1], command_line, source)
 
-    # 3. merge the layers in turn, and 4. resolve each registry entry's options as they come
+    # 2. merge the layers in turn, and 3. resolve each registry entry's options as they come
     cfg = base
     for w, mapping, stored in layers + [("the command line", command_line, False)]:
         likelihood = entries.pop_likelihood(mapping)
@@ -66,7 +64,7 @@ def read_config(source: Source = None, overrides: Sequence[str] = (), *,
     typed = OmegaConf.to_object(cfg)
     typed = dataclasses.replace(typed, data=entries.with_default_horizons(typed.data))
 
-    # 5. check the ranges (a stored config is taken as it was written), 6. return the typed config
+    # 4. check the ranges (a stored config is taken as it was written), 5. return the typed config
     return typed if layers and layers[0][2] else check_ranges(typed)
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 from models.config import LikelihoodConfig, ModelConfig  # noqa: F401 (every config class from here)
-from models.errors import UserError
+from core.errors import UserError
 from models.heads import HEADS
 
 @dataclass

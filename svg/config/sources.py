@@ -1,15 +1,14 @@
 """Where a configuration's layers come from: a YAML file, the command line's ``key=value`` pairs,
-a checkpoint's stored config; keys of earlier versions translated; the config written back as YAML.
+a checkpoint's stored config; the config written back as YAML.
 """
 from __future__ import annotations
 
-import copy
 import dataclasses
 import logging
 import os
 from typing import Any, Dict, Sequence
 
-from models.errors import MissingFile, UserError
+from core.errors import MissingFile, UserError
 
 from .schema import Config, DataConfig
 
@@ -49,21 +48,6 @@ def read_overrides(overrides: Sequence[str], allowed: Sequence[str] = ()) -> Dic
             raise UserError(f"override {item!r} is not allowed here; only keys under "
                             f"{', '.join(allowed)} may change")
     return OmegaConf.to_container(OmegaConf.from_dotlist(list(overrides)))
-
-
-def translate_old_keys(d: Any, where: str) -> Any:
-    """A copy of the mapping ``d`` with the keys of earlier versions renamed, with a warning
-    (``model.likelihood.beta`` → ``mse_beta``)."""
-    d = copy.deepcopy(d)
-    lik = d.get("model", {}).get("likelihood") if isinstance(d, dict) else None
-    if isinstance(lik, dict) and "beta" in lik:
-        if "mse_beta" in lik:
-            raise UserError(f"{where} sets both model.likelihood.beta (the old name) and "
-                            f"model.likelihood.mse_beta; keep mse_beta only")
-        log.warning("%s: model.likelihood.beta is now model.likelihood.mse_beta (the mse "
-                    "likelihood's KL weight, separate from model.beta); read as mse_beta", where)
-        lik["mse_beta"] = lik.pop("beta")
-    return d
 
 
 def drop_options_of_replaced_dataset(from_file: Dict[str, Any], command_line: Dict[str, Any],

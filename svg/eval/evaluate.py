@@ -25,8 +25,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from models.device import tf32
-from models.errors import UserError
+from core.devices import tf32
+from core.errors import UserError
 from svg.config import EvalConfig
 from svg.eval.baselines import SampleSpread, copy_last_frame
 from svg.eval.fvd import FVDAccumulator

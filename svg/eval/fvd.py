@@ -12,7 +12,7 @@ from typing import Any, Dict, Optional
 
 import torch
 
-from models.errors import UserError
+from core.errors import UserError
 
 log = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from data_loaders.common.atomic import write_text
-from models.errors import UserError
+from core.atomic_files import write_text
+from core.errors import UserError
 from svg.eval.report import WEIGHTS_WORDS, sequences_words
 from svg.eval.rollouts import read_rollouts
 

@@ -15,7 +15,7 @@ from typing import Tuple
 import torch
 
 from models.config import ModelConfig
-from models.errors import UserError
+from core.errors import UserError
 
 DEFAULT_FRACTION = 0.5          # of the available memory, when --max-memory is not given
 SCORE_BYTES_PER_VALUE = 900     # per predicted value (frame × channel × pixel), see bytes_per_sample

@@ -28,7 +28,7 @@ import torch
 from torch.nn import functional as F
 
 from data_loaders.common.files import open_file
-from models.errors import MissingEntry, MissingFile, UserError
+from core.errors import MissingEntry, MissingFile, UserError
 from svg.eval.registry import Metric, register_metric
 
 PSNR_MAX_DB = 100.0   # identical channels: MSE clamped at 1e-10 instead of giving +inf

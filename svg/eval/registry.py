@@ -15,8 +15,8 @@ from typing import Any, Callable, List, Tuple
 
 import torch
 
-from models.entry_registry import NoOptions, Registry
-from models.errors import UserError
+from core.registry import NoOptions, Registry
+from core.errors import UserError
 from svg.config import EvalConfig
 
 #: pred, target (..., C, H, W) in [0, 1] → per-frame scores (...)

@@ -11,7 +11,7 @@ import json
 import os
 from typing import Any, Dict, List, Optional, Sequence
 
-from data_loaders.common.atomic import atomic_path, write_text
+from core.atomic_files import atomic_path, write_text
 from svg.config import EvalConfig
 
 

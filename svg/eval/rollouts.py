@@ -21,9 +21,9 @@ from typing import Any, Dict, List, Optional
 import numpy as np
 import torch
 
-from data_loaders.common.atomic import atomic_write
-from models.device import tf32
-from models.errors import UserError
+from core.atomic_files import atomic_write
+from core.devices import tf32
+from core.errors import UserError
 from svg.config import EvalConfig
 from svg.eval.evaluate import clip_video, sequence_noise
 from svg.eval.scoring import BestOfN

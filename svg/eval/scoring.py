@@ -12,7 +12,7 @@ from typing import Callable, Dict
 
 import torch
 
-from models.errors import UserError
+from core.errors import UserError
 from svg.eval.metrics import mean_confidence_interval
 
 

@@ -10,7 +10,7 @@ import warnings
 from datetime import datetime
 from typing import Iterator, List, Sequence, Tuple
 
-from models.errors import InputWarning
+from core.errors import InputWarning
 from svg.train.step import StepStats
 from svg.timing import duration_words
 

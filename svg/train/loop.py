@@ -19,15 +19,14 @@ from typing import Any, Dict, Optional, Sequence
 import torch
 from torch import nn
 
-from data_loaders.common.atomic import write_text
-from models.errors import UserError
+from core.atomic_files import write_text
+from core.errors import UserError
 
-from svg.train.checkpoint import is_finite_state, latest_checkpoint, save_checkpoint
+from svg.checkpoints import is_finite_state, latest_checkpoint, save_checkpoint
 from svg.config import Config, EvalConfig, check_frame_shape, check_ranges, config_to_yaml
 from svg.data import fixed_batches, loader_workers, make_dataset, step_seed, training_loader, unit_frames
-from svg.runtime import (AMP_MODES, Dist, StopSignal, any_rank, barrier, init_distributed,
-                         keep_freed_memory, native_bf16, pick_device, rank_checksums,
-                         resolve_amp, tf32)
+from core.devices import AMP_MODES, native_bf16, pick_device, resolve_amp, tf32
+from svg.runtime import Dist, StopSignal, any_rank, barrier, init_distributed, keep_freed_memory, rank_checksums
 from svg.eval.evaluate import evaluate, resolve_lengths
 from models.svg_lp import SVG
 from svg.train.ema import EMA
@@ -45,7 +44,7 @@ RUN_FILES = ("config.yaml", "train.log", "tensorboard", "gifs", "best.pt", "roll
 class TrainingDiverged(UserError):
     """``train.max_nonfinite`` non-finite steps in a row; nothing was saved from that state.
 
-    A :class:`~models.errors.UserError`: the cure lies in the settings (learning rate, clipping,
+    A :class:`~core.errors.UserError`: the cure lies in the settings (learning rate, clipping,
     data), so the CLI shows it as a plain message like other user errors."""
 
 

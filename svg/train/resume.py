@@ -15,10 +15,10 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from data_loaders.common.atomic import remove_stale_temporaries
-from models.errors import UserError
+from core.atomic_files import remove_stale_temporaries
+from core.errors import UserError
 
-from svg.train.checkpoint import (beyond_keep_last, config_diff, list_checkpoints, load_checkpoint,
+from svg.checkpoints import (beyond_keep_last, config_diff, list_checkpoints, load_checkpoint,
                                   load_latest_intact, set_aside_later)
 from svg.config import Config
 from svg.runtime import Dist

@@ -31,10 +31,10 @@ import socket
 import time
 from typing import Iterator, List
 
-from data_loaders.common.atomic import check_writable
-from data_loaders.common.owned import refuse_foreign
-from svg.train.checkpoint import list_checkpoints
-from models.errors import UserError
+from core.atomic_files import check_writable
+from core.owned_files import refuse_foreign
+from svg.checkpoints import list_checkpoints
+from core.errors import UserError
 
 LOCK_FILE = "train.lock"
 LOG_FILE = "train.log"

@@ -47,7 +47,7 @@ def learning_rate(step: int, base_lr: float, total: int, schedule: str = "consta
 
 def check_warmup(warmup: int, total: int) -> None:
     """Refuse a warm-up longer than the run: the rate would never reach ``train.lr``."""
-    from models.errors import UserError
+    from core.errors import UserError
 
     if warmup > total:
         raise UserError(f"train.lr_warmup={warmup} is longer than the run's {total} steps "

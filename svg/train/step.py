@@ -8,8 +8,9 @@ from typing import Optional
 import torch
 from torch import nn
 
-from models.errors import UserError
-from svg.runtime import Dist, any_rank_tensor, autocast_context
+from core.errors import UserError
+from core.devices import autocast_context
+from svg.runtime import Dist, any_rank_tensor
 from models.svg_lp import SVG
 
 

@@ -5,10 +5,11 @@ other settings.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Dict
 
 from core.registry import Registry
+from core.settings import at_least, one_of, setting, settings
 
 #: Config name → likelihood class (``models.likelihood_base.Likelihood`` subclasses, each added by
 #: its ``register`` line); finds the likelihoods in every module of ``models``. Defined here, with
@@ -35,45 +36,45 @@ class LikelihoodConfig:
         return super().__new__(cls)
 
 
+#: the values of ``model.prior``, ``model.skip`` and ``model.head`` (what each means: the docs below,
+#: :mod:`models.svg_lp` and :mod:`models.heads`)
+PRIORS = ("learned", "fixed")
+SKIPS = ("last_context", "previous", "original")
+HEADS = ("pixels", "composite", "warp")
+
+
+@settings
 @dataclass
 class ModelConfig:
-    """SVG-LP architecture (defaults: the paper's SM-MNIST settings).
+    """SVG-LP's architecture (defaults: the paper's SM-MNIST settings).
 
-    backbone : a backbone of ``models.backbones.BACKBONES`` (dcgan64 | vgg64 | dcgan128 | vgg128;
-        the image size is the entry's).
-    channels : image channels (1 grey, 3 colour).
-    width : channels of the backbone's finest block (64 in the paper; others scale with it).
-    g_dim, z_dim, rnn_size : frame code, latent and LSTM widths.
-    predictor_layers, prior_layers, posterior_layers : stacked LSTM layers of each network.
-    prior : learned (SVG-LP) | fixed (SVG-FP, N(0, I)).
-    n_past : context frames; the training loss covers every step 2..T all the same.
-    skip : last_context (the paper: skips from the last context frame) | previous (from x_{t-1};
-        the original code's --last_frame_skip) | original (frozen at frame n_past-2, as the
-        original SVG code did; needs n_past >= 2).
-    beta : KL weight; 1 with calibrated decoders.
-    head : how the decoder's output becomes the frame (``models.heads``): pixels (SVG's own, every
-        pixel redrawn) | composite (a mask blends the previous frame with a drawn appearance) |
-        warp (the same with the previous frame warped by a predicted flow).
-    score_branches : motion heads only: add to the training loss the likelihood of each branch
-        alone (the appearance, and the warped previous frame for ``warp``), as SLAMP does, so that
-        the appearance is trained where the mask hides it. The reported ELBO stays the frame's.
-    likelihood : the decoder distribution and its options (:class:`LikelihoodConfig`).
-    backbone_options : options the backbone declares (its ``Options``; the built-in ones have none).
+    ``skip``: last_context is the paper's (skips from the last context frame), previous the
+    original code's ``--last_frame_skip`` (from x_{t-1}), original the original code's frozen
+    skips (frame n_past − 2; needs n_past ≥ 2). ``head``: pixels is SVG's (every pixel redrawn),
+    composite blends the previous frame with a drawn appearance through a mask, warp does the
+    same with the previous frame warped by a predicted flow (:mod:`models.heads`).
     """
-    backbone: str = "dcgan64"
-    channels: int = 1
-    width: int = 64
-    g_dim: int = 128
-    z_dim: int = 10
-    rnn_size: int = 256
-    predictor_layers: int = 2
-    prior_layers: int = 1
-    posterior_layers: int = 1
-    prior: str = "learned"
-    n_past: int = 5
-    skip: str = "last_context"
-    beta: float = 1.0
-    head: str = "pixels"
-    score_branches: bool = False
-    likelihood: LikelihoodConfig = field(default_factory=LikelihoodConfig)
-    backbone_options: Dict[str, Any] = field(default_factory=dict)
+    backbone: str = setting("dcgan64", "frame encoder/decoder, a name of models.backbones.BACKBONES "
+                            "(dcgan64, vgg64, dcgan128, vgg128); the image size is its")
+    channels: int = setting(1, "image channels (1 grey, 3 colour)", at_least(1))
+    width: int = setting(64, "channels of the backbone's finest block (64 in the paper; the others "
+                         "scale with it)", at_least(1))
+    g_dim: int = setting(128, "width of the frame code", at_least(1))
+    z_dim: int = setting(10, "width of the latent", at_least(1))
+    rnn_size: int = setting(256, "width of the LSTMs", at_least(1))
+    predictor_layers: int = setting(2, "stacked LSTM layers of the frame predictor", at_least(1))
+    prior_layers: int = setting(1, "stacked LSTM layers of the learned prior", at_least(1))
+    posterior_layers: int = setting(1, "stacked LSTM layers of the posterior", at_least(1))
+    prior: str = setting("learned", "learned (SVG-LP) or fixed (SVG-FP, N(0, I))", one_of(PRIORS))
+    n_past: int = setting(5, "context frames (the training loss covers every step 2..T all the same)",
+                          at_least(1))
+    skip: str = setting("last_context", "which frame the decoder's skip connections come from (above)",
+                        one_of(SKIPS))
+    beta: float = setting(1.0, "KL weight; 1 with calibrated decoders", at_least(0))
+    head: str = setting("pixels", "how the decoder's output becomes the frame (above)", one_of(HEADS))
+    score_branches: bool = setting(False, "motion heads: also score each branch alone in the training "
+                                   "loss, as SLAMP does (the reported ELBO stays the frame's)")
+    likelihood: LikelihoodConfig = setting(doc="the decoder distribution: its name and its options",
+                                           factory=LikelihoodConfig)
+    backbone_options: Dict[str, Any] = setting(doc="options the backbone declares (its Options; the "
+                                               "built-in ones have none)", factory=dict)

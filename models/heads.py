@@ -26,9 +26,8 @@ from typing import Optional
 import torch
 from torch import nn
 
+from .config import HEADS  # noqa: F401 (the heads' names, declared with model.head)
 from .likelihood_base import at_least_float32
-
-HEADS = ("pixels", "composite", "warp")
 
 #: the mask's logit offset: sigmoid(2) ≈ 0.88 of the previous frame at initialisation
 MASK_OFFSET = 2.0

@@ -15,7 +15,7 @@ from typing import Iterator, List, Optional, Tuple
 import torch
 from torch import nn
 
-from .config import ModelConfig
+from .config import PRIORS, SKIPS, ModelConfig
 from core.errors import UserError
 from .heads import HEADS, HeadOutput, compose, head_channels, zero_head_channels
 from .init import init_weights
@@ -24,9 +24,6 @@ from .likelihoods import LIKELIHOODS, at_least_float32, build_likelihood
 from .lstm import GaussianLSTM, LSTMPredictor
 from .backbones import build_backbone, get_backbone
 from .skip import Rows, SharedSkips
-
-PRIORS = ("learned", "fixed")
-SKIPS = ("last_context", "previous", "original")
 
 
 @dataclass

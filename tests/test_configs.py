@@ -1,5 +1,6 @@
 """The shipped configs say what they claim: the *_mse configs are the original SVG exactly."""
 import os
+import re
 
 import pytest
 
@@ -33,3 +34,26 @@ def test_mse_configs_are_the_original_svg(name):
 @pytest.mark.parametrize("name", ["smmnist", "bair"])
 def test_paper_configs_keep_the_papers_skip(name):
     assert load_config(os.path.join(ROOT, "configs", f"{name}.yaml")).model.skip == "last_context"
+
+
+def test_every_setting_is_declared_once_with_its_doc_and_range():
+    """Type, default, range and doc sit together in the field; the ranges and the docstrings are
+    made from it (core.settings), so a setting cannot be documented or checked somewhere else."""
+    import dataclasses
+
+    from core.settings import declared
+    from svg.config import Config, DataConfig, EvalConfig, ModelConfig, TrainConfig
+
+    for cls in (Config, ModelConfig, DataConfig, TrainConfig, EvalConfig):
+        assert [f.name for f in declared(cls)] == [f.name for f in dataclasses.fields(cls)], cls
+        for f in declared(cls):
+            assert f"{f.name} (" in cls.__doc__ and f.metadata["doc"] in cls.__doc__, (cls, f.name)
+    for override, words in (("train.lr=0", "train.lr=0.0 is out of range: it must be > 0 and finite"),
+                            ("model.head=flow", "model.head=flow is out of range: it must be one of "
+                                                "pixels, composite, warp"),
+                            ("train.ema=1.0", "train.ema=1.0 is out of range: it must be in (0, 1) "
+                                              "(or null: no averaging)"),
+                            ("data.num_workers=-2", "data.num_workers=-2 is out of range: it must be >= -1")):
+        with pytest.raises(ValueError, match=re.escape(words)):
+            load_config(None, [override])
+    assert load_config(None, ["train.grad_clip=null", "train.ema=0.5"]).train.ema == 0.5

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import numbers
 import sys
 import time
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -27,6 +26,7 @@ from torch.utils.data import Dataset
 
 from core.devices import tf32
 from core.errors import UserError
+from core.settings import out_of_range
 from svg.config import EvalConfig
 from svg.eval.baselines import SampleSpread, copy_last_frame
 from svg.eval.fvd import FVDAccumulator
@@ -38,25 +38,17 @@ from svg.eval.scoring import BestOfN, best_of_n
 from svg.timing import duration_words
 
 log = logging.getLogger(__name__)
-#: option → (its range in words, the smallest allowed value); None = "not given" where allowed
-RANGES = {"n_samples": (">= 1", 1), "batch_size": (">= 1", 1), "n_past": (">= 1", 1),
-          "n_future": (">= 1", 1), "max_videos": (">= 1 (or left out for all videos)", 1),
-          "max_memory": ("> 0 bytes", 1)}
-OPTIONAL = ("n_past", "n_future", "max_videos", "max_memory")
-
-
 def check_options(cfg: EvalConfig) -> None:
-    """Refuse out-of-range options with a :class:`UserError` naming the option and its range.
+    """Refuse out-of-range options (their ranges are declared with :class:`EvalConfig`'s fields)
+    with a :class:`UserError` naming the option as its command-line flag, and its range.
 
     0 is a value, never "not given": only None (n_past, n_future, max_videos, max_memory) means
     "use the default". The seed may be any integer.
     """
-    for key, (words, low) in RANGES.items():
-        value = getattr(cfg, key)
-        if value is None and key in OPTIONAL:
-            continue
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-            raise UserError(f"--{key.replace('_', '-')} must be {words}, got {value!r}")
+    bad = out_of_range(cfg)
+    if bad is not None:
+        key, value, words = bad
+        raise UserError(f"--{key.replace('_', '-')} must be {words}, got {value!r}")
 
 
 def resolve_lengths(cfg: EvalConfig, model: SVG, eval_n_future: int) -> EvalConfig:

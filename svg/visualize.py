@@ -27,12 +27,20 @@ def rollout_grid(truth: torch.Tensor, samples: torch.Tensor, n_past: int) -> tor
     return videos.permute(2, 1, 4, 0, 5, 3).reshape(t_len, rows * h, cols * w, 3).clamp(0, 1)
 
 
+def to_uint8(frames) -> np.ndarray:
+    """Frames float in [0, 1] (tensor or array, any layout) → uint8 0..255, rounded, as files
+    hold them; the one conversion of every writer (GIFs, images, rollouts, predictions). Values
+    a hair outside [0, 1] (float rounding of a blend) are clipped first."""
+    if torch.is_tensor(frames):
+        frames = frames.detach().float().cpu().numpy()
+    return (np.clip(np.asarray(frames, dtype=np.float32), 0, 1) * 255).round().astype(np.uint8)
+
+
 def write_gif(path: str, frames, fps: int = 4) -> None:
     """Write (T, H, W, 3) frames in [0, 1] (tensor or array) as a looping GIF, atomically."""
     import imageio.v2 as imageio
 
-    frames = frames.numpy() if torch.is_tensor(frames) else np.asarray(frames)
-    data = (np.clip(frames, 0, 1) * 255).round().astype(np.uint8)
+    data = to_uint8(frames)
     with atomic_path(path) as tmp:
         imageio.mimsave(tmp, list(data), duration=1000 / fps, loop=0)
 
@@ -85,7 +93,7 @@ def write_png(path: str, image: np.ndarray) -> None:
     import imageio.v2 as imageio
 
     with atomic_path(path) as tmp:
-        imageio.imwrite(tmp, (np.clip(image, 0, 1) * 255).round().astype(np.uint8))
+        imageio.imwrite(tmp, to_uint8(image))
 
 
 def flow_to_rgb(flow: torch.Tensor, scale: float) -> torch.Tensor:

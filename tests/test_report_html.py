@@ -176,7 +176,7 @@ def test_report_refuses_to_overwrite_and_never_writes_over_its_inputs(tmp_path, 
 
 
 def test_an_interrupted_write_leaves_no_page(tmp_path, evaluations, monkeypatch):
-    from data_loaders.common import atomic
+    from core import atomic_files as atomic
 
     def interrupted(src, dst):
         raise KeyboardInterrupt   # Ctrl-C after the page was written, before it took its name

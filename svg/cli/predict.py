@@ -23,7 +23,7 @@ from data_loaders.videos.files import RESIZE_MODES, clip_stem, fit_frames, strea
 from core.errors import UserError
 
 from svg.predict import Predictor
-from svg.visualize import labelled_rollout, write_gif
+from svg.visualize import labelled_rollout, to_uint8, write_gif
 from svg.checkpoints import RAW_WEIGHTS_HELP
 
 DEFAULT_OUT = "predictions"
@@ -113,7 +113,7 @@ def predict_inputs(args: argparse.Namespace) -> List[str]:
     for base, (name, path, clip, first, context) in zip(bases, contexts):
         # each clip is seeded alone: its futures do not depend on the other inputs given
         futures = predictor.predict(context, n_future, n_samples, seed=args.seed, n_past=n_past)
-        samples = (futures.permute(0, 1, 3, 4, 2) * 255).round().to(torch.uint8).numpy()
+        samples = to_uint8(futures.movedim(-3, -1))                # (N, K + T, H, W, C)
         settings = dict(run=args.run, checkpoint=predictor.checkpoint, step=predictor.step,
                         n_past=n_past, n_future=n_future, n_samples=n_samples, start=first,
                         seed=args.seed, input=path, clip=clip, resize=args.resize)

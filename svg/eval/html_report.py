@@ -177,7 +177,7 @@ def rollout_rows(rollouts: Dict[str, np.ndarray]) -> List[Dict[str, Any]]:
     samples, copy-last-frame. Returns [{video, rows: [{label, scores, uri, width}]}]."""
     import torch
 
-    from svg.visualize import framed
+    from svg.visualize import framed, to_uint8
 
     n_past, n = int(rollouts["n_past"]), int(rollouts["n_samples"])
     names = [str(m) for m in rollouts["metrics"]]
@@ -191,7 +191,7 @@ def rollout_rows(rollouts: Dict[str, np.ndarray]) -> List[Dict[str, Any]]:
         rows = torch.cat([truth[None], samples, floor[None]])                          # (R, T, C, H, W)
         cells = framed(rows, n_past)                                                   # (R, T, h, w, 3)
         strips = cells.permute(0, 2, 1, 3, 4).reshape(rows.shape[0], cells.shape[2], -1, 3)
-        strips = (strips * 255).round().to(torch.uint8).numpy()                        # (R, h, T·w, 3)
+        strips = to_uint8(strips)                                                    # (R, h, T·w, 3)
         scale = max(1, 64 // truth.shape[-1])   # small frames drawn at least 64 pixels wide
         labels: List[Tuple[str, str]] = [("truth", "")]
         for j, index in enumerate(rollouts["sample_index"][v]):

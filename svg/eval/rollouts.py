@@ -27,6 +27,7 @@ from core.errors import UserError
 from svg.config import EvalConfig
 from svg.eval.evaluate import clip_video, sequence_noise
 from svg.eval.scoring import BestOfN
+from svg.visualize import to_uint8
 
 #: videos kept for the report (the first of the split, as scored)
 ROLLOUT_VIDEOS = 4
@@ -35,11 +36,6 @@ ROLLOUT_SAMPLES = 3
 #: the keys of ``rollouts.npz`` (what :func:`read_rollouts` checks)
 KEYS = ("truth", "samples", "sample_index", "scores", "metrics", "video_index", "best_by",
         "n_past", "n_samples")
-
-
-def to_uint8(frames: torch.Tensor) -> np.ndarray:
-    """(..., C, H, W) float in [0, 1] → (..., H, W, C) uint8 (rounded), as the files hold them."""
-    return (frames.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).movedim(-3, -1).cpu().numpy()
 
 
 @tf32(False)   # the same samples the evaluation scored, on any device
@@ -83,8 +79,8 @@ def rollout_examples(model, dataset, cfg: EvalConfig, results: Dict[str, BestOfN
         noise = sequence_noise(cfg.seed, i, cfg.n_samples, seq_len - 1, seq_len, model.cfg.z_dim)[0]
         eps = noise[picks].unsqueeze(1).to(device)                        # (K, 1, steps, z_dim)
         video = model.generate(x[:, :cfg.n_past], cfg.n_future, len(picks), eps=eps)[:, 0]
-        truth.append(to_uint8(x[0]))
-        samples.append(to_uint8(video))
+        truth.append(to_uint8(x[0].movedim(-3, -1)))
+        samples.append(to_uint8(video.movedim(-3, -1)))
         chosen.append(picks)
     index = torch.tensor(chosen, dtype=torch.long).reshape(count, -1)
     scores = torch.stack([torch.stack([results[m].per_sample[index[i], i].mean(-1) for m in names], -1)

@@ -173,12 +173,14 @@ def test_a_failed_start_in_an_existing_folder_says_why_in_train_log(tmp_path):
     data = _kth_root(tmp_path / "kth", [(1, 12), (2, 3)])   # person 2 too short; no val person 20
     run = tmp_path / "run"
     run.mkdir()
-    status = main(["train", "--no-progress", *TINY, "data.name=kth", f"data.root={data}",
-                   "model.likelihood.beta=1.0", f"run_dir={run}"])
+    config = tmp_path / "digits.yaml"
+    config.write_text("data:\n  name: smmnist\n  options:\n    num_digits: 2\n")
+    status = main(["train", "--no-progress", "--config", str(config), *TINY, "data.name=kth",
+                   f"data.root={data}", f"run_dir={run}"])
     assert status == 2
     lines = (run / "train.log").read_text().splitlines()
-    assert "svg.config WARNING the command line: model.likelihood.beta is now model.likelihood." \
-           "mse_beta" in lines[0]
+    assert f"svg.config WARNING data.name=kth on the command line replaces smmnist of {config}: " \
+           f"dropping that file's data.options {{'num_digits': 2}}" in lines[0]
     assert any(line.endswith("py.warnings WARNING KTH train: skipped 1 of 2 videos shorter than 4 "
                              "frames: person02_boxing_d1 (3)") for line in lines)
     assert f"svg.train ERROR training failed: MissingFile: {data}: no KTH videos of people [20] " \

@@ -146,4 +146,10 @@ def check_ranges(cfg: Config) -> Config:
         if bad is not None:
             key, value, words = bad
             raise UserError(f"{f.name}.{key}={value} is out of range: it must be {words}")
+    t = cfg.train
+    total = t.epochs * t.steps_per_epoch
+    if t.lr_warmup > total:   # the one range that depends on other settings
+        raise UserError(f"train.lr_warmup={t.lr_warmup} is longer than the run's {total} steps "
+                        f"(train.epochs × train.steps_per_epoch), so the rate would never reach "
+                        f"train.lr; use train.lr_warmup <= {total}")
     return cfg

@@ -31,7 +31,7 @@ from svg.eval.evaluate import evaluate, resolve_lengths
 from models.svg_lp import SVG
 from svg.train.ema import EMA
 from svg.train.resume import restore, session_config_text
-from svg.train.schedule import check_warmup, learning_rate
+from svg.train.schedule import learning_rate
 from svg.train.log import TrainLog, log_file
 from svg.train.run_folder import claim_run_folder
 from svg.train.step import train_step
@@ -56,7 +56,6 @@ def check_config(cfg: Config, device: torch.device) -> None:
     if t.amp == "fp16" and device.type != "cuda":
         raise UserError("train.amp=fp16 needs CUDA; use bf16 on CPU")
     check_ranges(cfg)   # also for a Config built in code rather than read
-    check_warmup(t.lr_warmup, t.epochs * t.steps_per_epoch)
     check_frame_shape(cfg, "the training config")
 
 

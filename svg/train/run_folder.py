@@ -32,9 +32,9 @@ import time
 from typing import Iterator, List
 
 from core.atomic_files import check_writable
-from core.owned_files import refuse_foreign
-from svg.checkpoints import list_checkpoints
 from core.errors import UserError
+from core.owned_files import refuse_foreign
+from svg.checkpoints import CKPT_PATTERN
 
 LOCK_FILE = "train.lock"
 LOG_FILE = "train.log"
@@ -111,7 +111,10 @@ def _open_lock(run_dir: str) -> int:
 def is_run_folder(run_dir: str) -> bool:
     """Whether ``run_dir`` is a trainer's: it holds ``train.log`` (every session writes it first)
     or a step checkpoint."""
-    return os.path.exists(os.path.join(run_dir, LOG_FILE)) or bool(list_checkpoints(run_dir))
+    if not os.path.isdir(run_dir):
+        return False
+    names = os.listdir(run_dir)
+    return LOG_FILE in names or any(CKPT_PATTERN.match(name) for name in names)
 
 
 def written_over(rel: str) -> bool:
@@ -138,11 +141,12 @@ def claim_run_folder(run_dir: str, enabled: bool = True, overwrite: bool = False
     if not enabled:
         yield
         return
+    made, ours = missing_folders(run_dir), is_run_folder(run_dir)
+    # nothing written before these two checks: a refused start leaves no folder behind
     check_writable(run_dir, "run_dir")
-    if not is_run_folder(run_dir):
+    if not ours:
         refuse_foreign(run_dir, lambda rel: not written_over(rel), "run_dir",
                        "train into another run_dir", overwrite)
-    made = missing_folders(run_dir)
     fd = _open_lock(run_dir)
     try:
         yield

@@ -45,16 +45,6 @@ def learning_rate(step: int, base_lr: float, total: int, schedule: str = "consta
     return base_lr * (1 - (1 - f) * p)
 
 
-def check_warmup(warmup: int, total: int) -> None:
-    """Refuse a warm-up longer than the run: the rate would never reach ``train.lr``."""
-    from core.errors import UserError
-
-    if warmup > total:
-        raise UserError(f"train.lr_warmup={warmup} is longer than the run's {total} steps "
-                        f"(train.epochs × train.steps_per_epoch), so the rate would never reach "
-                        f"train.lr; use train.lr_warmup <= {total}")
-
-
 def rate_of(step: int, train: Any) -> float:
     """The rate of ``step`` under a ``train`` config section (a TrainConfig or anything with its
     fields): :func:`learning_rate` over ``epochs × steps_per_epoch`` steps."""

@@ -14,7 +14,7 @@ frames each: a bright square moving over a fixed noisy background), converted wi
                                          [--kth-videos 12] [--kth-frames 400] [--kth-seq-len 20]
                                          [--datasets bair kth smmnist feed] [--device cpu|cuda]
 
-``feed`` measures what the trainer's loader delivers (``svg.data.training_loader``: per-step
+``feed`` measures what the trainer's loader delivers (``svg.train.batches.training_loader``: per-step
 seeding, SM-MNIST at the demo's 15 frames and batch 16), items/s up to float frames in [0, 1] on
 ``--device`` (CPU: the conversion is timed too; CUDA: pinned, copied, synchronised), side by side
 with the loader as it was before (commit cf1bc39: every generator's state saved and restored
@@ -42,7 +42,8 @@ from data_loaders.common.video import decode_video
 from core.devices import pick_device
 from core.errors import UserError
 from svg.config import DataConfig
-from svg.data import StepSeeded, make_dataset, step_seed, training_loader, unit_frames
+from svg.data import make_dataset, unit_frames
+from svg.train.batches import StepSeeded, step_seed, training_loader
 from svg.testing.bair_records import write_random_videos
 from svg.testing.kth_videos import write_video
 

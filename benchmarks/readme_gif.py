@@ -13,7 +13,8 @@ import argparse
 import numpy as np
 import torch
 
-from svg.data import fixed_batches, make_dataset
+from svg.data import make_dataset
+from svg.train.batches import fixed_batches
 from svg.checkpoints import load_model
 from svg.visualize import labelled_rollout, write_gif
 

@@ -13,7 +13,7 @@ from torch.utils.data import Dataset
 from eval_fvd import FeatureStats
 from core.errors import DEBUG_HINT, MissingEntry, MissingFile, UserError, user_error_message
 from svg.cli import entry as cli
-from svg.data import UserErrorLoader
+from svg.train.batches import UserErrorLoader
 main = cli.main
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

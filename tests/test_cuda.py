@@ -126,7 +126,8 @@ def test_uint8_batches_become_the_cpus_float_frames_on_cuda():
     """The training loader's uint8 batch, pinned, copied and made float on the GPU, is bit for bit
     the float batch the dataset makes on the CPU (x / 255 is correctly rounded on both)."""
     from svg.config import DataConfig
-    from svg.data import make_dataset, training_loader, unit_frames
+    from svg.data import make_dataset, unit_frames
+    from svg.train.batches import training_loader
     cfg = DataConfig(name="smmnist")
     u8 = next(iter(training_loader(make_dataset(cfg, "train", 8, uint8_items=True), 0, 0, 3, 4, 4, 2, True)))
     floats = next(iter(training_loader(make_dataset(cfg, "train", 8), 0, 0, 3, 4, 4, 0, False)))

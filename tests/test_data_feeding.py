@@ -8,7 +8,8 @@ import torch
 
 from data_loaders import build_dataset
 from svg.config import DataConfig
-from svg.data import StepSeeded, make_dataset, step_seed, training_loader, unit_frames
+from svg.data import make_dataset, unit_frames
+from svg.train.batches import StepSeeded, step_seed, training_loader
 from svg.testing.bair_records import write_tfrecords
 from tiny_runs import tiny
 

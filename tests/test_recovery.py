@@ -135,7 +135,7 @@ def test_resume_with_a_smaller_keep_last_warns_before_deleting_checkpoints(tmp_p
 
 
 def test_a_failure_mid_run_saves_the_last_good_step_first(tmp_path, monkeypatch):
-    from svg import data as data_module
+    from svg.train import batches as data_module
 
     real = data_module.StepSeeded._seeded_item
 

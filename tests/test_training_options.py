@@ -160,7 +160,7 @@ def test_amp_auto_trains_and_the_log_says_which_precision_and_why(tmp_path):
 
 
 def test_loader_workers_auto_picks_none_on_a_cpu_and_several_on_a_gpu(monkeypatch):
-    from svg.data import loader_workers
+    from svg.train.batches import loader_workers
 
     monkeypatch.setattr("os.cpu_count", lambda: 16)
     assert loader_workers(-1, "cpu") == 0 and loader_workers(-1, "cuda") == 8

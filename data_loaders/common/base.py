@@ -30,7 +30,7 @@ class VideoDataset(Dataset):
       uint8 in [0, 255] and become float on the training device: a quarter of the bytes to
       collate, pin and copy. A dataset that makes float frames directly may ignore the flag.
     - Training randomness (which video, which start frame, on-the-fly trajectories) is drawn from
-      torch's global generator only: the trainer seeds it per step (``svg.data.StepSeeded``),
+      torch's global generator only: the trainer seeds it per step (``svg.train.batches.StepSeeded``),
       which makes every step replayable and resume exact. Never keep a private generator for it.
     - ``val`` and ``test`` items are a fixed function of (seed, i) and prefix-stable: the first k
       frames of item i are the same whatever ``seq_len`` was asked, so 5 → 10 and 5 → 20

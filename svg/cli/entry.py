@@ -9,7 +9,7 @@ By type, not by where or how an exception was raised: bad input (a config key or
 argument, a data file, a checkpoint) raises :class:`core.errors.UserError` (or a subclass:
 ``MissingFile``, ``MissingEntry``, ``TrainingDiverged``, ``CorruptCheckpoint``) with a plain
 message naming the file, key or value, in ``svg``, ``models``, ``data_loaders`` and ``eval_fvd``
-alike. A UserError — also one raised in a DataLoader worker, which :mod:`svg.data` carries back
+alike. A UserError — also one raised in a DataLoader worker, which :mod:`svg.train.batches` carries back
 to the main process as the original exception — or a ``SystemExit`` carrying a message is printed
 as ``svg COMMAND: error: MESSAGE`` plus a hint line on stderr, without a traceback, and the exit
 status is 2 (as for argparse's own errors). Every other exception, including a ``ValueError`` or

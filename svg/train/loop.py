@@ -1,7 +1,7 @@
 """The training loop: step → log → maybe rollouts → maybe checkpoint, and what surrounds it.
 
 Exact resume: every random draw of step s (which sequences, their on-the-fly randomness, the
-posterior noise) is seeded from (seed, rank, s) (:mod:`svg.data`), so a run restarted from a
+posterior noise) is seeded from (seed, rank, s) (:mod:`svg.train.batches`), so a run restarted from a
 checkpoint at step k replays steps k+1.. exactly; on CPU the weights end bitwise identical to an
 uninterrupted run. Recovery: a skipped (non-finite) step leaves no trace; a diverged run writes
 nothing from its poisoned state; a checkpoint that cannot be read is moved aside and the next
@@ -24,11 +24,12 @@ from core.errors import UserError
 
 from svg.checkpoints import is_finite_state, latest_checkpoint, save_checkpoint
 from svg.config import Config, EvalConfig, check_frame_shape, check_ranges, config_to_yaml
-from svg.data import fixed_batches, loader_workers, make_dataset, step_seed, training_loader, unit_frames
+from svg.data import make_dataset, unit_frames
 from core.devices import AMP_MODES, native_bf16, pick_device, resolve_amp, tf32
 from svg.runtime import Dist, StopSignal, any_rank, barrier, init_distributed, keep_freed_memory, rank_checksums
 from svg.eval.evaluate import evaluate, resolve_lengths
 from models.svg_lp import SVG
+from svg.train.batches import fixed_batches, loader_workers, step_seed, training_loader
 from svg.train.ema import EMA
 from svg.train.resume import restore, session_config_text
 from svg.train.schedule import learning_rate

@@ -1,9 +1,13 @@
-"""One optimisation step of SVG-LP, and nothing else."""
+"""One optimisation step of SVG-LP, and nothing else.
+
+It reads top to bottom, as nanoGPT's ``train.py`` does: forward → backward → clip → one
+device-to-host read of the checks and the logged numbers → skip (the buffers put back) or update.
+"""
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Optional
+from typing import List, Optional
 
 import torch
 from torch import nn
@@ -25,14 +29,6 @@ class StepStats:
     sigma: float = math.nan
     effective_beta: float = math.nan
     grad_norm: float = math.nan
-
-
-def _skip(model: nn.Module, opt: torch.optim.Optimizer, buffers) -> StepStats:
-    opt.zero_grad(set_to_none=True)
-    if buffers:
-        with torch.no_grad():
-            torch._foreach_copy_(list(model.buffers()), buffers)
-    return StepStats(skipped=True)
 
 
 def train_step(model: SVG, net: nn.Module, opt: torch.optim.Optimizer, scaler: torch.amp.GradScaler,
@@ -57,35 +53,67 @@ def train_step(model: SVG, net: nn.Module, opt: torch.optim.Optimizer, scaler: t
     check, the frames' range and the logged numbers travel together after the backward pass.
     """
     model.train()
-    live = list(model.buffers())
-    buffers = torch._foreach_add(live, 0) if live else []   # one fused copy, not one per buffer
+    buffers = _copy_buffers(model)   # what a skipped step puts back
+
+    # forward
     with autocast_context(x.device, amp):
         out = net(x, generator=noise)
     loss = out.objective()
+
+    # backward (a non-finite loss gives non-finite gradients: the step is skipped below)
     opt.zero_grad(set_to_none=True)
-    scaler.scale(loss).backward()   # a non-finite loss gives non-finite gradients, skipped below
+    scaler.scale(loss).backward()
+
+    # clip (an fp16 scaler unscales first; the norm logged is the one before clipping)
     scaler.unscale_(opt)
     grad_norm = nn.utils.clip_grad_norm_(model.parameters(), grad_clip or math.inf)
+
+    # the checks, or-ed over the ranks so that every rank decides alike, and the logged numbers:
+    # the step's one device-to-host transfer
     bad = ~torch.isfinite(loss.detach())
     if not scaler.is_enabled():   # (an fp16 scaler handles its own overflows)
         bad = bad | ~torch.isfinite(grad_norm)
     bad = any_rank_tensor(bad, d)
     lo, hi = torch.aminmax(x.detach())
-    outside = any_rank_tensor(~((lo >= 0) & (hi <= 1)), d)   # every rank stops together
-    # the one device-to-host transfer of the step
-    flag, out_of_range, low, high, total, nll, kl, sigma, beta, norm = torch.stack([
-        t.detach().float() for t in (bad, outside, lo, hi, out.total.mean(), out.nll.mean(),
-                                     out.kl.mean(), out.sigma.mean(), out.effective_beta.mean(),
-                                     grad_norm)]).tolist()
+    outside = any_rank_tensor(~((lo >= 0) & (hi <= 1)), d)
+    skip, out_of_range, low, high, total, nll, kl, sigma, beta, norm = _read_back(
+        bad, outside, lo, hi, out.total.mean(), out.nll.mean(), out.kl.mean(), out.sigma.mean(),
+        out.effective_beta.mean(), grad_norm)
+
+    # frames outside [0, 1]: stop, nothing updated
     if out_of_range:
-        _skip(model, opt, buffers)
+        _discard(model, opt, buffers)
         raise UserError(f"training frames must lie in [0, 1]; a batch has range [{low:.4g}, "
                         f"{high:.4g}] (a dataset must return float frames / 255)")
-    if flag:
+
+    # skip: no update, the buffers as they were
+    if skip:
         if scaler.is_enabled():   # unscale_ ran: the scaler must close this step (and back off)
             scaler.update()
-        return _skip(model, opt, buffers)
+        _discard(model, opt, buffers)
+        return StepStats(skipped=True)
+
+    # update
     scaler.step(opt)
     scaler.update()
     return StepStats(skipped=False, loss=total, nll_per_dim=nll / out.n_dims, kl=kl, sigma=sigma,
                      effective_beta=beta, grad_norm=norm)
+
+
+def _copy_buffers(model: nn.Module) -> List[torch.Tensor]:
+    """A copy of every buffer, made in one fused call rather than one per buffer."""
+    live = list(model.buffers())
+    return torch._foreach_add(live, 0) if live else []
+
+
+def _discard(model: nn.Module, opt: torch.optim.Optimizer, buffers: List[torch.Tensor]) -> None:
+    """Undo what the step's passes did: drop the gradients, put the buffers back."""
+    opt.zero_grad(set_to_none=True)
+    if buffers:
+        with torch.no_grad():
+            torch._foreach_copy_(list(model.buffers()), buffers)
+
+
+def _read_back(*values: torch.Tensor) -> List[float]:
+    """Scalars on the device as Python floats, in one device-to-host transfer."""
+    return torch.stack([v.detach().float() for v in values]).tolist()

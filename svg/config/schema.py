@@ -61,6 +61,11 @@ class TrainConfig:
                           "paper)", at_least(1))
     steps_per_epoch: int = setting(600, "optimisation steps per epoch", at_least(1))
     batch_size: int = setting(100, "sequences per step (per process under torchrun)", at_least(1))
+    accumulate: int = setting(1, "gradient accumulation: each step's batch in this many equal "
+                              "micro-batches (it divides batch_size), forward and backward on each, "
+                              "then one update; BatchNorm statistics, a σ shared over the batch and "
+                              "the optimal σ's running σ² are per micro-batch (docs/training.md)",
+                              at_least(1))
     lr: float = setting(2e-3, "Adam's peak learning rate", above(0))
     beta1: float = setting(0.9, "Adam's beta1", within(0, 1, open_high=True))
     grad_clip: Optional[float] = setting(None, "max gradient norm", above(0, optional="null: no "

@@ -57,6 +57,9 @@ def check_config(cfg: Config, device: torch.device) -> None:
     if t.amp == "fp16" and device.type != "cuda":
         raise UserError("train.amp=fp16 needs CUDA; use bf16 on CPU")
     check_ranges(cfg)   # also for a Config built in code rather than read
+    if t.batch_size % t.accumulate:
+        raise UserError(f"train.batch_size={t.batch_size} does not split into train.accumulate="
+                        f"{t.accumulate} equal micro-batches; make the batch size a multiple of it")
     check_frame_shape(cfg, "the training config")
 
 
@@ -233,7 +236,7 @@ def _loop(s: Session, train_set, total: int) -> Dict[str, Any]:
                     group["lr"] = lr
                 x = unit_frames(batch.to(s.device, non_blocking=True))
                 stats = train_step(s.model, s.net, s.opt, s.scaler, x, noise, amp=t.amp,
-                                   grad_clip=t.grad_clip, d=d)
+                                   grad_clip=t.grad_clip, d=d, accumulate=t.accumulate)
                 done = step + 1
                 nonfinite = nonfinite + 1 if stats.skipped else 0
                 if s.ema is not None and not stats.skipped:

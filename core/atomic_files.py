@@ -13,44 +13,14 @@ can both use it without breaking the one-way dependency rule.
 from __future__ import annotations
 
 import contextlib
-import errno
 import glob
 import os
 import re
-import tempfile
 from typing import IO, Iterator, List
 
 from core.errors import MissingFile, UserError
 
 _TMP = re.compile(r"^\.(?P<name>.+)\.tmp-(?P<pid>\d+)(?P<ext>\.[^.]*)?$")
-
-
-def check_writable(folder: str, what: str) -> None:
-    """Raise a one-line :class:`UserError` unless files can be created in ``folder`` (or, where it
-    does not exist yet, in the nearest folder above it, where it would be made).
-
-    The check writes and fsyncs a nameless scratch file there rather than asking ``os.access``:
-    that asks about permissions only, which bind neither root nor an immutable folder, and says
-    nothing of a full or read-only disk. Nothing is created, so a refused command leaves no
-    empty folder. ``what`` names the folder for the user, e.g. ``"run_dir"`` or ``"--out"``.
-    """
-    target = os.path.abspath(folder)
-    existing = target
-    while not os.path.lexists(existing):
-        existing = os.path.dirname(existing)
-    if not os.path.isdir(existing):
-        blocker = "" if existing == target else f": {existing}"   # name the path only once
-        raise UserError(f"{what} {folder}{blocker} is a file, not a folder")
-    try:
-        with tempfile.TemporaryFile(dir=existing) as f:
-            f.write(b"svg write check")
-            f.flush()
-            os.fsync(f.fileno())
-    except OSError as e:
-        why = {errno.EROFS: "read-only file system", errno.EACCES: "no permission",
-               errno.EPERM: "no permission"}.get(e.errno, e.strerror or str(e))
-        where = "" if existing == target else f" to make it in {existing}"
-        raise UserError(f"{what} {folder}: cannot write{where} ({why}); choose a writable folder") from None
 
 
 def temporary_name(path: str) -> str:

@@ -1,7 +1,8 @@
 """Files users own: a command writes over none of its inputs and no file it did not create,
 unless it is told to with ``--overwrite``.
 
-Two checks, both made before any work, so that a refused command has changed nothing:
+Three checks, all made before any work, so that a refused command has changed nothing:
+:func:`check_writable` for the folder a command writes into (it can be written there at all),
 :func:`refuse_existing` for the files a command is about to write (``svg predict``,
 ``generate``, ``evaluate``, ``export``), and :func:`refuse_foreign` for a folder a command fills
 and may come back to (the converters' DST, the trainer's run folder), where only the files of an
@@ -9,12 +10,13 @@ earlier run of the same command may be there. The messages are one line naming t
 """
 from __future__ import annotations
 
+import errno
 import os
+import tempfile
 from typing import Callable, Iterable, Optional
 
-from core.errors import UserError
-
 from core.atomic_files import is_temporary
+from core.errors import UserError
 
 #: the help of every command's ``--overwrite`` flag
 OVERWRITE_HELP = ("write over files that already exist at the output names (default: refuse, "
@@ -23,6 +25,34 @@ OVERWRITE_HELP = ("write over files that already exist at the output names (defa
 #: the same for a command that fills a folder (the converters' DST, the trainer's run_dir)
 OVERWRITE_FOLDER_HELP = ("write into a folder that holds files this command did not write "
                          "(default: refuse, naming one)")
+
+
+def check_writable(folder: str, what: str) -> None:
+    """Raise a one-line :class:`UserError` unless files can be created in ``folder`` (or, where it
+    does not exist yet, in the nearest folder above it, where it would be made).
+
+    The check writes and fsyncs a nameless scratch file there rather than asking ``os.access``:
+    that asks about permissions only, which bind neither root nor an immutable folder, and says
+    nothing of a full or read-only disk. Nothing is created, so a refused command leaves no
+    empty folder. ``what`` names the folder for the user, e.g. ``"run_dir"`` or ``"--out"``.
+    """
+    target = os.path.abspath(folder)
+    existing = target
+    while not os.path.lexists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        blocker = "" if existing == target else f": {existing}"   # name the path only once
+        raise UserError(f"{what} {folder}{blocker} is a file, not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=existing) as f:
+            f.write(b"svg write check")
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as e:
+        why = {errno.EROFS: "read-only file system", errno.EACCES: "no permission",
+               errno.EPERM: "no permission"}.get(e.errno, e.strerror or str(e))
+        where = "" if existing == target else f" to make it in {existing}"
+        raise UserError(f"{what} {folder}: cannot write{where} ({why}); choose a writable folder") from None
 
 
 def refuse_existing(paths: Iterable[str], overwrite: bool = False, fix: str = "choose another --out") -> None:

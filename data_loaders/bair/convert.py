@@ -19,8 +19,8 @@ from tqdm import tqdm
 
 from core.errors import InputWarning, UserError
 
-from core.atomic_files import atomic_path, check_writable, remove_stale_temporaries, write_text
-from core.owned_files import OVERWRITE_FOLDER_HELP, refuse_foreign
+from core.atomic_files import atomic_path, remove_stale_temporaries, write_text
+from core.owned_files import OVERWRITE_FOLDER_HELP, check_writable, refuse_foreign
 from data_loaders.bair.dataset import CAMERAS, FRAMES, MANIFEST, SIZE, decode_example, list_records
 from data_loaders.common.files import load_json
 from data_loaders.bair.tfrecords import read_example, scan_records

@@ -21,9 +21,9 @@ from tqdm import tqdm
 
 from core.errors import UserError
 
-from core.atomic_files import check_writable, write_text
+from core.atomic_files import write_text
 from data_loaders.common.conversion import convert_once, drop_changed, previous_conversion, start_conversion
-from core.owned_files import OVERWRITE_FOLDER_HELP, refuse_foreign
+from core.owned_files import OVERWRITE_FOLDER_HELP, check_writable, refuse_foreign
 from data_loaders.kth.files import (CLASSES, MANIFEST, VIDEO_NAME, KTHVideo, list_videos, read_clip,
                                     read_manifest)
 from data_loaders.common.video import RESIZE_FILTER

@@ -27,8 +27,8 @@ from tqdm import tqdm
 
 from core.errors import MissingFile, UserError
 
-from core.atomic_files import check_writable, write_text
-from core.owned_files import OVERWRITE_FOLDER_HELP, refuse_foreign
+from core.atomic_files import write_text
+from core.owned_files import OVERWRITE_FOLDER_HELP, check_writable, refuse_foreign
 from data_loaders.common.conversion import convert_once, drop_changed, previous_conversion, start_conversion
 from data_loaders.common.files import load_json
 from data_loaders.common.video import header_frame_count

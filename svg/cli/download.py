@@ -42,10 +42,10 @@ from tqdm import tqdm
 from core.errors import InputWarning, UserError
 
 from data_loaders.common.archives import Member, check_tar, check_zip, extract, list_members
-from core.atomic_files import check_writable, write_text
+from core.atomic_files import write_text
 from data_loaders.common.fetch import PART, fetch
 from data_loaders.common.files import load_json
-from core.owned_files import OVERWRITE_FOLDER_HELP, refuse_foreign
+from core.owned_files import OVERWRITE_FOLDER_HELP, check_writable, refuse_foreign
 
 
 @dataclass(frozen=True)

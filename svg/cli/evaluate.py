@@ -14,8 +14,7 @@ import os
 import sys
 from typing import Any, Dict, Optional, Sequence
 
-from core.atomic_files import check_writable
-from core.owned_files import OVERWRITE_HELP, refuse_existing
+from core.owned_files import OVERWRITE_HELP, check_writable, refuse_existing
 from svg.config import EvalConfig, check_frame_shape
 from svg.config.read import read_config
 from svg.data import make_dataset

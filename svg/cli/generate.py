@@ -10,8 +10,7 @@ import os
 
 import torch
 
-from core.atomic_files import check_writable
-from core.owned_files import OVERWRITE_HELP, refuse_existing
+from core.owned_files import OVERWRITE_HELP, check_writable, refuse_existing
 from core.errors import UserError
 from svg.data import make_dataset
 from core.devices import pick_device

@@ -13,8 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from core.atomic_files import check_writable
-from core.owned_files import OVERWRITE_HELP, refuse_existing
+from core.owned_files import OVERWRITE_HELP, check_writable, refuse_existing
 from core.errors import UserError
 
 #: the page written for several folders when no --out is given (in the current folder)

@@ -12,7 +12,6 @@ import argparse
 import logging
 import os
 
-from core.errors import UserError
 from svg.config.read import read_config
 from svg.train.log import LOG_FORMAT, kept_records
 
@@ -39,7 +38,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from svg.checkpoints import list_checkpoints
     from svg.train.loop import train
 
     rank = int(os.environ.get("RANK", "0"))
@@ -48,8 +46,7 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit("give either --demo or --config, not both")
     with kept_records() as setup:   # shown now, and written to train.log once it is open
         cfg = read_config(DEMO_CONFIG if args.demo else args.config, args.overrides)
-    if args.resume and not list_checkpoints(cfg.run_dir):
-        raise UserError(f"--resume: no checkpoint in {cfg.run_dir}")
     train(cfg, progress=not args.no_progress, resume_from=args.resume_from,
-          strict_resume=args.strict_resume, earlier_log=setup, overwrite=args.overwrite)
+          strict_resume=args.strict_resume, earlier_log=setup, overwrite=args.overwrite,
+          require_checkpoint=args.resume)
     return 0

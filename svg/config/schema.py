@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
+from core.devices import AMP_MODES
 from core.errors import UserError
 from core.settings import above, at_least, declared, one_of, out_of_range, setting, settings, within
 from models.config import LikelihoodConfig, ModelConfig  # noqa: F401 (every config class from here)
@@ -77,7 +78,7 @@ class TrainConfig:
     ema: Optional[float] = setting(None, "decay of a moving average of the weights, e.g. 0.999 (above)",
                                    within(0, 1, True, True, optional="null: no averaging"))
     amp: str = setting("auto", "autocast precision: none, bf16, fp16 (CUDA only, with a gradient "
-                       "scaler) or auto (above)", one_of(("none", "bf16", "fp16", "auto")))
+                       "scaler) or auto (above)", one_of(AMP_MODES))
     compile: bool = setting(False, "wrap the model with torch.compile")
     tf32: bool = setting(False, "let CUDA matmuls and convolutions use TF32 in training (evaluation "
                          "never does)")

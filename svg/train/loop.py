@@ -25,7 +25,7 @@ from core.errors import UserError
 from svg.checkpoints import is_finite_state, latest_checkpoint, save_checkpoint
 from svg.config import Config, EvalConfig, check_frame_shape, check_ranges, config_to_yaml
 from svg.data import make_dataset, unit_frames
-from core.devices import AMP_MODES, native_bf16, pick_device, resolve_amp, tf32
+from core.devices import native_bf16, pick_device, resolve_amp, tf32
 from svg.runtime import Dist, StopSignal, any_rank, barrier, init_distributed, keep_freed_memory, rank_checksums
 from svg.eval.evaluate import evaluate, resolve_lengths
 from models.svg_lp import SVG
@@ -52,11 +52,9 @@ class TrainingDiverged(UserError):
 def check_config(cfg: Config, device: torch.device) -> None:
     """Raise ``ValueError`` for training settings that cannot work, naming the key."""
     t = cfg.train
-    if t.amp not in AMP_MODES:
-        raise UserError(f"train.amp={t.amp!r}; choose one of {AMP_MODES}")
+    check_ranges(cfg)   # also for a Config built in code rather than read
     if t.amp == "fp16" and device.type != "cuda":
         raise UserError("train.amp=fp16 needs CUDA; use bf16 on CPU")
-    check_ranges(cfg)   # also for a Config built in code rather than read
     if t.batch_size % t.accumulate:
         raise UserError(f"train.batch_size={t.batch_size} does not split into train.accumulate="
                         f"{t.accumulate} equal micro-batches; make the batch size a multiple of it")
@@ -153,7 +151,7 @@ def _wrap(model: SVG, cfg: Config, d: Dist, device: torch.device) -> nn.Module:
 
 def train(cfg: Config, resume: bool = True, progress: bool = True, resume_from: Optional[str] = None,
           strict_resume: bool = False, earlier_log: Sequence[logging.LogRecord] = (),
-          overwrite: bool = False) -> Dict[str, Any]:
+          overwrite: bool = False, require_checkpoint: bool = False) -> Dict[str, Any]:
     """Train (or resume) the run in ``cfg.run_dir``; returns the end-of-run summary.
 
     resume : continue from the newest intact checkpoint of the run folder, if any.
@@ -164,6 +162,8 @@ def train(cfg: Config, resume: bool = True, progress: bool = True, resume_from: 
         ``train.log``.
     overwrite : train in a folder that is no run folder although it holds files the trainer
         writes over (its ``config.yaml``, ...); refused otherwise.
+    require_checkpoint : refuse to start afresh (``svg train --resume``): the run folder must hold
+        a checkpoint to continue from.
 
     The run folder is held by this process alone while it trains (:mod:`svg.train.run_folder`):
     a folder that cannot be written, or that another trainer holds, raises ``UserError`` first.
@@ -180,16 +180,16 @@ def train(cfg: Config, resume: bool = True, progress: bool = True, resume_from: 
     with claim_run_folder(cfg.run_dir, d.main, overwrite), log_file(cfg.run_dir, d.main, earlier_log), \
             tf32(cfg.train.tf32):
         return _train(cfg, d, device, resume, progress, resume_from or cfg.train.resume_from,
-                      strict_resume)
+                      strict_resume, require_checkpoint)
 
 
 def _train(cfg: Config, d: Dist, device: torch.device, resume: bool, progress: bool,
-           resume_from: Optional[str], strict_resume: bool) -> Dict[str, Any]:
+           resume_from: Optional[str], strict_resume: bool, require_checkpoint: bool) -> Dict[str, Any]:
     t = cfg.train
     model, opt, scaler = _build(cfg, d, device)
     ema = EMA(model, t.ema) if t.ema is not None else None
     start, resumed, changes = restore(cfg, d, model, opt, scaler, resume, resume_from, strict_resume,
-                                      ema)
+                                      ema, require_checkpoint)
     seq_len = cfg.model.n_past + cfg.data.n_future
     # every split the run uses is built before the first step: an empty one is refused now
     train_set = make_dataset(cfg.data, "train", seq_len, uint8_items=True)   # made float on the device

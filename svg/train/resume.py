@@ -37,8 +37,9 @@ def changed_settings(saved: Dict[str, Any], cfg: Config) -> List[Tuple[str, Any,
             if k not in IGNORED_ON_RESUME and not k.startswith("model.")]
 
 
-def _find(cfg: Config, d: Dist, resume: bool, resume_from: Optional[str]):
-    """(path, state) to start from, or (None, None). Only rank 0 moves corrupt files aside."""
+def _find(cfg: Config, d: Dist, resume: bool, resume_from: Optional[str], required: bool = False):
+    """(path, state) to start from, or (None, None); ``required``: none is an error (on every
+    rank alike). Only rank 0 moves corrupt files aside."""
     path = state = None
     if d.main:
         for p in remove_stale_temporaries(cfg.run_dir):
@@ -54,19 +55,23 @@ def _find(cfg: Config, d: Dist, resume: bool, resume_from: Optional[str]):
         path = box[0]
         if not d.main and path is not None:
             state = load_checkpoint(path, cfg.model)
+    if required and path is None:
+        raise UserError(f"--resume: no checkpoint in {cfg.run_dir}")
     return path, state
 
 
 def restore(cfg: Config, d: Dist, model: nn.Module, opt: torch.optim.Optimizer,
             scaler: torch.amp.GradScaler, resume: bool, resume_from: Optional[str],
-            strict: bool, ema: Optional[EMA] = None) -> Tuple[int, Optional[str], List[str]]:
+            strict: bool, ema: Optional[EMA] = None, required: bool = False
+            ) -> Tuple[int, Optional[str], List[str]]:
     """Load the starting checkpoint into model, optimizer, scaler and (when training keeps one)
     the weights' moving average; a checkpoint without an average starts it from its weights.
 
     Returns (its step, 0 when starting afresh; its path; the changed settings as
     ``key: old → new`` lines). Optimiser settings asked for now (lr, beta1) replace the saved ones.
+    ``required``: a run folder without a checkpoint to resume from raises ``UserError``.
     """
-    path, state = _find(cfg, d, resume, resume_from)
+    path, state = _find(cfg, d, resume, resume_from, required)
     if state is None:
         return 0, None, []
     changes = [f"{k}: {a!r} → {b!r}" for k, a, b in changed_settings(state["config"], cfg)]

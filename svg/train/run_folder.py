@@ -31,9 +31,8 @@ import socket
 import time
 from typing import Iterator, List
 
-from core.atomic_files import check_writable
 from core.errors import UserError
-from core.owned_files import refuse_foreign
+from core.owned_files import check_writable, refuse_foreign
 from svg.checkpoints import CKPT_PATTERN
 
 LOCK_FILE = "train.lock"

@@ -151,7 +151,7 @@ def test_resume_with_another_model_config_names_the_keys(tmp_path):
 
 
 def test_bad_training_config(tmp_path):
-    with pytest.raises(ValueError, match="train.amp='fp32'"):
+    with pytest.raises(ValueError, match="train.amp=fp32 is out of range: it must be one of none, bf16, fp16, auto"):
         train(tiny(tmp_path / "r", 2, "train.amp=fp32"), progress=False)
     with pytest.raises(ValueError, match="fp16 needs CUDA"):
         train(tiny(tmp_path / "r", 2, "train.amp=fp16", "train.device=cpu"), progress=False)

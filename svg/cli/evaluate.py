@@ -21,8 +21,8 @@ from svg.data import make_dataset
 from core.devices import pick_device
 from svg.runtime import keep_freed_memory
 from svg.eval.memory import parse_size
-from svg.eval.report import (REPORT_FILES, WEIGHTS_WORDS, ReportNotWritten, folder_name, report_json,
-                             sequences_words, write_report)
+from svg.eval.report import REPORT_FILES, ReportNotWritten, folder_name, report_json, write_report
+from svg.eval.words import WEIGHTS_WORDS, sequences_words
 from svg.eval.evaluate import check_eval_config, check_options, evaluate, resolve_lengths
 from svg.eval.registry import METRICS, option_flags
 from svg.eval.rollouts import rollout_examples

@@ -24,7 +24,7 @@ import numpy as np
 
 from core.atomic_files import write_text
 from core.errors import UserError
-from svg.eval.report import WEIGHTS_WORDS, sequences_words
+from svg.eval.words import WEIGHTS_WORDS, sequences_words
 from svg.eval.rollouts import read_rollouts
 
 #: the metrics a model must beat copy-last-frame on to PASS (PSNR alone rewards a blurred mean)

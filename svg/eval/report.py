@@ -21,11 +21,6 @@ REPORT_FILES = ("metrics.json", "per_step.csv", "metrics.png", "rollouts.npz", "
 #: report entries kept in memory only, never written to ``metrics.json``
 IN_MEMORY = ("results", "rollouts")
 
-#: how the console summary and the page name the weights scored (the protocol's ``weights``)
-WEIGHTS_WORDS = {"ema": "the moving average of the weights (train.ema)",
-                 "raw": "the live weights (not averaged)"}
-
-
 class ReportNotWritten(OSError):
     """The report was computed but could not be written to ``out_dir``; it is kept in ``report``."""
 
@@ -37,14 +32,6 @@ class ReportNotWritten(OSError):
 def report_json(report: Dict[str, Any]) -> str:
     """``metrics.json``'s text: the report without its in-memory ``results`` and ``rollouts``."""
     return json.dumps({k: v for k, v in report.items() if k not in IN_MEMORY}, indent=2)
-
-
-def sequences_words(p: Dict[str, Any]) -> str:
-    """``"16 videos"``, or ``"32 clips cut from 2 videos"`` when the protocol says they are clips."""
-    if p.get("source_videos") is None:
-        return f"{p['videos']} videos"
-    n = p["source_videos"]
-    return f"{p['videos']} clips cut from {n} video{'' if n == 1 else 's'}"
 
 
 def headline(report: Dict[str, Any]) -> Dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from core.atomic_files import atomic_path
+from core.atomic_files import atomic_path, atomic_write
 
 
 def rollout_grid(truth: torch.Tensor, samples: torch.Tensor, n_past: int) -> torch.Tensor:
@@ -138,3 +138,18 @@ def head_grid(video: torch.Tensor, parts, n_past: int) -> np.ndarray:
             blocks.append(_text_row([label], img.shape[2]))
             blocks.append(img[i])
     return np.concatenate(blocks, 0)
+
+
+def write_samples(base: str, futures: torch.Tensor, n_past: int, settings: dict, scale: int = 2) -> None:
+    """``base.gif`` (the samples side by side, labelled, upscaled ``scale`` times) and
+    ``base.npz`` (``samples``, uint8 (N, K + T, H, W, C), and each of ``settings``), atomically.
+
+    futures : (N, K + T, C, H, W) float in [0, 1], the K context frames first.
+    """
+    samples = to_uint8(futures.movedim(-3, -1))                              # (N, K + T, H, W, C)
+    videos = np.moveaxis(samples, -1, 2).astype(np.float32) / 255            # (N, K + T, C, H, W)
+    labels = [f"sample {k + 1}" for k in range(len(samples))]
+    gif, _ = labelled_rollout(torch.from_numpy(videos), labels, n_past, scale)
+    write_gif(base + ".gif", gif)
+    with atomic_write(base + ".npz", "wb") as f:
+        np.savez(f, samples=samples, **{k: np.asarray(v) for k, v in settings.items()})

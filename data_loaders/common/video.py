@@ -43,6 +43,27 @@ def open_video(path: str, what: str = "KTH video"):
     return container
 
 
+def video_frames(path: str, what: str = "video") -> Iterator[np.ndarray]:
+    """The frames of a video file or GIF as PyAV decodes them, one uint8 (H, W, 3) RGB frame at a
+    time (memory: one decoded frame, whatever the file's length).
+
+    Read to its end, a video that stops before the frame count its header declares is refused
+    (its last frames, the context of a prediction, would silently be earlier ones); a caller that
+    stops early has exact frames up to there.
+    """
+    n = 0
+    with open_video(path, what) as container:
+        declared = int(container.streams.video[0].frames or 0)
+        for frame in decoded_frames(container, path):
+            yield frame.to_ndarray(format="rgb24")
+            n += 1
+    if n == 0:
+        raise UserError(f"{path}: the {what} holds no frames that decode")
+    if n < declared:
+        raise UserError(f"{path}: truncated or corrupt {what}: it ends after {n} frames; "
+                        f"its header declares {declared}")
+
+
 def header_frame_count(path: str) -> int:
     """Frames the container's header declares (AVI: the stream header's length); 0 if unknown."""
     with open_video(path) as container:

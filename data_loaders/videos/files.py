@@ -26,16 +26,17 @@ grey becomes colour by repeating it.
 """
 from __future__ import annotations
 
+import collections
 import os
 import re
-from typing import Iterable, Iterator, List, Optional, Tuple
+from typing import Deque, Iterable, Iterator, List, Optional, Tuple
 
 import numpy as np
 
 from core.errors import MissingFile, UserError
 
 from data_loaders.common.files import load_array, read_image
-from data_loaders.common.video import decoded_frames, open_video
+from data_loaders.common.video import video_frames
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm")
 GIF_SUFFIXES = (".gif",)
@@ -68,27 +69,6 @@ def as_frames(array: np.ndarray, source: str, keep_float: bool = False) -> np.nd
             raise UserError(f"{source}: float frames must lie in [0, 1]; got values in [{lo:.4g}, {hi:.4g}]")
         return a.astype(np.float32) if keep_float else (a * 255).round().astype(np.uint8)
     raise UserError(f"{source}: frames must be uint8 or float in [0, 1], got dtype {a.dtype}")
-
-
-def video_frames(path: str, what: str = "video") -> Iterator[np.ndarray]:
-    """The frames of a video file or GIF as PyAV decodes them, one uint8 (H, W, 3) RGB frame at a
-    time (memory: one decoded frame, whatever the file's length).
-
-    Read to its end, a video that stops before the frame count its header declares is refused
-    (its last frames, the context of a prediction, would silently be earlier ones); a caller that
-    stops early has exact frames up to there.
-    """
-    n = 0
-    with open_video(path, what) as container:
-        declared = int(container.streams.video[0].frames or 0)
-        for frame in decoded_frames(container, path):
-            yield frame.to_ndarray(format="rgb24")
-            n += 1
-    if n == 0:
-        raise UserError(f"{path}: the {what} holds no frames that decode")
-    if n < declared:
-        raise UserError(f"{path}: truncated or corrupt {what}: it ends after {n} frames; "
-                        f"its header declares {declared}")
 
 
 def frame_files(folder: str) -> List[str]:
@@ -199,6 +179,52 @@ def stream_clips(path: str) -> List[Tuple[str, Iterable[np.ndarray]]]:
     known = VIDEO_SUFFIXES + GIF_SUFFIXES + ARRAY_SUFFIXES
     raise UserError(f"{path}: unknown kind of input {suffix or '(no extension)'!r}; expected a "
                     f"video ({' '.join(known)}) or a folder of frame images")
+
+
+def context_window(frames: Iterable[np.ndarray], n_past: int, start: Optional[int],
+                   source: str) -> Tuple[np.ndarray, int]:
+    """(the K = ``n_past`` context frames (K, H, W, C), index of the first): frames ``start`` ..
+    start + K − 1, or the last K when ``start`` is None. Too short a clip raises ``UserError``
+    naming ``source`` and ``svg predict``'s options.
+
+    frames : (H, W, C) uint8 frames, taken one at a time (a decoding stream): only the last K are
+        kept, and with ``start`` given nothing after the context is decoded.
+    """
+    window: Deque[np.ndarray] = collections.deque(maxlen=n_past)
+    t = 0
+    for frame in frames:
+        if start is None or t >= start:
+            window.append(frame)
+        t += 1
+        if start is not None and t >= start + n_past:
+            break
+    if start is None:
+        if t < n_past:
+            raise UserError(f"{source}: {t} frames; {n_past} context frames (--n-past) need at "
+                            f"least {n_past}")
+        start = t - n_past
+    elif start + n_past > t:
+        raise UserError(f"{source}: {t} frames; context frames {start}..{start + n_past - 1} "
+                        f"(--start {start}, --n-past {n_past}) need at least {start + n_past}")
+    return np.stack(window), start
+
+
+def read_contexts(inputs: List[str], n_past: int, start: Optional[int], size: int, channels: int,
+                  mode: str = "crop") -> List[Tuple[str, str, int, int, np.ndarray]]:
+    """(name, input path, clip index, first context frame, context) of every clip of every input,
+    the context uint8 (K, size, size, ``channels``) brought to the model by :func:`fit_frames`.
+
+    Each clip is decoded only up to its context (:func:`context_window`), so a long video costs
+    K frames of memory. Names are :func:`stream_clips`'s; a caller writing one file per name
+    checks that no two inputs share one.
+    """
+    contexts = []
+    for path in inputs:
+        for i, (name, frames) in enumerate(stream_clips(path)):
+            source = path if name == clip_stem(path) else f"{path} ({name})"
+            window, first = context_window(frames, n_past, start, source)
+            contexts.append((name, path, i, first, fit_frames(window, size, channels, mode)))
+    return contexts
 
 
 def convert_channels(frames: np.ndarray, channels: int) -> np.ndarray:

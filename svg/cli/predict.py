@@ -9,21 +9,15 @@ refused before anything is written, unless ``--overwrite``.
 from __future__ import annotations
 
 import argparse
-import collections
-import functools
 import os
-from typing import Callable, Deque, Iterable, List, Tuple
+from typing import List
 
-import numpy as np
-import torch
-
-from core.atomic_files import atomic_write
-from core.owned_files import OVERWRITE_HELP, refuse_existing
-from data_loaders.videos.files import RESIZE_MODES, clip_stem, fit_frames, stream_clips
 from core.errors import UserError
+from core.owned_files import OVERWRITE_HELP, refuse_existing
+from data_loaders.videos.files import RESIZE_MODES, read_contexts
 
 from svg.predict import Predictor
-from svg.visualize import labelled_rollout, to_uint8, write_gif
+from svg.visualize import write_samples
 from svg.checkpoints import RAW_WEIGHTS_HELP
 
 DEFAULT_OUT = "predictions"
@@ -39,65 +33,6 @@ def check_numbers(args: argparse.Namespace) -> None:
             raise UserError(f"--{name.replace('_', '-')} {value}: must be at least {low}")
 
 
-def context_of(frames: Iterable[np.ndarray], n_past: int, start, source: str,
-               fit: Callable[[np.ndarray], np.ndarray] = lambda f: f) -> Tuple[np.ndarray, int]:
-    """(the K = ``n_past`` context frames, ``fit`` applied to each, index of the first): frames
-    ``start`` .. start + K − 1, or the last K when ``start`` is None. Too short a clip raises
-    ``UserError`` naming ``source``.
-
-    frames : (H, W, C) uint8 frames, taken one at a time (a decoding stream): only the last K are
-        kept, and with ``start`` given nothing after the context is decoded.
-    """
-    window: Deque[np.ndarray] = collections.deque(maxlen=n_past)
-    t = 0
-    for frame in frames:
-        if start is None or t >= start:
-            window.append(frame)
-        t += 1
-        if start is not None and t >= start + n_past:
-            break
-    if start is None:
-        if t < n_past:
-            raise UserError(f"{source}: {t} frames; {n_past} context frames (--n-past) need at "
-                            f"least {n_past}")
-        start = t - n_past
-    elif start + n_past > t:
-        raise UserError(f"{source}: {t} frames; context frames {start}..{start + n_past - 1} "
-                        f"(--start {start}, --n-past {n_past}) need at least {start + n_past}")
-    return fit(np.stack(window)), start
-
-
-def load_contexts(inputs: List[str], predictor: Predictor, n_past: int, start, resize: str) -> list:
-    """(name, input path, clip index, first context frame, context (K, S, S, C) uint8) of every
-    clip of every input, read and checked before anything is written."""
-    contexts, seen = [], {}
-    for path in inputs:
-        for i, (name, frames) in enumerate(stream_clips(path)):
-            if name in seen:
-                raise UserError(f"{seen[name]} and {path} would both be written as {name}{SUFFIX}.gif "
-                                f"and {name}{SUFFIX}.npz; rename one of them")
-            seen[name] = path
-            source = path if name == clip_stem(path) else f"{path} ({name})"
-            fit = functools.partial(fit_frames, size=predictor.image_size,
-                                    channels=predictor.channels, mode=resize)
-            context, first = context_of(frames, n_past, start, source, fit)
-            contexts.append((name, path, i, first, context))
-    return contexts
-
-
-def write_prediction(base: str, samples: np.ndarray, n_past: int, settings: dict) -> None:
-    """``base.gif`` (samples side by side, labelled) and ``base.npz`` (``samples`` and settings).
-
-    samples : (N, K + T, H, W, C) uint8, the K context frames first.
-    """
-    videos = np.moveaxis(samples, -1, 2).astype(np.float32) / 255            # (N, K + T, C, H, W)
-    labels = [f"sample {k + 1}" for k in range(len(samples))]
-    gif, _ = labelled_rollout(torch.from_numpy(videos), labels, n_past, SCALE)
-    write_gif(base + ".gif", gif)
-    with atomic_write(base + ".npz", "wb") as f:
-        np.savez(f, samples=samples, **{k: np.asarray(v) for k, v in settings.items()})
-
-
 def predict_inputs(args: argparse.Namespace) -> List[str]:
     """Predict every clip of ``args.inputs``; returns the written names (without extension)."""
     check_numbers(args)
@@ -105,7 +40,14 @@ def predict_inputs(args: argparse.Namespace) -> List[str]:
     n_past = predictor.n_past if args.n_past is None else args.n_past
     n_future = predictor.config.data.eval_n_future if args.n_future is None else args.n_future
     n_samples = 1 if args.n_samples is None else args.n_samples
-    contexts = load_contexts(args.inputs, predictor, n_past, args.start, args.resize)
+    contexts = read_contexts(args.inputs, n_past, args.start, predictor.image_size,
+                             predictor.channels, args.resize)
+    seen = {}
+    for name, path, *_ in contexts:   # all inputs are read before anything is written
+        if name in seen:
+            raise UserError(f"{seen[name]} and {path} would both be written as {name}{SUFFIX}.gif "
+                            f"and {name}{SUFFIX}.npz; rename one of them")
+        seen[name] = path
     bases = [os.path.join(args.out, name + SUFFIX) for name, *_ in contexts]
     refuse_existing([base + ext for base in bases for ext in (".gif", ".npz")], args.overwrite)
     os.makedirs(args.out, exist_ok=True)
@@ -113,11 +55,10 @@ def predict_inputs(args: argparse.Namespace) -> List[str]:
     for base, (name, path, clip, first, context) in zip(bases, contexts):
         # each clip is seeded alone: its futures do not depend on the other inputs given
         futures = predictor.predict(context, n_future, n_samples, seed=args.seed, n_past=n_past)
-        samples = to_uint8(futures.movedim(-3, -1))                # (N, K + T, H, W, C)
         settings = dict(run=args.run, checkpoint=predictor.checkpoint, step=predictor.step,
                         n_past=n_past, n_future=n_future, n_samples=n_samples, start=first,
                         seed=args.seed, input=path, clip=clip, resize=args.resize)
-        write_prediction(base, samples, n_past, settings)
+        write_samples(base, futures, n_past, settings, SCALE)
         written.append(base)
     return written
 

@@ -87,11 +87,12 @@ def frame_files(folder: str) -> List[str]:
     return [os.path.join(folder, n) for _, n in keyed]
 
 
-def image_frames(paths: Iterable[str]) -> Iterator[np.ndarray]:
-    """Frame images, all of one size, one uint8 (H, W, C) frame at a time."""
+def image_frames(images: Iterable[Tuple[str, np.ndarray]]) -> Iterator[np.ndarray]:
+    """Frame images as read, (file, pixels) pairs, as one uint8 (H, W, C) frame at a time; all
+    must share one size."""
     first = None
-    for path in paths:
-        frame = as_frames(np.atleast_3d(read_image(path))[None], path)[0]
+    for path, image in images:
+        frame = as_frames(np.atleast_3d(image)[None], path)[0]
         if first is not None and frame.shape != first:
             raise UserError(f"{path}: frame of shape {frame.shape} (H, W, C) differs from the "
                             f"first frame's {first}")
@@ -101,7 +102,7 @@ def image_frames(paths: Iterable[str]) -> Iterator[np.ndarray]:
 
 def read_frame_files(paths: List[str]) -> np.ndarray:
     """Frame images, all of one size, as uint8 (T, H, W, C)."""
-    return np.stack(list(image_frames(paths)))
+    return np.stack(list(image_frames((p, read_image(p)) for p in paths)))
 
 
 def clips_in_array(shape: Tuple[int, ...], source: str) -> Optional[int]:
@@ -112,17 +113,6 @@ def clips_in_array(shape: Tuple[int, ...], source: str) -> Optional[int]:
     if len(shape) == 5 or (len(shape) == 4 and shape[-1] not in (1, 3)):
         return shape[0]
     return None
-
-
-def read_clip_array(path: str):
-    """The frames of a ``.npy`` file (rule for 4-D arrays in the module docstring): one clip as
-    uint8 (T, H, W, C), or a list of N such clips for an (N, T, ...) array."""
-    a = load_array(path)
-    if not isinstance(a, np.ndarray):
-        raise UserError(f"{path}: expected one array (.npy), found an .npz archive")
-    if clips_in_array(a.shape, path) is not None:
-        return [as_frames(clip, f"{path} clip {i}") for i, clip in enumerate(a)]
-    return as_frames(a, path)
 
 
 def clip_stem(path: str) -> str:
@@ -153,32 +143,60 @@ def refuse_folder_of_videos(folder: str) -> None:
                         f"{os.path.join(folder, '*')}")
 
 
-def stream_clips(path: str) -> List[Tuple[str, Iterable[np.ndarray]]]:
-    """(name, frames) of each clip of an input, as :func:`read_clips` names them, each clip's
-    frames an iterable of uint8 (H, W, C) frames: a video, GIF or frame folder decoded one frame
-    at a time as they are taken (nothing is decoded before), a ``.npy`` array memory-mapped.
-    The input's kind and existence are checked at once."""
-    stem = clip_stem(path)
+def input_kind(path: str) -> str:
+    """What an input is, by its suffix: ``frames`` (a folder of frame images), ``video``, ``GIF``
+    or ``array`` (.npy). A missing input, a folder of videos, one image or an unknown suffix
+    raises ``UserError`` naming it."""
     if os.path.isdir(path):
         refuse_folder_of_videos(path)
-        return [(stem, image_frames(frame_files(path)))]
+        return "frames"
     if not os.path.exists(path):
         raise MissingFile(f"{path} does not exist")
     suffix = os.path.splitext(path)[1].lower()
-    if suffix in VIDEO_SUFFIXES:
-        return [(stem, video_frames(path))]
-    if suffix in GIF_SUFFIXES:
-        return [(stem, video_frames(path, "GIF"))]
-    if suffix in ARRAY_SUFFIXES:
-        clips = read_clip_array(path)
-        if isinstance(clips, list):
-            return [(f"{stem}_{i}", clip) for i, clip in enumerate(clips)]
-        return [(stem, clips)]
+    for kind, suffixes in (("video", VIDEO_SUFFIXES), ("GIF", GIF_SUFFIXES), ("array", ARRAY_SUFFIXES)):
+        if suffix in suffixes:
+            return kind
     if suffix in IMAGE_SUFFIXES:
         raise UserError(f"{path}: one image is not a clip; give the folder of its frames")
     known = VIDEO_SUFFIXES + GIF_SUFFIXES + ARRAY_SUFFIXES
     raise UserError(f"{path}: unknown kind of input {suffix or '(no extension)'!r}; expected a "
                     f"video ({' '.join(known)}) or a folder of frame images")
+
+
+def named_clips(stem: str, path: str, kind: str, held) -> List[Tuple[str, Iterable[np.ndarray]]]:
+    """(name, frames) of each clip in what an input of ``kind`` holds (:func:`held_by`): one clip
+    named ``stem``, or ``<stem>_<i>`` for each clip of an (N, T, ...) array (rule in the module
+    docstring); frames uint8 (H, W, C), converted by :func:`as_frames` as they are taken."""
+    if kind == "frames":
+        return [(stem, image_frames(held))]
+    if kind != "array":
+        return [(stem, held)]
+    if not isinstance(held, np.ndarray):
+        raise UserError(f"{path}: expected one array (.npy), found an .npz archive")
+    if clips_in_array(held.shape, path) is None:
+        return [(stem, as_frames(held, path))]
+    return [(f"{stem}_{i}", as_frames(clip, f"{path} clip {i}")) for i, clip in enumerate(held)]
+
+
+def held_by(path: str, kind: str, files: Iterable[str] = ()):
+    """What an input holds, as its file format gives it: a frame folder's (file, pixels) pairs,
+    each image read when taken, of ``files`` in order; a ``.npy`` array, loaded; a video's or
+    GIF's RGB uint8 (H, W, 3) frames, each decoded when taken."""
+    if kind == "frames":
+        return ((f, read_image(f)) for f in files)
+    if kind == "array":
+        return load_array(path)
+    return video_frames(path, kind)
+
+
+def stream_clips(path: str) -> List[Tuple[str, Iterable[np.ndarray]]]:
+    """(name, frames) of each clip of an input, as :func:`read_clips` names them, each clip's
+    frames an iterable of uint8 (H, W, C) frames: a video, GIF or frame folder decoded one frame
+    at a time as they are taken (nothing is decoded before), a ``.npy`` array loaded. The input's
+    kind, existence and (for a folder) frame names are checked at once."""
+    kind = input_kind(path)
+    files = frame_files(path) if kind == "frames" else ()
+    return named_clips(clip_stem(path), path, kind, held_by(path, kind, files))
 
 
 def context_window(frames: Iterable[np.ndarray], n_past: int, start: Optional[int],
@@ -209,22 +227,24 @@ def context_window(frames: Iterable[np.ndarray], n_past: int, start: Optional[in
     return np.stack(window), start
 
 
+def clip_context(path: str, i: int, name: str, frames: Iterable[np.ndarray], n_past: int,
+                 start: Optional[int], size: int, channels: int, mode: str = "crop"
+                 ) -> Tuple[str, str, int, int, np.ndarray]:
+    """(name, input path, clip index ``i``, first context frame, context) of one clip of
+    :func:`stream_clips`, the context uint8 (K, size, size, ``channels``) (:func:`fit_frames`)."""
+    source = path if name == clip_stem(path) else f"{path} ({name})"
+    window, first = context_window(frames, n_past, start, source)
+    return name, path, i, first, fit_frames(window, size, channels, mode)
+
+
 def read_contexts(inputs: List[str], n_past: int, start: Optional[int], size: int, channels: int,
                   mode: str = "crop") -> List[Tuple[str, str, int, int, np.ndarray]]:
-    """(name, input path, clip index, first context frame, context) of every clip of every input,
-    the context uint8 (K, size, size, ``channels``) brought to the model by :func:`fit_frames`.
-
-    Each clip is decoded only up to its context (:func:`context_window`), so a long video costs
-    K frames of memory. Names are :func:`stream_clips`'s; a caller writing one file per name
-    checks that no two inputs share one.
-    """
-    contexts = []
-    for path in inputs:
-        for i, (name, frames) in enumerate(stream_clips(path)):
-            source = path if name == clip_stem(path) else f"{path} ({name})"
-            window, first = context_window(frames, n_past, start, source)
-            contexts.append((name, path, i, first, fit_frames(window, size, channels, mode)))
-    return contexts
+    """:func:`clip_context` of every clip of every input, in order; each clip is decoded only up
+    to its context (:func:`context_window`), so a long video costs K frames of memory. Names are
+    :func:`stream_clips`'s; a caller writing one file per name checks that no two inputs share
+    one."""
+    return [clip_context(path, i, name, frames, n_past, start, size, channels, mode)
+            for path in inputs for i, (name, frames) in enumerate(stream_clips(path))]
 
 
 def convert_channels(frames: np.ndarray, channels: int) -> np.ndarray:

@@ -24,6 +24,7 @@ from svg.eval.memory import parse_size
 from svg.eval.report import REPORT_FILES, ReportNotWritten, folder_name, report_json, write_report
 from svg.eval.words import WEIGHTS_WORDS, sequences_words
 from svg.eval.evaluate import check_eval_config, check_options, evaluate, resolve_lengths
+from svg.eval.fvd import fvd_accumulator
 from svg.eval.registry import METRICS, option_flags
 from svg.eval.rollouts import rollout_examples
 from svg.checkpoints import RAW_WEIGHTS_HELP, load_model, weights_kind
@@ -69,7 +70,7 @@ def evaluate_run(run: str, cfg: EvalConfig = EvalConfig(), split: str = "test",
         fix = "give --out DIR to write elsewhere"
     check_writable(out_dir, what)
     refuse_existing([os.path.join(out_dir, f) for f in REPORT_FILES], overwrite, fix)
-    fvd = _fvd_accumulator(cfg, device, run_cfg.data, split, n, seq_len)
+    fvd = fvd_accumulator(cfg.fvd, cfg.fvd_real_stats, device, run_cfg.data, split, n, seq_len)
     report = evaluate(model, dataset, cfg, progress=progress, fvd=fvd)
     report["protocol"].update(checkpoint=os.path.abspath(ckpt), checkpoint_step=step,
                               weights=weights,
@@ -91,17 +92,6 @@ def evaluate_run(run: str, cfg: EvalConfig = EvalConfig(), split: str = "test",
         raise RuntimeError(f"FVD failed ({fvd.error}); the other metrics are written to "
                            f"{out_dir}/metrics.json") from fvd.error
     return report
-
-
-def _fvd_accumulator(cfg: EvalConfig, device, data, split: str, n: int, seq_len: int):
-    """The FVD accumulator with ``cfg.fvd``, recording which real videos it reads; else None."""
-    if not cfg.fvd:
-        return None
-    from svg.eval.fvd import FVDAccumulator
-
-    return FVDAccumulator(device, seq_len, {"dataset": data.name, "root": data.root,
-                                            "options": dict(data.options), "split": split,
-                                            "videos": n, "frames": seq_len}, cfg.fvd_real_stats)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -164,8 +154,9 @@ def eval_config_from_args(args: argparse.Namespace) -> EvalConfig:
 
 
 def run(args: argparse.Namespace) -> int:
+    cfg = eval_config_from_args(args)
     try:
-        rep = evaluate_run(args.run, eval_config_from_args(args), args.split, args.overrides, args.out,
+        rep = evaluate_run(args.run, cfg, args.split, args.overrides, args.out,
                            raw_weights=args.raw_weights, overwrite=args.overwrite)
     except ReportNotWritten as e:   # the work is done: show the numbers, then say what failed
         print_summary(e.report)

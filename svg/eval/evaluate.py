@@ -53,8 +53,7 @@ def check_options(cfg: EvalConfig) -> None:
 
 def resolve_lengths(cfg: EvalConfig, model: SVG, eval_n_future: int) -> EvalConfig:
     """``cfg`` with n_past / n_future filled in where not given (None): the model's context, the
-    dataset's eval length. Out-of-range options raise :class:`UserError` (:func:`check_options`)."""
-    check_options(cfg)
+    dataset's eval length; options are checked once, by the caller (:func:`check_options`)."""
     if cfg.n_future is None and eval_n_future < 1:
         raise UserError(f"data.eval_n_future must be >= 1 (or give --n-future), got {eval_n_future}")
     return dataclasses.replace(cfg, n_past=model.cfg.n_past if cfg.n_past is None else cfg.n_past,
@@ -62,8 +61,8 @@ def resolve_lengths(cfg: EvalConfig, model: SVG, eval_n_future: int) -> EvalConf
 
 
 def check_eval_config(cfg: EvalConfig, n_available: int, split: str) -> int:
-    """Validate the options; returns the number of videos to score."""
-    check_options(cfg)
+    """The number of videos to score (``max_videos`` of ``n_available``); an empty split raises
+    :class:`UserError`."""
     if n_available < 1:
         raise UserError(f"the {split} split holds no videos")
     return n_available if cfg.max_videos is None else min(cfg.max_videos, n_available)
@@ -137,6 +136,7 @@ def evaluate(model: SVG, dataset: Dataset, cfg: EvalConfig, *, progress: bool = 
     """
     from tqdm import tqdm
 
+    check_options(cfg)
     device = next(model.parameters()).device
     n_videos = check_eval_config(cfg, len(dataset), "evaluation")
     metrics = get_metrics(cfg.metrics)

@@ -17,6 +17,18 @@ from core.errors import UserError
 log = logging.getLogger(__name__)
 
 
+def fvd_accumulator(wanted: bool, real_stats: Optional[str], device: torch.device, data, split: str,
+                    n: int, seq_len: int) -> Optional["FVDAccumulator"]:
+    """The accumulator of ``svg evaluate --fvd`` (None when not ``wanted``), recording which real
+    videos it reads: ``data``'s dataset, root and options, the split, ``n`` videos of
+    ``seq_len`` frames; ``real_stats``: ``--fvd-real-stats``."""
+    if not wanted:
+        return None
+    return FVDAccumulator(device, seq_len, {"dataset": data.name, "root": data.root,
+                                            "options": dict(data.options), "split": split,
+                                            "videos": n, "frames": seq_len}, real_stats)
+
+
 def cached_real_stats(path: str, expected: Dict[str, Any]):
     """I3D statistics of the test videos saved by an earlier evaluation, checked against ``expected``
     (dataset, root, options, split, number of videos and frames)."""

@@ -91,5 +91,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     written = predict_inputs(args)
-    print(f"wrote {len(written)} predictions ({SUFFIX}.gif and {SUFFIX}.npz) to {args.out}")
+    print(f"wrote {len(written)} prediction{'' if len(written) == 1 else 's'} ({SUFFIX}.gif and {SUFFIX}.npz) "
+          f"to {args.out}")
     return 0

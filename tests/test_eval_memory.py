@@ -8,8 +8,8 @@ import torch
 from core.errors import UserError
 from svg import SVG, ModelConfig
 from svg.config import EvalConfig
-from svg.eval.memory import (DEFAULT_FRACTION, available_memory, bytes_per_sample, parse_size,
-                             plan_chunks)
+from svg.eval.memory import (DEFAULT_FRACTION, available_memory, bytes_per_sample, chunk_plan,
+                             parse_size, plan_chunks)
 
 ev = importlib.import_module("svg.eval.evaluate")   # the module (svg.eval.evaluate is also the function)
 SMALL = ModelConfig(n_past=2, width=8, g_dim=16, z_dim=4, rnn_size=16)
@@ -79,16 +79,16 @@ def test_available_memory_reads_meminfo():
 def test_the_budget_picks_the_chunk(model, monkeypatch):
     cfg = EvalConfig(n_samples=10, n_past=2, n_future=3, batch_size=4)
     per = bytes_per_sample(SMALL, 64, 2, 3)
-    plan = ev.chunk_plan(model, dataclasses.replace(cfg, max_memory=3 * per + 1), torch.device("cpu"))
+    plan = chunk_plan(model, dataclasses.replace(cfg, max_memory=3 * per + 1), torch.device("cpu"))
     assert (plan["sequences"], plan["samples"]) == (1, 3) and plan["bytes_per_sample"] == per
-    plan = ev.chunk_plan(model, dataclasses.replace(cfg, max_memory=25 * per), torch.device("cpu"))
+    plan = chunk_plan(model, dataclasses.replace(cfg, max_memory=25 * per), torch.device("cpu"))
     assert (plan["sequences"], plan["samples"]) == (2, 10)
     # default: a fraction of what is available
-    monkeypatch.setattr(ev, "available_memory", lambda device: int(14 * per / DEFAULT_FRACTION))
-    plan = ev.chunk_plan(model, cfg, torch.device("cpu"))
+    monkeypatch.setattr("svg.eval.memory.available_memory", lambda device: int(14 * per / DEFAULT_FRACTION))
+    plan = chunk_plan(model, cfg, torch.device("cpu"))
     assert plan["budget_bytes"] == 14 * per and (plan["sequences"], plan["samples"]) == (1, 10)
     with pytest.raises(UserError, match="--max-memory 100 bytes is less than one sample needs"):
-        ev.chunk_plan(model, dataclasses.replace(cfg, max_memory=100), torch.device("cpu"))
+        chunk_plan(model, dataclasses.replace(cfg, max_memory=100), torch.device("cpu"))
 
 
 def test_generate_sample_depends_only_on_its_noise(model):

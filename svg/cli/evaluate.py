@@ -54,13 +54,13 @@ def evaluate_run(run: str, cfg: EvalConfig = EvalConfig(), split: str = "test",
     if device.type == "cpu":
         keep_freed_memory()   # large sample batches: see svg.runtime
     model, run_cfg, ckpt, step = load_model(run, device, raw_weights)
+    weights = weights_kind(ckpt, raw_weights)
     run_cfg = read_config(run_cfg, overrides, allowed=["data."])
     check_frame_shape(run_cfg, "the run's config with the data settings given", model_fixed=True)
     cfg = resolve_lengths(cfg, model, run_cfg.data.eval_n_future)
     seq_len = cfg.n_past + cfg.n_future
     dataset = make_dataset(run_cfg.data, split, seq_len)
     n = check_eval_config(cfg, len(dataset), split)   # before any network is loaded
-    weights = weights_kind(ckpt, raw_weights)
     what, fix = "the evaluation folder (--out)", "choose another --out"
     if out_dir is None:   # every setting that changes the result names the folder
         out_dir = os.path.join(os.path.dirname(os.path.abspath(ckpt)),

@@ -1,4 +1,5 @@
-"""What every model's numbers stand beside: the copy-last-frame floor and the spread of samples.
+"""What every model's numbers stand beside: the copy-last-frame floor and the spread of samples,
+and the report's entries for both.
 
 Copy-last-frame repeats the last context frame for every predicted step. It is the floor of every
 video predictor: a model that does not beat it on PSNR, SSIM and LPIPS has not learned the task
@@ -15,9 +16,14 @@ samples, which bounded-memory evaluation generates one after another.
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Dict, List, Optional
 
 import torch
+
+from svg.config import EvalConfig
+from svg.eval.metrics import mean_confidence_interval
+from svg.eval.registry import Scorer
+from svg.eval.scoring import BestOfN, best_of_n
 
 
 def copy_last_frame(context: torch.Tensor, n_future: int) -> torch.Tensor:
@@ -60,3 +66,36 @@ class SampleSpread:
         mean = self.total / self.n
         var = (self.total_sq / self.n - mean.pow(2)).clamp_min(0) * (self.n / (self.n - 1))
         return var.sqrt().flatten(1).mean(1).float()
+
+
+def copy_last_scores(x: torch.Tensor, cfg: EvalConfig, scorers: Dict[str, Scorer]
+                     ) -> Dict[str, torch.Tensor]:
+    """Per-frame scores (B, n_future) of the copy-last-frame floor on the sequences x
+    (B, T, C, H, W) in [0, 1]: the last context frame repeated (:mod:`svg.eval.baselines`)."""
+    pred = copy_last_frame(x[:, :cfg.n_past], cfg.n_future)
+    return {name: score(pred, x[:, cfg.n_past:]).cpu() for name, score in scorers.items()}
+
+
+def beside_the_floor(results: Dict[str, BestOfN], floor: Dict[str, List[torch.Tensor]],
+                     diversity: List[torch.Tensor], metrics) -> Dict[str, Any]:
+    """The report's ``copy_last_frame`` entry (the floor's mean, interval and per-step curve on
+    the same videos, frames and metrics, and whether the model's best of N beats it), its
+    ``beats_copy_last_frame`` verdict and, for N ≥ 2, ``diversity``."""
+    out: Dict[str, Any] = {"copy_last_frame": {}}
+    for m in metrics:
+        f = best_of_n(torch.cat(floor[m.name], 0).unsqueeze(0), m.higher_is_better)   # N = 1
+        model = results[m.name].mean
+        beats = model > f.mean if m.higher_is_better else model < f.mean
+        out["copy_last_frame"][m.name] = {"mean": f.mean, "ci95": f.ci95,
+                                          "per_step": f.curve.tolist(), "model_beats_it": beats}
+    out["beats_copy_last_frame"] = all(v["model_beats_it"] for v in out["copy_last_frame"].values())
+    if diversity:
+        mean, ci95 = mean_confidence_interval(torch.cat(diversity))
+        out["diversity"] = {"mean": float(mean), "ci95": float(ci95), "protocol": DIVERSITY_PROTOCOL}
+    return out
+
+
+DIVERSITY_PROTOCOL = ("per sequence, the per-pixel standard deviation over its N samples (N - 1 in "
+                      "the denominator) of the predicted frames, averaged over pixels, channels and "
+                      "frames; mean over sequences with a 95% Student-t interval; 0 when every "
+                      "sample is the same")

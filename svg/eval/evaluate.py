@@ -28,12 +28,11 @@ from core.devices import tf32
 from core.errors import UserError
 from core.settings import out_of_range
 from svg.config import EvalConfig
-from svg.eval.baselines import SampleSpread, copy_last_frame
+from svg.eval.baselines import SampleSpread, beside_the_floor, copy_last_scores
 from svg.eval.fvd import FVDAccumulator
-from svg.eval.memory import DEFAULT_FRACTION, available_memory, bytes_per_sample, plan_chunks
+from svg.eval.memory import chunk_plan
 from svg.eval.registry import Scorer, get_metrics, selection_rule
 from models.svg_lp import SVG, eval_mode
-from svg.eval.metrics import mean_confidence_interval
 from svg.eval.scoring import BestOfN, best_of_n
 from svg.timing import duration_words
 
@@ -68,25 +67,6 @@ def check_eval_config(cfg: EvalConfig, n_available: int, split: str) -> int:
     return n_available if cfg.max_videos is None else min(cfg.max_videos, n_available)
 
 
-def chunk_plan(model: SVG, cfg: EvalConfig, device: torch.device) -> Dict[str, int]:
-    """Sequences per batch and samples per chunk for ``cfg``'s memory budget (``max_memory``, else
-    ``DEFAULT_FRACTION`` of the available memory), with the budget and the per-sample estimate."""
-    per_sample = bytes_per_sample(model.cfg, model.image_size, cfg.n_past, cfg.n_future)
-    budget = (int(DEFAULT_FRACTION * available_memory(device)) if cfg.max_memory is None
-              else cfg.max_memory)
-    if per_sample > budget:
-        if cfg.max_memory is not None:
-            raise UserError(f"--max-memory {budget} bytes is less than one sample needs (about "
-                            f"{per_sample / 2 ** 20:.0f}M for {cfg.n_past} → {cfg.n_future} frames)")
-        log.warning("only %.0f MB of memory available; one sample at a time needs about %.0f MB",
-                    budget / 2 ** 20, per_sample / 2 ** 20)
-    sequences, samples = plan_chunks(budget, per_sample, cfg.batch_size, cfg.n_samples)
-    log.info("memory budget %.0f MB: %d sequence(s) × %d of %d samples at a time (about %.0f MB "
-             "each)", budget / 2 ** 20, sequences, samples, cfg.n_samples, per_sample / 2 ** 20)
-    return {"sequences": sequences, "samples": samples, "budget_bytes": budget,
-            "bytes_per_sample": per_sample}
-
-
 def sequence_noise(seed: int, index: int, n_samples: int, steps: int, seq_len: int, z_dim: int
                    ) -> Tuple[torch.Tensor, torch.Tensor]:
     """The random draws of sequence ``index``: (N, steps, z_dim) for its N rollouts (see
@@ -98,10 +78,17 @@ def sequence_noise(seed: int, index: int, n_samples: int, steps: int, seq_len: i
             torch.randn((seq_len - 1, z_dim), generator=gen))
 
 
-def protocol(cfg: EvalConfig, n_videos: int, source_videos: Optional[int] = None) -> Dict[str, Any]:
+def protocol(cfg: EvalConfig, n_videos: int, source_videos: Optional[int] = None,
+             likelihood: Optional[str] = None) -> Dict[str, Any]:
     """The choices behind the numbers, as written into ``metrics.json``: ``videos`` counts the
-    sequences scored; ``source_videos``, when given, the videos they are clips of."""
+    sequences scored; ``source_videos``, when given, the videos they are clips of; ``likelihood``,
+    when given, names the decoder whose test NLL was measured."""
     seq_len = cfg.n_past + cfg.n_future
+    nll = {} if likelihood is None else {"likelihood": (
+        f"{likelihood} with its test-time σ (optimal σ: running average from training); NLL summed "
+        f"over frames 2..{seq_len} and divided by their values; posterior z, teacher forcing; "
+        f"test_sigma is the decoder σ per sequence (root mean σ² for per-pixel σ; the "
+        f"equivalent σ for mse), averaged over sequences")}
     text = {m.name: m.protocol(cfg) for m in get_metrics(cfg.metrics)}
     clips = {} if source_videos is None else {"source_videos": source_videos}
     return {"videos": n_videos, **clips, "seed": cfg.seed, "n_past": cfg.n_past, "n_future": cfg.n_future,
@@ -110,7 +97,7 @@ def protocol(cfg: EvalConfig, n_videos: int, source_videos: Optional[int] = None
             "selection": "per sequence and per metric, the sample with the best metric averaged over "
                          f"the predicted frames ({selection_rule(get_metrics(cfg.metrics))}); mean "
                          "over sequences with a 95% Student-t interval",
-            "data_range": "frames float in [0, 1]", **text}
+            "data_range": "frames float in [0, 1]", **text, **nll}
 
 
 @tf32(False)   # GPU metrics must equal the CPU's; TF32 would move them by ~1e-3
@@ -129,9 +116,9 @@ def evaluate(model: SVG, dataset: Dataset, cfg: EvalConfig, *, progress: bool = 
     Returns
     -------
     dict with ``metrics`` {name: {mean, ci95}}, ``per_step`` {name: [T_pred values]},
-    ``protocol``, ``chunking`` (:func:`chunk_plan`), the :class:`BestOfN` results under
+    ``protocol``, ``chunking`` (:func:`svg.eval.memory.chunk_plan`), the :class:`BestOfN` results under
     ``results``, the floor beside them (``copy_last_frame``, ``beats_copy_last_frame``: see
-    :func:`beside_the_floor`), ``diversity`` of the samples (N ≥ 2), and with ``cfg.likelihood``
+    :func:`svg.eval.baselines.beside_the_floor`), ``diversity`` of the samples (N ≥ 2), and with ``cfg.likelihood``
     ``test_nll_per_dim``, ``kl_per_frame``, ``test_sigma``. TF32 is off throughout, on any device.
     """
     from tqdm import tqdm
@@ -164,19 +151,18 @@ def evaluate(model: SVG, dataset: Dataset, cfg: EvalConfig, *, progress: bool = 
         if progress and start == 0:   # measured, so the user can stop a long one at once
             tqdm.write(time_estimate(time.perf_counter() - began, len(indices), n_videos, cfg),
                        file=sys.stderr)
+    asked = protocol(cfg, n_videos, _source_videos(dataset, n_videos),
+                     model.cfg.likelihood.name if terms["nll"] else None)
     results: Dict[str, BestOfN] = {m.name: best_of_n(torch.cat(scores[m.name], 1), m.higher_is_better)
                                    for m in metrics}
     report: Dict[str, Any] = {
         "metrics": {k: {"mean": r.mean, "ci95": r.ci95} for k, r in results.items()},
         "per_step": {k: r.curve.tolist() for k, r in results.items()},
-        "protocol": protocol(cfg, n_videos, _source_videos(dataset, n_videos)), "chunking": plan, "results": results,
-        **beside_the_floor(results, floor, diversity, metrics)}
+        "protocol": asked, "chunking": plan, "results": results, **beside_the_floor(results, floor, diversity, metrics)}
     if terms["nll"]:
         report.update(test_nll_per_dim=float(torch.cat(terms["nll"]).mean()),
                       kl_per_frame=float(torch.cat(terms["kl"]).mean()),
                       test_sigma=float(torch.cat(terms["sigma"]).mean()))
-        report["protocol"]["likelihood"] = _likelihood_protocol(model.cfg.likelihood.name,
-                                                                cfg.n_past + cfg.n_future)
     return report
 
 
@@ -234,39 +220,6 @@ def score_sequences(model: SVG, x: torch.Tensor, noise: torch.Tensor, cfg: EvalC
     return {name: torch.cat(p, 0) for name, p in parts.items()}
 
 
-def copy_last_scores(x: torch.Tensor, cfg: EvalConfig, scorers: Dict[str, Scorer]
-                     ) -> Dict[str, torch.Tensor]:
-    """Per-frame scores (B, n_future) of the copy-last-frame floor on the sequences x
-    (B, T, C, H, W) in [0, 1]: the last context frame repeated (:mod:`svg.eval.baselines`)."""
-    pred = copy_last_frame(x[:, :cfg.n_past], cfg.n_future)
-    return {name: score(pred, x[:, cfg.n_past:]).cpu() for name, score in scorers.items()}
-
-
-def beside_the_floor(results: Dict[str, BestOfN], floor: Dict[str, List[torch.Tensor]],
-                     diversity: List[torch.Tensor], metrics) -> Dict[str, Any]:
-    """The report's ``copy_last_frame`` entry (the floor's mean, interval and per-step curve on
-    the same videos, frames and metrics, and whether the model's best of N beats it), its
-    ``beats_copy_last_frame`` verdict and, for N ≥ 2, ``diversity``."""
-    out: Dict[str, Any] = {"copy_last_frame": {}}
-    for m in metrics:
-        f = best_of_n(torch.cat(floor[m.name], 0).unsqueeze(0), m.higher_is_better)   # N = 1
-        model = results[m.name].mean
-        beats = model > f.mean if m.higher_is_better else model < f.mean
-        out["copy_last_frame"][m.name] = {"mean": f.mean, "ci95": f.ci95,
-                                          "per_step": f.curve.tolist(), "model_beats_it": beats}
-    out["beats_copy_last_frame"] = all(v["model_beats_it"] for v in out["copy_last_frame"].values())
-    if diversity:
-        mean, ci95 = mean_confidence_interval(torch.cat(diversity))
-        out["diversity"] = {"mean": float(mean), "ci95": float(ci95), "protocol": DIVERSITY_PROTOCOL}
-    return out
-
-
-DIVERSITY_PROTOCOL = ("per sequence, the per-pixel standard deviation over its N samples (N - 1 in "
-                      "the denominator) of the predicted frames, averaged over pixels, channels and "
-                      "frames; mean over sequences with a 95% Student-t interval; 0 when every "
-                      "sample is the same")
-
-
 def _likelihood_terms(model: SVG, x: torch.Tensor, eps: torch.Tensor,
                       terms: Dict[str, List[torch.Tensor]]) -> None:
     """Append the batch's NLL per dimension, KL per frame and σ (teacher forcing, noise ``eps``)."""
@@ -275,13 +228,6 @@ def _likelihood_terms(model: SVG, x: torch.Tensor, eps: torch.Tensor,
     terms["nll"].append((out.nll / out.n_dims).cpu())
     terms["sigma"].append(out.sigma.cpu())
     terms["kl"].append((out.kl / (x.shape[1] - 1)).cpu())
-
-
-def _likelihood_protocol(name: str, seq_len: int) -> str:
-    return (f"{name} with its test-time σ (optimal σ: running average from training); NLL summed "
-            f"over frames 2..{seq_len} and divided by their values; posterior z, teacher forcing; "
-            f"test_sigma is the decoder σ per sequence (root mean σ² for per-pixel σ; the "
-            f"equivalent σ for mse), averaged over sequences")
 
 
 def clip_video(video: torch.Tensor, seq_len: int) -> torch.Tensor:

@@ -8,14 +8,19 @@ known before any work and is the same on every run with the same settings.
 """
 from __future__ import annotations
 
+import logging
 import os
 import re
-from typing import Tuple
+from typing import Dict, Tuple
 
 import torch
 
-from models.config import ModelConfig
 from core.errors import UserError
+from models.config import ModelConfig
+from models.svg_lp import SVG
+from svg.config import EvalConfig
+
+log = logging.getLogger(__name__)
 
 DEFAULT_FRACTION = 0.5          # of the available memory, when --max-memory is not given
 SCORE_BYTES_PER_VALUE = 900     # per predicted value (frame × channel × pixel), see bytes_per_sample
@@ -81,3 +86,22 @@ def plan_chunks(budget: int, per_sample: int, batch_size: int, n_samples: int) -
     if fit >= n_samples:
         return min(batch_size, fit // n_samples), n_samples
     return 1, fit
+
+
+def chunk_plan(model: SVG, cfg: EvalConfig, device: torch.device) -> Dict[str, int]:
+    """Sequences per batch and samples per chunk for ``cfg``'s memory budget (``max_memory``, else
+    ``DEFAULT_FRACTION`` of the available memory), with the budget and the per-sample estimate."""
+    per_sample = bytes_per_sample(model.cfg, model.image_size, cfg.n_past, cfg.n_future)
+    budget = (int(DEFAULT_FRACTION * available_memory(device)) if cfg.max_memory is None
+              else cfg.max_memory)
+    if per_sample > budget:
+        if cfg.max_memory is not None:
+            raise UserError(f"--max-memory {budget} bytes is less than one sample needs (about "
+                            f"{per_sample / 2 ** 20:.0f}M for {cfg.n_past} → {cfg.n_future} frames)")
+        log.warning("only %.0f MB of memory available; one sample at a time needs about %.0f MB",
+                    budget / 2 ** 20, per_sample / 2 ** 20)
+    sequences, samples = plan_chunks(budget, per_sample, cfg.batch_size, cfg.n_samples)
+    log.info("memory budget %.0f MB: %d sequence(s) × %d of %d samples at a time (about %.0f MB "
+             "each)", budget / 2 ** 20, sequences, samples, cfg.n_samples, per_sample / 2 ** 20)
+    return {"sequences": sequences, "samples": samples, "budget_bytes": budget,
+            "bytes_per_sample": per_sample}

@@ -81,8 +81,13 @@ def atomic_write(path: str, mode: str = "w", **open_kwargs) -> Iterator[IO]:
 
 def write_text(path: str, text: str) -> None:
     """Atomically replace ``path`` with ``text`` (UTF-8)."""
-    with atomic_write(path, "w", encoding="utf-8") as f:
-        f.write(text)
+    write_bytes(path, text.encode("utf-8"))
+
+
+def write_bytes(path: str, data: bytes) -> None:
+    """Atomically replace ``path`` with ``data``."""
+    with atomic_write(path, "wb") as f:
+        f.write(data)
 
 
 def remove_stale_temporaries(folder: str) -> List[str]:

@@ -130,6 +130,18 @@ def test_a_failed_write_still_prints_the_metrics(run_dir, tmp_path, capsys, monk
     assert "No space left on device" in err
 
 
+def test_a_report_that_cannot_be_drawn_writes_no_file(run_dir, tmp_path, monkeypatch):
+    def broken(evaluations):
+        raise RuntimeError("the template is broken")
+
+    monkeypatch.setattr("svg.eval.html_report.render", broken)   # the page is drawn last
+    out = tmp_path / "out"
+    with pytest.raises(RuntimeError, match="the template is broken"):
+        cli_evaluate.evaluate_run(str(run_dir), EvalConfig(n_samples=2, max_videos=2, metrics=["psnr"]),
+                                  out_dir=str(out), progress=False)
+    assert not out.exists() or not any((out / f).exists() for f in cli_evaluate.REPORT_FILES)
+
+
 def test_the_write_check_leaves_no_empty_folder(run_dir, tmp_path, capsys):
     out = tmp_path / "new" / "eval"
     assert main(["evaluate", "--run", str(run_dir), *FAST, "--out", str(out), "data.options={size: 32}"]) == 2

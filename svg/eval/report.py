@@ -11,7 +11,7 @@ import json
 import os
 from typing import Any, Dict, List, Optional, Sequence
 
-from core.atomic_files import atomic_path, write_text
+from core.atomic_files import write_bytes
 from svg.config import EvalConfig
 
 
@@ -89,40 +89,57 @@ def _metric_option_tags(cfg: EvalConfig) -> List[str]:
 
 
 def write_report(out_dir: str, report: Dict[str, Any]) -> None:
-    """Write the report (without its in-memory entries) with its per-step table and plot, the
-    rollouts kept for the pictures (``report["rollouts"]``, when there) and ``report.html``.
+    """Write :func:`report_files` into ``out_dir`` (made if missing).
 
-    Each file is written atomically; the page is written last, from what ``metrics.json`` holds,
-    so it shows exactly what ``svg report`` would rebuild from the folder.
+    Every file is drawn and rendered before the first is written, so a report that cannot be
+    drawn leaves the folder as it was; each file is then written atomically, the page last, so a
+    folder with ``report.html`` holds everything it shows.
     """
-    from svg.eval.html_report import Evaluation, write_html
-    from svg.eval.rollouts import write_rollouts
-
+    files = report_files(out_dir, report)
     os.makedirs(out_dir, exist_ok=True)
-    results = report["results"]
-    p = report["protocol"]
-    write_text(os.path.join(out_dir, "metrics.json"), report_json(report))
+    for name, data in files.items():
+        write_bytes(os.path.join(out_dir, name), data)
+
+
+def report_files(out_dir: str, report: Dict[str, Any]) -> Dict[str, bytes]:
+    """The contents of the evaluation's files, by name in :data:`REPORT_FILES` order:
+    ``metrics.json`` (the report without its in-memory entries), its per-step table and plot, the
+    rollouts kept for the pictures (``report["rollouts"]``, when there) and ``report.html``, built
+    from what ``metrics.json`` holds, so it shows exactly what ``svg report`` would rebuild from
+    ``out_dir``."""
+    from svg.eval.html_report import Evaluation, render
+    from svg.eval.rollouts import rollouts_npz
+
+    text = report_json(report)
+    rollouts = report.get("rollouts")
+    files = {"metrics.json": text.encode("utf-8"), "per_step.csv": per_step_csv(report).encode("utf-8"),
+             "metrics.png": plot_per_step(report["results"], report["protocol"],
+                                          report.get("copy_last_frame", {}))}
+    if rollouts is not None:
+        files["rollouts.npz"] = rollouts_npz(rollouts)
+    files["report.html"] = render([Evaluation(out_dir, json.loads(text), rollouts)]).encode("utf-8")
+    return files
+
+
+def per_step_csv(report: Dict[str, Any]) -> str:
+    """``per_step.csv``: per predicted frame (1-based), each metric's best-of-N mean, then the
+    copy-last-frame floor's."""
+    results, p = report["results"], report["protocol"]
+    floor = report.get("copy_last_frame", {})
+    names = list(results)
     buf = io.StringIO()
     w = csv.writer(buf)
-    names = list(results)
-    floor = report.get("copy_last_frame", {})
     w.writerow(["frame"] + names + [f"{k}_copy_last_frame" for k in names if k in floor])
     for t in range(p["n_future"]):
         w.writerow([p["n_past"] + 1 + t] + [f"{results[k].curve[t].item():.6f}" for k in names]
                    + [f"{floor[k]['per_step'][t]:.6f}" for k in names if k in floor])
-    write_text(os.path.join(out_dir, "per_step.csv"), buf.getvalue())
-    plot_per_step(results, os.path.join(out_dir, "metrics.png"), p, floor)
-    rollouts = report.get("rollouts")
-    if rollouts is not None:
-        write_rollouts(os.path.join(out_dir, "rollouts.npz"), rollouts)
-    write_html(os.path.join(out_dir, "report.html"),
-               [Evaluation(out_dir, json.loads(report_json(report)), rollouts)])
+    return buf.getvalue()
 
 
-def plot_per_step(results, path: str, protocol: Dict[str, Any],
-                  floor: Optional[Dict[str, Any]] = None) -> None:
-    """One panel per metric: the best samples' mean against the predicted frame index, with the
-    copy-last-frame floor (``floor``: the report's ``copy_last_frame``) dashed beside it."""
+def plot_per_step(results, protocol: Dict[str, Any], floor: Optional[Dict[str, Any]] = None) -> bytes:
+    """``metrics.png``'s bytes: one panel per metric, the best samples' mean against the predicted
+    frame index, with the copy-last-frame floor (``floor``: the report's ``copy_last_frame``)
+    dashed beside it."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -144,6 +161,7 @@ def plot_per_step(results, path: str, protocol: Dict[str, Any],
                  f"{'videos' if protocol.get('source_videos') is None else 'clips of ' + str(protocol['source_videos']) + ' videos'}",
                  fontsize=9)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=100)
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=100)
     plt.close(fig)
+    return png.getvalue()

@@ -14,6 +14,7 @@ compression (4 × 5 × 30 frames of 64 × 64 × 3). Copy-last-frame is not store
 """
 from __future__ import annotations
 
+import io
 import os
 import zipfile
 from typing import Any, Dict, List, Optional
@@ -21,7 +22,6 @@ from typing import Any, Dict, List, Optional
 import numpy as np
 import torch
 
-from core.atomic_files import atomic_write
 from core.devices import tf32
 from core.errors import UserError
 from svg.config import EvalConfig
@@ -91,10 +91,11 @@ def rollout_examples(model, dataset, cfg: EvalConfig, results: Dict[str, BestOfN
             "n_samples": np.array(cfg.n_samples)}
 
 
-def write_rollouts(path: str, rollouts: Dict[str, np.ndarray]) -> None:
-    """Write :func:`rollout_examples`' arrays to ``path`` (compressed ``.npz``), atomically."""
-    with atomic_write(path, "wb") as f:
-        np.savez_compressed(f, **rollouts)
+def rollouts_npz(rollouts: Dict[str, np.ndarray]) -> bytes:
+    """:func:`rollout_examples`' arrays as a compressed ``.npz`` file's bytes (``rollouts.npz``)."""
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **rollouts)
+    return buf.getvalue()
 
 
 def read_rollouts(path: str) -> Optional[Dict[str, Any]]:

@@ -130,16 +130,20 @@ def test_a_failed_write_still_prints_the_metrics(run_dir, tmp_path, capsys, monk
     assert "No space left on device" in err
 
 
-def test_a_report_that_cannot_be_drawn_writes_no_file(run_dir, tmp_path, monkeypatch):
+def test_a_report_that_cannot_be_drawn_keeps_the_numbers_and_no_stale_page(run_dir, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "report.html").write_text("an earlier evaluation's page")   # replaced: --overwrite
+
     def broken(evaluations):
         raise RuntimeError("the template is broken")
 
     monkeypatch.setattr("svg.eval.html_report.render", broken)   # the page is drawn last
-    out = tmp_path / "out"
     with pytest.raises(RuntimeError, match="the template is broken"):
         cli_evaluate.evaluate_run(str(run_dir), EvalConfig(n_samples=2, max_videos=2, metrics=["psnr"]),
-                                  out_dir=str(out), progress=False)
-    assert not out.exists() or not any((out / f).exists() for f in cli_evaluate.REPORT_FILES)
+                                  out_dir=str(out), progress=False, overwrite=True)
+    assert sorted(os.listdir(out)) == ["metrics.json"]   # nothing drawn is written, nor the old page
+    assert set(json.loads((out / "metrics.json").read_text())["metrics"]) == {"psnr"}
 
 
 def test_the_write_check_leaves_no_empty_folder(run_dir, tmp_path, capsys):

@@ -71,7 +71,7 @@ class SampleSpread:
 def copy_last_scores(x: torch.Tensor, cfg: EvalConfig, scorers: Dict[str, Scorer]
                      ) -> Dict[str, torch.Tensor]:
     """Per-frame scores (B, n_future) of the copy-last-frame floor on the sequences x
-    (B, T, C, H, W) in [0, 1]: the last context frame repeated (:mod:`svg.eval.baselines`)."""
+    (B, T, C, H, W) in [0, 1]: the last context frame repeated (:func:`copy_last_frame`)."""
     pred = copy_last_frame(x[:, :cfg.n_past], cfg.n_future)
     return {name: score(pred, x[:, cfg.n_past:]).cpu() for name, score in scorers.items()}
 

@@ -15,7 +15,6 @@ or the device's random stream.
 from __future__ import annotations
 
 import dataclasses
-import logging
 import sys
 import time
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -36,7 +35,7 @@ from models.svg_lp import SVG, eval_mode
 from svg.eval.scoring import BestOfN, best_of_n
 from svg.timing import duration_words
 
-log = logging.getLogger(__name__)
+
 def check_options(cfg: EvalConfig) -> None:
     """Refuse out-of-range options (their ranges are declared with :class:`EvalConfig`'s fields)
     with a :class:`UserError` naming the option as its command-line flag, and its range.

@@ -89,35 +89,40 @@ def _metric_option_tags(cfg: EvalConfig) -> List[str]:
 
 
 def write_report(out_dir: str, report: Dict[str, Any]) -> None:
-    """Write :func:`report_files` into ``out_dir`` (made if missing).
+    """Write the evaluation's files (:data:`REPORT_FILES`) into ``out_dir``, made if missing.
 
-    Every file is drawn and rendered before the first is written, so a report that cannot be
-    drawn leaves the folder as it was; each file is then written atomically, the page last, so a
-    folder with ``report.html`` holds everything it shows.
+    ``metrics.json`` (the report without its in-memory entries) comes first, so the numbers are
+    kept whatever follows. The files drawn from it (:func:`drawn_files`) are all drawn in memory
+    before the first of them is written: a report that cannot be drawn leaves ``metrics.json``
+    alone, from which ``svg report`` draws the page later. Each file is written atomically; a page
+    already there (``--overwrite``) is removed first and the new one written last, so a folder
+    with ``report.html`` holds everything it shows.
     """
-    files = report_files(out_dir, report)
+    text = report_json(report)
     os.makedirs(out_dir, exist_ok=True)
-    for name, data in files.items():
+    page = os.path.join(out_dir, "report.html")
+    if os.path.exists(page):
+        os.remove(page)
+    write_bytes(os.path.join(out_dir, "metrics.json"), text.encode("utf-8"))
+    for name, data in drawn_files(out_dir, report, text).items():
         write_bytes(os.path.join(out_dir, name), data)
 
 
-def report_files(out_dir: str, report: Dict[str, Any]) -> Dict[str, bytes]:
-    """The contents of the evaluation's files, by name in :data:`REPORT_FILES` order:
-    ``metrics.json`` (the report without its in-memory entries), its per-step table and plot, the
-    rollouts kept for the pictures (``report["rollouts"]``, when there) and ``report.html``, built
-    from what ``metrics.json`` holds, so it shows exactly what ``svg report`` would rebuild from
-    ``out_dir``."""
+def drawn_files(out_dir: str, report: Dict[str, Any], metrics_json: str) -> Dict[str, bytes]:
+    """The contents of the files drawn from a report, by name in :data:`REPORT_FILES` order: its
+    per-step table and plot, the rollouts kept for the pictures (``report["rollouts"]``, when
+    there) and ``report.html``, built from ``metrics_json`` (:func:`report_json`'s text), so it
+    shows exactly what ``svg report`` would rebuild from ``out_dir``."""
     from svg.eval.html_report import Evaluation, render
     from svg.eval.rollouts import rollouts_npz
 
-    text = report_json(report)
     rollouts = report.get("rollouts")
-    files = {"metrics.json": text.encode("utf-8"), "per_step.csv": per_step_csv(report).encode("utf-8"),
+    files = {"per_step.csv": per_step_csv(report).encode("utf-8"),
              "metrics.png": plot_per_step(report["results"], report["protocol"],
                                           report.get("copy_last_frame", {}))}
     if rollouts is not None:
         files["rollouts.npz"] = rollouts_npz(rollouts)
-    files["report.html"] = render([Evaluation(out_dir, json.loads(text), rollouts)]).encode("utf-8")
+    files["report.html"] = render([Evaluation(out_dir, json.loads(metrics_json), rollouts)]).encode("utf-8")
     return files
 
 

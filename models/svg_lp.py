@@ -176,7 +176,7 @@ class SVG(nn.Module):
         h, skips = self.encode(x)
         mu_q, logvar_q, _ = self.posterior(h[:, 1:])
         if eps is None:
-            eps = _randn(mu_q, generator)
+            eps = self.posterior_noise(x, generator)
         elif eps.shape != mu_q.shape:
             raise ValueError(f"eps must have shape {tuple(mu_q.shape)} (B, T-1, z_dim), got "
                              f"{tuple(eps.shape)}")
@@ -223,6 +223,19 @@ class SVG(nn.Module):
                          sigma=dec.sigma_per_sample().detach(),
                          effective_beta=dec.effective_beta().detach(),
                          n_dims=x[0, 1:].numel(), x_hat=mean, branch_nll=branch_nll)
+
+    def posterior_noise(self, x: torch.Tensor, generator: Optional[torch.Generator] = None
+                        ) -> torch.Tensor:
+        """The standard-normal noise :meth:`loss` draws for the posterior samples of frames x
+        (B, T, C, H, W) when given no ``eps``: (B, T − 1, z_dim) on x's device, in the dtype of the
+        posterior's μ (autocast's under autocast, as where it is called, else the model's), from
+        ``generator`` (None: the global stream). Drawing it ahead and slicing it along the batch
+        (gradient accumulation) gives each part the noise of one large batch."""
+        kind = x.device.type
+        dtype = (torch.get_autocast_dtype(kind) if torch.is_autocast_enabled(kind)
+                 else self.posterior.mu.weight.dtype)
+        return torch.randn((x.shape[0], x.shape[1] - 1, self.cfg.z_dim), generator=generator,
+                           device=x.device, dtype=dtype)
 
     def forward(self, x: torch.Tensor, eps: Optional[torch.Tensor] = None,
                 generator: Optional[torch.Generator] = None) -> SVGOutput:

@@ -134,14 +134,10 @@ def _micro_batches(model: SVG, net: nn.Module, x: torch.Tensor, noise: torch.Gen
 
 
 def _posterior_noise(model: SVG, x: torch.Tensor, noise: torch.Generator, amp: str) -> torch.Tensor:
-    """The standard-normal noise of the posterior samples of x, as ``SVG._teacher_forced`` draws it:
-    (B, T − 1, z_dim), batch first, in the dtype of the posterior's μ (the autocast dtype under
-    autocast, else the frames')."""
+    """The whole batch's posterior noise (B, T − 1, z_dim), drawn as the model draws it under the
+    step's autocast (:meth:`SVG.posterior_noise`)."""
     with autocast_context(x.device, amp):
-        autocast = torch.is_autocast_enabled(x.device.type)
-        dtype = torch.get_autocast_dtype(x.device.type) if autocast else x.dtype
-    return torch.randn((x.shape[0], x.shape[1] - 1, model.cfg.z_dim), generator=noise,
-                       device=x.device, dtype=dtype)
+        return model.posterior_noise(x, noise)
 
 
 def _batch_mean(parts: Tuple[torch.Tensor, ...]) -> torch.Tensor:

@@ -8,8 +8,8 @@ import torch
 from core.errors import UserError
 from svg import SVG, ModelConfig
 from svg.config import EvalConfig
-from svg.eval.memory import (DEFAULT_FRACTION, available_memory, bytes_per_sample, chunk_plan,
-                             parse_size, plan_chunks)
+from svg.cli.evaluate import parse_size
+from svg.eval.memory import DEFAULT_FRACTION, available_memory, bytes_per_sample, chunk_plan, plan_chunks
 
 ev = importlib.import_module("svg.eval.evaluate")   # the module (svg.eval.evaluate is also the function)
 SMALL = ModelConfig(n_past=2, width=8, g_dim=16, z_dim=4, rnn_size=16)

@@ -11,16 +11,17 @@ import argparse
 import dataclasses
 import json
 import os
+import re
 import sys
 from typing import Any, Dict, Optional, Sequence
 
+from core.errors import UserError
 from core.owned_files import OVERWRITE_HELP, check_writable, refuse_existing
 from svg.config import EvalConfig, check_frame_shape
 from svg.config.read import read_config
 from svg.data import make_dataset
 from core.devices import pick_device
 from svg.runtime import keep_freed_memory
-from svg.eval.memory import parse_size
 from svg.eval.report import REPORT_FILES, ReportNotWritten, folder_name, report_json, write_report
 from svg.eval.words import WEIGHTS_WORDS, sequences_words
 from svg.eval.evaluate import check_eval_config, check_options, evaluate, resolve_lengths
@@ -30,6 +31,7 @@ from svg.eval.rollouts import rollout_examples
 from svg.checkpoints import RAW_WEIGHTS_HELP, load_model, weights_kind
 
 EXIT_NOT_WRITTEN = 1
+SIZE_UNITS = {"": 1, "K": 2 ** 10, "M": 2 ** 20, "G": 2 ** 30}
 
 
 def evaluate_run(run: str, cfg: EvalConfig = EvalConfig(), split: str = "test",
@@ -151,6 +153,16 @@ def eval_config_from_args(args: argparse.Namespace) -> EvalConfig:
                       metrics=[m for m in args.metrics if m not in switched_off],
                       metric_options=options, fvd=args.fvd, fvd_real_stats=args.fvd_real_stats,
                       device=args.device)
+
+
+def parse_size(text: str, option: str = "--max-memory") -> int:
+    """Bytes from ``3G``, ``512M``, ``800K`` or a plain byte count (binary units; > 0)."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMG]?)B?\s*", str(text), re.IGNORECASE)
+    value = int(float(m.group(1)) * SIZE_UNITS[m.group(2).upper()]) if m else 0
+    if value < 1:
+        raise UserError(f"{option} must be a positive size such as 3G, 512M or 800K (K, M, G: "
+                        f"binary units), got {text!r}")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:

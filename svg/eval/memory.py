@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from typing import Dict, Tuple
 
 import torch
@@ -26,17 +25,6 @@ DEFAULT_FRACTION = 0.5          # of the available memory, when --max-memory is 
 SCORE_BYTES_PER_VALUE = 900     # per predicted value (frame × channel × pixel), see bytes_per_sample
 GEN_BYTES_PER_FEATURE = 64      # per backbone feature value (width × H × W) of one rollout step
 FRAME_COPIES = 4                # float32 copies of the whole sample (rollout, stacked, clipped, target)
-SIZE_UNITS = {"": 1, "K": 2 ** 10, "M": 2 ** 20, "G": 2 ** 30}
-
-
-def parse_size(text: str, option: str = "--max-memory") -> int:
-    """Bytes from ``3G``, ``512M``, ``800K`` or a plain byte count (binary units; > 0)."""
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMG]?)B?\s*", str(text), re.IGNORECASE)
-    value = int(float(m.group(1)) * SIZE_UNITS[m.group(2).upper()]) if m else 0
-    if value < 1:
-        raise UserError(f"{option} must be a positive size such as 3G, 512M or 800K (K, M, G: "
-                        f"binary units), got {text!r}")
-    return value
 
 
 def available_memory(device: torch.device) -> int:

@@ -66,12 +66,13 @@ class FVDAccumulator:
         if seq_len < MIN_FRAMES:
             raise UserError(f"FVD needs videos of at least {MIN_FRAMES} frames; n_past + n_future = "
                             f"{seq_len}")
-        self.i3d = load_i3d(device=device)
         # as a saved file will hold it (JSON), so that the two compare equal
         self.source = json.loads(json.dumps(source, sort_keys=True, default=str))
         self.path = real_stats_path
+        # a saved file of other videos is refused before the network is loaded
         self.real = (cached_real_stats(real_stats_path, self.source)
                      if real_stats_path and os.path.exists(real_stats_path) else None)
+        self.i3d = load_i3d(device=device)
         self.real_cached = self.real is not None
         self.fake = None
         self.error: Optional[BaseException] = None

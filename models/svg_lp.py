@@ -228,12 +228,13 @@ class SVG(nn.Module):
                         ) -> torch.Tensor:
         """The standard-normal noise :meth:`loss` draws for the posterior samples of frames x
         (B, T, C, H, W) when given no ``eps``: (B, T − 1, z_dim) on x's device, in the dtype of the
-        posterior's μ (autocast's under autocast, as where it is called, else the model's), from
-        ``generator`` (None: the global stream). Drawing it ahead and slicing it along the batch
-        (gradient accumulation) gives each part the noise of one large batch."""
-        kind = x.device.type
-        dtype = (torch.get_autocast_dtype(kind) if torch.is_autocast_enabled(kind)
-                 else self.posterior.mu.weight.dtype)
+        posterior's μ (autocast's under autocast, as where it is called, except for a float64
+        model, which autocast leaves alone; else the model's), from ``generator`` (None: the
+        global stream). Drawing it ahead and slicing it along the batch (gradient accumulation)
+        gives each part the noise of one large batch."""
+        kind, dtype = x.device.type, self.posterior.mu.weight.dtype
+        if dtype != torch.float64 and torch.is_autocast_enabled(kind):
+            dtype = torch.get_autocast_dtype(kind)
         return torch.randn((x.shape[0], x.shape[1] - 1, self.cfg.z_dim), generator=generator,
                            device=x.device, dtype=dtype)
 

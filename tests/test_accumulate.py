@@ -40,14 +40,20 @@ def one_step(model, x, accumulate, seed=7, grad_clip=1.0, **kwargs):
     return model, stats
 
 
-@pytest.mark.parametrize("amp", ["none", "bf16"])
-def test_the_noise_drawn_once_per_step_is_the_noise_the_model_draws(amp):
+@pytest.mark.parametrize("dtype, amp", [(torch.float32, "none"), (torch.float32, "bf16"),
+                                        (torch.float64, "bf16")])
+def test_the_noise_drawn_once_per_step_is_the_noise_the_model_draws(dtype, amp):
+    # against a draw in the dtype the posterior's μ really has (autocast leaves float64 alone)
     torch.manual_seed(0)
-    model = SVG(ModelConfig(**TINY_MODEL))
-    x = torch.rand(3, 5, 1, 64, 64)
+    model = SVG(ModelConfig(**TINY_MODEL)).to(dtype)
+    x = torch.rand(3, 5, 1, 64, 64, dtype=dtype)
     with autocast_context(x.device, amp):
+        mu_q = model.posterior(model.encode(x)[0][:, 1:])[0]
+        eps = torch.randn(mu_q.shape, generator=torch.Generator().manual_seed(5), dtype=mu_q.dtype)
         drawn = model(x, generator=torch.Generator().manual_seed(5))
-        given = model(x, eps=_posterior_noise(model, x, torch.Generator().manual_seed(5), amp))
+        given = model(x, eps=eps)
+    ahead = _posterior_noise(model, x, torch.Generator().manual_seed(5), amp)
+    assert ahead.dtype == mu_q.dtype and torch.equal(ahead, eps)
     assert torch.equal(drawn.total, given.total)
 
 

@@ -133,7 +133,8 @@ def test_a_failed_write_still_prints_the_metrics(run_dir, tmp_path, capsys, monk
 def test_a_report_that_cannot_be_drawn_keeps_the_numbers_and_no_stale_page(run_dir, tmp_path, monkeypatch):
     out = tmp_path / "out"
     out.mkdir()
-    (out / "report.html").write_text("an earlier evaluation's page")   # replaced: --overwrite
+    for name in cli_evaluate.REPORT_FILES:   # an earlier evaluation's, replaced: --overwrite
+        (out / name).write_text("an earlier evaluation's file")
 
     def broken(evaluations):
         raise RuntimeError("the template is broken")
@@ -142,7 +143,7 @@ def test_a_report_that_cannot_be_drawn_keeps_the_numbers_and_no_stale_page(run_d
     with pytest.raises(RuntimeError, match="the template is broken"):
         cli_evaluate.evaluate_run(str(run_dir), EvalConfig(n_samples=2, max_videos=2, metrics=["psnr"]),
                                   out_dir=str(out), progress=False, overwrite=True)
-    assert sorted(os.listdir(out)) == ["metrics.json"]   # nothing drawn is written, nor the old page
+    assert sorted(os.listdir(out)) == ["metrics.json"]   # nothing drawn is written, nothing old is left
     assert set(json.loads((out / "metrics.json").read_text())["metrics"]) == {"psnr"}
 
 

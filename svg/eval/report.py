@@ -91,18 +91,18 @@ def _metric_option_tags(cfg: EvalConfig) -> List[str]:
 def write_report(out_dir: str, report: Dict[str, Any]) -> None:
     """Write the evaluation's files (:data:`REPORT_FILES`) into ``out_dir``, made if missing.
 
-    ``metrics.json`` (the report without its in-memory entries) comes first, so the numbers are
-    kept whatever follows. The files drawn from it (:func:`drawn_files`) are all drawn in memory
-    before the first of them is written: a report that cannot be drawn leaves ``metrics.json``
-    alone, from which ``svg report`` draws the page later. Each file is written atomically; a page
-    already there (``--overwrite``) is removed first and the new one written last, so a folder
-    with ``report.html`` holds everything it shows.
+    An earlier report's files (``--overwrite``) are removed first, its page first, so the folder
+    never mixes two evaluations. ``metrics.json`` (the report without its in-memory entries) comes
+    next, so the numbers are kept whatever follows. The files drawn from it (:func:`drawn_files`)
+    are all drawn in memory before the first of them is written: a report that cannot be drawn
+    leaves ``metrics.json`` alone, from which ``svg report`` draws the page later. Each file is
+    written atomically, the page last, so a folder with ``report.html`` holds everything it shows.
     """
     text = report_json(report)
     os.makedirs(out_dir, exist_ok=True)
-    page = os.path.join(out_dir, "report.html")
-    if os.path.exists(page):
-        os.remove(page)
+    for name in reversed(REPORT_FILES):
+        if os.path.lexists(os.path.join(out_dir, name)):
+            os.remove(os.path.join(out_dir, name))
     write_bytes(os.path.join(out_dir, "metrics.json"), text.encode("utf-8"))
     for name, data in drawn_files(out_dir, report, text).items():
         write_bytes(os.path.join(out_dir, name), data)

@@ -101,8 +101,9 @@ def write_report(out_dir: str, report: Dict[str, Any]) -> None:
     text = report_json(report)
     os.makedirs(out_dir, exist_ok=True)
     for name in reversed(REPORT_FILES):
-        if os.path.lexists(os.path.join(out_dir, name)):
-            os.remove(os.path.join(out_dir, name))
+        earlier = os.path.join(out_dir, name)
+        if os.path.lexists(earlier):
+            os.remove(earlier)
     write_bytes(os.path.join(out_dir, "metrics.json"), text.encode("utf-8"))
     for name, data in drawn_files(out_dir, report, text).items():
         write_bytes(os.path.join(out_dir, name), data)

@@ -1,10 +1,14 @@
 """Clips from ordinary files (data_loaders.videos.files): every input kind, the 4-D rule, resizing."""
+import multiprocessing
+
+import av
 import imageio.v2 as imageio
 import imageio.v3 as iio
 import numpy as np
 import pytest
 
 from clip_files import HEIGHT, WIDTH, expected_fit, moving_rect, write_video
+from data_loaders.common.video import grey_resized, rgb24
 from data_loaders.videos.files import convert_channels, fit_frames, read_clips, resize_frames
 from core.errors import UserError
 
@@ -109,3 +113,18 @@ def test_crop_keeps_the_centre_and_squash_the_whole_frame():
     same = np.arange(16, dtype=np.uint8).reshape(1, 4, 4, 1)
     np.testing.assert_array_equal(resize_frames(same, 4, "squash"), same)
     np.testing.assert_array_equal(convert_channels(same, 3), np.repeat(same, 3, -1))
+
+
+@pytest.mark.parametrize("convert", [rgb24, lambda frame: grey_resized(frame, 64)], ids=["rgb24", "grey"])
+def test_a_frame_converted_before_a_fork_converts_after_it(convert):
+    # DataLoader workers are forked after the main process has read frames: a scaler that crosses
+    # the fork must not wait for threads the fork did not copy (it hung with PyAV's default threads)
+    frame = av.VideoFrame.from_ndarray(moving_rect(1)[0], format="rgb24").reformat(format="yuv420p",
+                                                                                   threads=1)
+    convert(frame)
+    child = multiprocessing.get_context("fork").Process(target=convert, args=(frame,))
+    child.start()
+    child.join(timeout=60)
+    if child.is_alive():
+        child.kill()
+    assert child.exitcode == 0

@@ -35,7 +35,7 @@ import numpy as np
 from core.errors import MissingFile, UserError
 
 from data_loaders.common.files import load_array
-from data_loaders.common.video import count_frames, decode_frames
+from data_loaders.common.video import count_frames, decode_frames, rgb24
 from data_loaders.common.splits import SPLITS
 from data_loaders.videos.files import (ARRAY_SUFFIXES, GIF_SUFFIXES, IMAGE_SUFFIXES, VIDEO_SUFFIXES,
                                        as_frames, clips_in_array, frame_files, read_frame_files)
@@ -245,7 +245,7 @@ def read_frames(video: SourceVideo, fit: Callable[[np.ndarray], np.ndarray], sta
         raise UserError(f"{video.path}: frames {start}..{start + n - 1} asked of a {video.frames}-frame "
                         f"video")
     if video.kind in ("video", "gif"):
-        frames = decode_frames(video.path, lambda f: fit(f.to_ndarray(format="rgb24")[None])[0],
+        frames = decode_frames(video.path, lambda f: fit(rgb24(f)[None])[0],
                                first, stop, step, what=video.kind)
         if not frames:
             raise UserError(f"{video.path}: the {video.kind} holds no frames that decode")

@@ -130,7 +130,7 @@ def test_a_failed_write_still_prints_the_metrics(run_dir, tmp_path, capsys, monk
     assert "No space left on device" in err
 
 
-def test_a_report_that_cannot_be_drawn_keeps_the_numbers_and_no_stale_page(run_dir, tmp_path, monkeypatch):
+def test_a_report_that_cannot_be_drawn_keeps_the_numbers_and_nothing_old(run_dir, tmp_path, monkeypatch):
     out = tmp_path / "out"
     out.mkdir()
     for name in cli_evaluate.REPORT_FILES:   # an earlier evaluation's, replaced: --overwrite

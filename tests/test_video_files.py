@@ -115,7 +115,8 @@ def test_crop_keeps_the_centre_and_squash_the_whole_frame():
     np.testing.assert_array_equal(convert_channels(same, 3), np.repeat(same, 3, -1))
 
 
-@pytest.mark.parametrize("convert", [rgb24, lambda frame: grey_resized(frame, 64)], ids=["rgb24", "grey"])
+@pytest.mark.parametrize("convert", [rgb24, lambda frame: grey_resized(frame, 64)],
+                         ids=["rgb24", "grey"])
 def test_a_frame_converted_before_a_fork_converts_after_it(convert):
     # DataLoader workers are forked after the main process has read frames: a scaler that crosses
     # the fork must not wait for threads the fork did not copy (it hung with PyAV's default threads)

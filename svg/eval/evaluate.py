@@ -115,10 +115,11 @@ def evaluate(model: SVG, dataset: Dataset, cfg: EvalConfig, *, progress: bool = 
     Returns
     -------
     dict with ``metrics`` {name: {mean, ci95}}, ``per_step`` {name: [T_pred values]},
-    ``protocol``, ``chunking`` (:func:`svg.eval.memory.chunk_plan`), the :class:`BestOfN` results under
-    ``results``, the floor beside them (``copy_last_frame``, ``beats_copy_last_frame``: see
-    :func:`svg.eval.baselines.beside_the_floor`), ``diversity`` of the samples (N ≥ 2), and with ``cfg.likelihood``
-    ``test_nll_per_dim``, ``kl_per_frame``, ``test_sigma``. TF32 is off throughout, on any device.
+    ``protocol``, ``chunking`` (:func:`svg.eval.memory.chunk_plan`), the :class:`BestOfN`
+    results under ``results``, the floor beside them (``copy_last_frame``,
+    ``beats_copy_last_frame``: see :func:`svg.eval.baselines.beside_the_floor`), ``diversity`` of
+    the samples (N ≥ 2), and with ``cfg.likelihood`` ``test_nll_per_dim``, ``kl_per_frame``,
+    ``test_sigma``. TF32 is off throughout, on any device.
     """
     from tqdm import tqdm
 
@@ -157,7 +158,8 @@ def evaluate(model: SVG, dataset: Dataset, cfg: EvalConfig, *, progress: bool = 
     report: Dict[str, Any] = {
         "metrics": {k: {"mean": r.mean, "ci95": r.ci95} for k, r in results.items()},
         "per_step": {k: r.curve.tolist() for k, r in results.items()},
-        "protocol": asked, "chunking": plan, "results": results, **beside_the_floor(results, floor, diversity, metrics)}
+        "protocol": asked, "chunking": plan, "results": results,
+        **beside_the_floor(results, floor, diversity, metrics)}
     if terms["nll"]:
         report.update(test_nll_per_dim=float(torch.cat(terms["nll"]).mean()),
                       kl_per_frame=float(torch.cat(terms["kl"]).mean()),

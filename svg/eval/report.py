@@ -123,7 +123,8 @@ def drawn_files(out_dir: str, report: Dict[str, Any], metrics_json: str) -> Dict
                                           report.get("copy_last_frame", {}))}
     if rollouts is not None:
         files["rollouts.npz"] = rollouts_npz(rollouts)
-    files["report.html"] = render([Evaluation(out_dir, json.loads(metrics_json), rollouts)]).encode("utf-8")
+    page = render([Evaluation(out_dir, json.loads(metrics_json), rollouts)])
+    files["report.html"] = page.encode("utf-8")
     return files
 
 

@@ -1,5 +1,6 @@
 """Clips from ordinary files (data_loaders.videos.files): every input kind, the 4-D rule, resizing."""
 import multiprocessing
+import os
 
 import av
 import imageio.v2 as imageio
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 
 from clip_files import HEIGHT, WIDTH, expected_fit, moving_rect, write_video
-from data_loaders.common.video import grey_resized, rgb24
+from data_loaders.common.video import decode_frames, grey_resized, rgb24
 from data_loaders.videos.files import convert_channels, fit_frames, read_clips, resize_frames
 from core.errors import UserError
 
@@ -129,3 +130,21 @@ def test_a_frame_converted_before_a_fork_converts_after_it(convert):
     if child.is_alive():
         child.kill()
     assert child.exitcode == 0
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="counts threads in /proc")
+@pytest.mark.parametrize("name,fmt,codec", [("walk.mp4", "mp4", "libx264"), ("walk.avi", "avi", "mpeg4"),
+                                            ("walk.mkv", "matroska", "ffv1")])
+def test_reading_a_video_starts_no_thread(tmp_path, name, fmt, codec):
+    # DataLoader workers are forked: no pool of threads may live in them (PyAV's defaults start
+    # one for the scaler and one for slice-threaded decoders such as H.264 and FFV1)
+    path = str(tmp_path / name)
+    write_video(path, moving_rect(4), fmt, codec)
+    before = threads_now()
+    seen = decode_frames(path, lambda frame: (rgb24(frame), grey_resized(frame, 64), threads_now())[-1])
+    assert len(seen) == 4 and max(seen) == before
+
+
+def threads_now() -> int:
+    """The threads of this process, native ones included."""
+    return len(os.listdir("/proc/self/task"))

@@ -23,16 +23,20 @@ from data_loaders.common.files import open_file
 
 FPS = 25
 RESIZE_FILTER = "BICUBIC"   # libswscale's SWS_BICUBIC, FFmpeg's default for `-s WxH`
-# libswscale scales on the calling thread: with worker threads (PyAV's default, one per core), a
-# scaler that crosses a fork (a DataLoader worker forked after the main process read frames) waits
-# for threads the fork did not copy, forever. One thread is faster at KTH's size and costs about
-# 0.1 ms a 720p frame (2-core AMD EPYC), little beside decoding it.
+# Reading a video starts no thread: DataLoader workers are forked processes, and a thread pool
+# does not survive a fork. With PyAV's defaults (a pool per core for the scaler, and for decoders
+# that cut frames into slices: H.264, FFV1), a scaler that crosses a fork waits forever for threads
+# the fork did not copy, and a full test run once hung in a worker's scaler. One scaler thread is
+# faster at KTH's size and costs about 0.1 ms a 720p frame (2-core AMD EPYC); slice threads only
+# help streams cut into several slices a frame (x264 writes one by default).
 SCALE_THREADS = 1
+DECODE_THREADS = 1
 
 
 def open_video(path: str, what: str = "KTH video"):
-    """An open PyAV container of ``path`` holding a video stream; ``what`` names the file in the
-    message if it does not exist. Unreadable or stream-less files raise ``ValueError`` naming it."""
+    """An open PyAV container of ``path`` holding a video stream, decoded on the calling thread
+    (``DECODE_THREADS``); ``what`` names the file in the message if it does not exist. Unreadable
+    or stream-less files raise ``ValueError`` naming it."""
     import av
 
     if not os.path.exists(path):
@@ -45,6 +49,7 @@ def open_video(path: str, what: str = "KTH video"):
     if not container.streams.video:
         container.close()
         raise UserError(f"{path}: holds no video stream")
+    container.streams.video[0].codec_context.thread_count = DECODE_THREADS
     return container
 
 

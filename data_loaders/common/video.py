@@ -27,8 +27,9 @@ RESIZE_FILTER = "BICUBIC"   # libswscale's SWS_BICUBIC, FFmpeg's default for `-s
 # does not survive a fork. With PyAV's defaults (a pool per core for the scaler, and for decoders
 # that cut frames into slices: H.264, FFV1), a scaler that crosses a fork waits forever for threads
 # the fork did not copy, and a full test run once hung in a worker's scaler. One scaler thread is
-# faster at KTH's size and costs about 0.1 ms a 720p frame (2-core AMD EPYC); slice threads only
-# help streams cut into several slices a frame (x264 writes one by default).
+# faster at KTH's size and costs about 0.1 ms a 720p frame (2-core AMD EPYC); decoding on one
+# thread costs about 1.3x when a clip deep in an H.264 file is read, nothing when a file is
+# converted whole (docs/data.md).
 SCALE_THREADS = 1
 DECODE_THREADS = 1
 

@@ -25,7 +25,7 @@ FPS = 25
 RESIZE_FILTER = "BICUBIC"   # libswscale's SWS_BICUBIC, FFmpeg's default for `-s WxH`
 # Reading a video starts no thread: DataLoader workers are forked processes, and a thread pool
 # does not survive a fork. With PyAV's defaults (a pool per core for the scaler, and for decoders
-# that cut frames into slices: H.264, FFV1), a scaler that crosses a fork waits forever for threads
+# of slices in parallel: H.264, FFV1), a scaler that crosses a fork waits forever for threads
 # the fork did not copy, and a full test run once hung in a worker's scaler. One scaler thread is
 # faster at KTH's size and costs about 0.1 ms a 720p frame (2-core AMD EPYC); decoding on one
 # thread costs about 1.3x when a clip deep in an H.264 file is read, nothing when a file is

@@ -142,7 +142,7 @@ def test_reading_a_video_starts_no_thread(tmp_path, name, fmt, codec):
     write_video(path, moving_rect(4), fmt, codec)
     before = threads_now()
     seen = decode_frames(path, lambda frame: (rgb24(frame), grey_resized(frame, 64), threads_now())[-1])
-    assert len(seen) == 4 and max(seen) == before
+    assert len(seen) == 4 and max(seen) <= before   # (another test's idle thread may end meanwhile)
 
 
 def threads_now() -> int:
